@@ -1,0 +1,1 @@
+"""Architecture families: one module each, a genome layout plus numba pack/step kernels."""

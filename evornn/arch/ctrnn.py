@@ -1,0 +1,150 @@
+"""Continuous-time RNN in Beer's form, integrated with Euler or RK4.
+
+tau_i dy_i/dt = -y_i + sum_j w_ij sigma(g_j (y_j + theta_j)) + sum_k W_in[i, k] x_k.
+The outputs are the firing rates sigma(g (y + theta)) of the first n_out neurons
+(Beer's motor neurons), or a readout over all firing rates. Time constants are
+clipped into ``tau_range`` when packed, so they stay positive whatever the genome says.
+"""
+import numpy as np
+from numba import njit
+
+from .blocks import Block, readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
+                      pack_readout, readout, readout_size, sigmoid, transpose_into)
+from .spec import Family, need_choice, need_positive
+
+INTEGRATORS = ("euler", "rk4")
+GAIN_BOUNDS = (0.05, 20.0)
+
+
+def blocks(I, H, O, opts):
+    lo, hi = opts["tau_range"]
+    bl = [uniform("W", (H, H), 1.0), uniform("W_in", (H, I), 1.0), uniform("theta", (H,), 1.0),
+          Block("tau", (H,), (lo, hi), (lo, hi))]
+    if opts["gains"]:
+        bl.append(Block("gain", (H,), (1.0, 1.0), GAIN_BOUNDS))
+    return bl + readout_blocks(H, O, opts["readout"])
+
+
+def packed_size(I, H, O, opts):
+    return (H + I + 3) * H + readout_size(H, O, READOUTS[opts["readout"]])
+
+
+def sizes(I, H, O, opts):
+    return packed_size(I, H, O, opts), 7 * H + 1
+
+
+def check_common(name, I, H, O, opts):
+    need_choice(name, "integrator", opts["integrator"], INTEGRATORS)
+    need_positive(name, "dt", opts["dt"])
+    if opts["readout"] == "neurons" and O > H:
+        raise ValueError(f"{name}: n_out={O} outputs are the first n_out neurons' firing rates, "
+                         f"so n_hidden must be >= n_out (got {H}); or use readout='linear'")
+
+
+def check(I, H, O, opts):
+    check_common("ctrnn", I, H, O, opts)
+    need_choice("ctrnn", "gains", opts["gains"], (True, False))
+    tr = opts["tau_range"]
+    if not (isinstance(tr, (tuple, list)) and len(tr) == 2 and 0 < float(tr[0]) <= float(tr[1])):
+        raise ValueError(f"ctrnn: option tau_range={tr!r} must be (low, high) with 0 < low <= high")
+
+
+def cfg(I, H, O, opts):
+    lo, hi = opts["tau_range"]
+    return [float(opts["dt"]), INTEGRATORS.index(opts["integrator"]), float(bool(opts["gains"])),
+            float(lo), float(hi)]
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    off = transpose_into(w[:H * H].reshape((H, H)), g, 0, H, H)
+    off = transpose_into(w[H * H:(H + I) * H].reshape((I, H)), g, off, H, I)
+    p = (H + I) * H
+    lo, hi = cfg[C_OPT + 3], cfg[C_OPT + 4]
+    gains = cfg[C_OPT + 2] != 0
+    for j in range(H):
+        w[p + j] = g[off + j]                                    # theta
+        w[p + H + j] = 1.0 / min(max(g[off + H + j], lo), hi)    # 1 / tau
+        w[p + 2 * H + j] = g[off + 2 * H + j] if gains else 1.0  # gain
+    off += 3 * H if gains else 2 * H
+    pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def _rates(yv, o, theta, gain):
+    B, H = yv.shape
+    for b in range(B):
+        for j in range(H):
+            o[b, j] = sigmoid(gain[j] * (yv[b, j] + theta[j]))
+
+
+@njit(**JIT)
+def _deriv(yv, o, inp, wt, theta, inv_tau, gain, z, dy):
+    """dy = (-y + inp + sigma(g (y + theta)) @ W^T) / tau, with o holding the rates of yv."""
+    B, H = yv.shape
+    z[:] = inp
+    mm_acc(z, o, wt)
+    for b in range(B):
+        for j in range(H):
+            dy[b, j] = (z[b, j] - yv[b, j]) * inv_tau[j]
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    wt = w[:H * H].reshape((H, H))
+    p = (H + I) * H
+    theta, inv_tau, gain = w[p:p + H], w[p + H:p + 2 * H], w[p + 2 * H:p + 3 * H]
+    n = B * H
+    yv = state[:n].reshape((B, H))
+    o = state[n:2 * n].reshape((B, H))
+    inp = state[2 * n:3 * n].reshape((B, H))
+    z = state[3 * n:4 * n].reshape((B, H))
+    k = state[4 * n:5 * n].reshape((B, H))
+    acc = state[5 * n:6 * n].reshape((B, H))
+    ytmp = state[6 * n:7 * n].reshape((B, H))
+    started = state[7 * n:7 * n + 1]
+    if started[0] == 0:
+        _rates(yv, o, theta, gain)
+        started[0] = 1
+    inp[:] = 0
+    mm_acc(inp, x, w[H * H:p].reshape((I, H)))
+    dt = x.dtype.type(cfg[C_OPT])
+    if cfg[C_OPT + 1] == 0:
+        _deriv(yv, o, inp, wt, theta, inv_tau, gain, z, k)
+        for b in range(B):
+            for j in range(H):
+                yv[b, j] += dt * k[b, j]
+    else:
+        half = dt * x.dtype.type(0.5)
+        sixth = dt / x.dtype.type(6.0)
+        _deriv(yv, o, inp, wt, theta, inv_tau, gain, z, k)                 # k1
+        acc[:] = k
+        for c in range(3):
+            h = half if c < 2 else dt
+            for b in range(B):
+                for j in range(H):
+                    ytmp[b, j] = yv[b, j] + h * k[b, j]
+            _rates(ytmp, o, theta, gain)
+            _deriv(ytmp, o, inp, wt, theta, inv_tau, gain, z, k)           # k2, k3, k4
+            wgt = x.dtype.type(2.0) if c < 2 else x.dtype.type(1.0)
+            for b in range(B):
+                for j in range(H):
+                    acc[b, j] += wgt * k[b, j]
+        for b in range(B):
+            for j in range(H):
+                yv[b, j] += sixth * acc[b, j]
+    _rates(yv, o, theta, gain)
+    readout(w, p + 3 * H, o, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="ctrnn", description="continuous-time RNN (Beer), Euler or RK4, positive time constants",
+    options={"readout": "neurons", "dt": 0.1, "integrator": "euler", "tau_range": (0.5, 10.0),
+             "gains": False},
+    readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg,
+    pack=pack, step=step, check=check)

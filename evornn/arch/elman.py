@@ -1,0 +1,66 @@
+"""Elman's simple recurrent network: torch.nn.RNN (tanh or ReLU) plus a readout."""
+import numpy as np
+from numba import njit
+
+from .blocks import readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
+                      pack_readout, readout, readout_size, set_rows, tanh, transpose_into)
+from .spec import Family, need_choice
+
+ACTIVATIONS = ("tanh", "relu")
+
+
+def blocks(I, H, O, opts):
+    s = 1.0 / np.sqrt(H)
+    return [uniform("W_ih", (H, I), s), uniform("W_hh", (H, H), s), uniform("b", (H,), s)] \
+        + readout_blocks(H, O, opts["readout"])
+
+
+def sizes(I, H, O, opts):
+    return (I + H + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+
+
+def check(I, H, O, opts):
+    need_choice("elman", "activation", opts["activation"], ACTIVATIONS)
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
+    off = transpose_into(w[I * H:(I + H) * H].reshape((H, H)), g, off, H, H)
+    woff = (I + H) * H
+    for j in range(H):
+        w[woff + j] = g[off + j]
+    pack_readout(g, off + H, w, woff + H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    h = state[:B * H].reshape((B, H))
+    z = state[B * H:2 * B * H].reshape((B, H))
+    bo = (I + H) * H
+    set_rows(z, w[bo:bo + H])
+    mm_acc(z, x, w[:I * H].reshape((I, H)))
+    mm_acc(z, h, w[I * H:bo].reshape((H, H)))
+    zero = x.dtype.type(0.0)
+    if cfg[C_OPT] == 0:
+        for b in range(B):
+            for j in range(H):
+                h[b, j] = tanh(z[b, j])
+    else:
+        for b in range(B):
+            for j in range(H):
+                h[b, j] = max(z[b, j], zero)
+    readout(w, bo + H, h, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="elman", description="Elman simple recurrent network, exactly torch.nn.RNN (tanh or relu)",
+    options={"readout": "linear", "activation": "tanh"},
+    readouts=("linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
+    cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"])],
+    pack=pack, step=step, check=check)

@@ -1,0 +1,81 @@
+"""Fully recurrent network: every neuron sees every neuron and the inputs.
+
+a_t = act(W_ih x_t + W_hh a_{t-1} + b); the outputs are the first n_out neurons
+(as ESP and CoSyNE wire it for pole balancing), or a readout over all neurons.
+"""
+import numpy as np
+from numba import njit
+
+from .blocks import readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
+                      pack_readout, readout, readout_size, sigmoid, tanh, transpose_into)
+from .spec import Family, need_choice
+
+ACTIVATIONS = ("sigmoid", "tanh")
+
+
+def blocks(I, H, O, opts):
+    s = 1.0
+    bl = [uniform("W_ih", (H, I), s), uniform("W_hh", (H, H), s)]
+    if opts["bias"]:
+        bl.append(uniform("b", (H,), s))
+    return bl + readout_blocks(H, O, opts["readout"])
+
+
+def sizes(I, H, O, opts):
+    return (I + H + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+
+
+def check(I, H, O, opts):
+    need_choice("frnn", "activation", opts["activation"], ACTIVATIONS)
+    need_choice("frnn", "bias", opts["bias"], (True, False))
+    if opts["readout"] == "neurons" and O > H:
+        raise ValueError(f"frnn: n_out={O} outputs are read from the first n_out neurons, "
+                         f"so n_hidden must be >= n_out (got n_hidden={H}); "
+                         "or use readout='linear'")
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
+    off = transpose_into(w[I * H:(I + H) * H].reshape((H, H)), g, off, H, H)
+    woff = (I + H) * H
+    bias = cfg[C_OPT + 1] != 0
+    for j in range(H):
+        w[woff + j] = g[off + j] if bias else 0.0
+    if bias:
+        off += H
+    pack_readout(g, off, w, woff + H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    a = state[:B * H].reshape((B, H))
+    z = state[B * H:2 * B * H].reshape((B, H))
+    bo = (I + H) * H
+    for b in range(B):
+        for j in range(H):
+            z[b, j] = w[bo + j]
+    mm_acc(z, x, w[:I * H].reshape((I, H)))
+    mm_acc(z, a, w[I * H:bo].reshape((H, H)))
+    if cfg[C_OPT] == 0:
+        for b in range(B):
+            for j in range(H):
+                a[b, j] = sigmoid(z[b, j])
+    else:
+        for b in range(B):
+            for j in range(H):
+                a[b, j] = tanh(z[b, j])
+    readout(w, bo + H, a, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="frnn", description="fully recurrent network; outputs are the first n_out neurons",
+    options={"readout": "neurons", "activation": "sigmoid", "bias": True},
+    readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
+    cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"]), float(bool(opts["bias"]))],
+    pack=pack, step=step, check=check)

@@ -1,0 +1,65 @@
+"""GRU: torch.nn.GRU's equations and gate order (r, z, n).
+
+The biases of r and z from torch's two bias vectors add up, so the genome keeps one
+``b_ih`` (3H) plus ``b_hn`` (H), the hidden bias that sits inside ``r * (...)``.
+"""
+import numpy as np
+from numba import njit
+
+from .blocks import readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OUT, C_READOUT, JIT, READOUTS, mm_acc, pack_readout,
+                      readout, readout_size, set_rows, sigmoid, tanh, transpose_into)
+from .spec import Family
+
+
+def blocks(I, H, O, opts):
+    s = 1.0 / np.sqrt(H)
+    return [uniform("W_ih", (3 * H, I), s), uniform("W_hh", (3 * H, H), s),
+            uniform("b_ih", (3 * H,), s), uniform("b_hn", (H,), s)] \
+        + readout_blocks(H, O, opts["readout"])
+
+
+def sizes(I, H, O, opts):
+    return (I + H + 1) * 3 * H + H + readout_size(H, O, READOUTS[opts["readout"]]), 7 * H
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    M = 3 * H
+    off = transpose_into(w[:I * M].reshape((I, M)), g, 0, M, I)
+    off = transpose_into(w[I * M:(I + H) * M].reshape((H, M)), g, off, M, H)
+    woff = (I + H) * M
+    for j in range(M + H):
+        w[woff + j] = g[off + j]
+    pack_readout(g, off + M + H, w, woff + M + H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    M = 3 * H
+    h = state[:B * H].reshape((B, H))
+    zi = state[B * H:4 * B * H].reshape((B, M))
+    zh = state[4 * B * H:7 * B * H].reshape((B, M))
+    bo = (I + H) * M
+    set_rows(zi, w[bo:bo + M])
+    mm_acc(zi, x, w[:I * M].reshape((I, M)))
+    zh[:] = 0
+    mm_acc(zh, h, w[I * M:bo].reshape((H, M)))
+    one = x.dtype.type(1.0)
+    for b in range(B):
+        for j in range(H):
+            r = sigmoid(zi[b, j] + zh[b, j])
+            u = sigmoid(zi[b, H + j] + zh[b, H + j])
+            n = tanh(zi[b, 2 * H + j] + r * (zh[b, 2 * H + j] + w[bo + M + j]))
+            h[b, j] = (one - u) * n + u * h[b, j]
+    readout(w, bo + M + H, h, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="gru", description="GRU, exactly torch.nn.GRU (gates r, z, n)",
+    options={"readout": "linear"}, readouts=("linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=lambda I, H, O, opts: [],
+    pack=pack, step=step)

@@ -1,0 +1,67 @@
+"""IndRNN (Li et al. 2018): each neuron recurs only onto itself, h = act(W x + u*h + b).
+
+The recurrent weights u are bounded to [-max_recurrent, max_recurrent] (a block bound
+for optimizers, and clipped again when packed) so that long sequences stay stable.
+"""
+import numpy as np
+from numba import njit
+
+from .blocks import readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
+                      pack_readout, readout, readout_size, set_rows, tanh, transpose_into)
+from .spec import Family, need_choice, need_positive
+
+ACTIVATIONS = ("relu", "tanh")
+
+
+def blocks(I, H, O, opts):
+    m = float(opts["max_recurrent"])
+    s = 1.0 / np.sqrt(I)
+    return [uniform("W_ih", (H, I), s), uniform("u", (H,), m, bounds=(-m, m)),
+            uniform("b", (H,), 0.1)] + readout_blocks(H, O, opts["readout"])
+
+
+def sizes(I, H, O, opts):
+    return (I + 2) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+
+
+def check(I, H, O, opts):
+    need_choice("indrnn", "activation", opts["activation"], ACTIVATIONS)
+    need_positive("indrnn", "max_recurrent", opts["max_recurrent"])
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
+    m = cfg[C_OPT + 1]
+    for j in range(H):
+        w[I * H + j] = min(max(g[off + j], -m), m)
+        w[I * H + H + j] = g[off + H + j]
+    pack_readout(g, off + 2 * H, w, (I + 2) * H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    h = state[:B * H].reshape((B, H))
+    z = state[B * H:2 * B * H].reshape((B, H))
+    set_rows(z, w[I * H + H:I * H + 2 * H])
+    mm_acc(z, x, w[:I * H].reshape((I, H)))
+    zero = x.dtype.type(0.0)
+    relu = cfg[C_OPT] == 0
+    for b in range(B):
+        for j in range(H):
+            v = z[b, j] + w[I * H + j] * h[b, j]
+            h[b, j] = max(v, zero) if relu else tanh(v)
+    readout(w, (I + 2) * H, h, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="indrnn", description="independently recurrent network (elementwise recurrence, bounded)",
+    options={"readout": "linear", "activation": "relu", "max_recurrent": 1.0},
+    readouts=("linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
+    cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"]), float(opts["max_recurrent"])],
+    pack=pack, step=step, check=check)

@@ -1,0 +1,71 @@
+"""Second-order RNN (Giles et al. 1992): h_i = act(sum_jk W_ijk h_j x_k + b_i).
+
+Products of state and input let one input symbol select a whole state transition,
+the form used to learn and extract finite-state grammars.
+"""
+import numpy as np
+from numba import njit
+
+from .blocks import readout_blocks, uniform
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
+                      pack_readout, readout, readout_size, set_rows, sigmoid, tanh, transpose_into)
+from .spec import Family, need_choice
+
+ACTIVATIONS = ("sigmoid", "tanh")
+
+
+def blocks(I, H, O, opts):
+    return [uniform("W", (H, H, I), 1.0), uniform("b", (H,), 1.0)] \
+        + readout_blocks(H, O, opts["readout"])
+
+
+def sizes(I, H, O, opts):
+    return (H * I + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H + H * I
+
+
+def check(I, H, O, opts):
+    need_choice("second_order", "activation", opts["activation"], ACTIVATIONS)
+
+
+@njit(**JIT)
+def pack(g, cfg, fixed, w):
+    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    K = H * I
+    off = transpose_into(w[:K * H].reshape((K, H)), g, 0, H, K)
+    for j in range(H):
+        w[K * H + j] = g[off + j]
+    pack_readout(g, off + H, w, (K + 1) * H, H, O, int(cfg[C_READOUT]))
+
+
+@njit(**JIT)
+def step(w, cfg, fixed, state, x, y):
+    B, I = x.shape
+    H = int(cfg[C_HID])
+    K = H * I
+    h = state[:B * H].reshape((B, H))
+    z = state[B * H:2 * B * H].reshape((B, H))
+    hx = state[2 * B * H:2 * B * H + B * K].reshape((B, K))
+    for b in range(B):
+        for j in range(H):
+            for k in range(I):
+                hx[b, j * I + k] = h[b, j] * x[b, k]
+    set_rows(z, w[K * H:(K + 1) * H])
+    mm_acc(z, hx, w[:K * H].reshape((K, H)))
+    if cfg[C_OPT] == 0:
+        for b in range(B):
+            for j in range(H):
+                h[b, j] = sigmoid(z[b, j])
+    else:
+        for b in range(B):
+            for j in range(H):
+                h[b, j] = tanh(z[b, j])
+    readout(w, (K + 1) * H, h, y, int(cfg[C_READOUT]))
+
+
+FAMILY = Family(
+    name="second_order", description="second-order RNN: weights on state x input products (Giles)",
+    options={"readout": "linear", "activation": "sigmoid"},
+    readouts=("linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
+    cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"])],
+    pack=pack, step=step, check=check)

@@ -1,0 +1,81 @@
+"""Whole-population forward passes: genomes[P, D] x inputs[B, T, I] -> outputs[P, B, T, O]."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .threads import _pool, threads
+
+from .arch.dispatch import pack_any, step_any
+from .arch.kernels import JIT
+
+
+@njit(nogil=True, **JIT)
+def run_chunk(lo, hi, G, cfg, fixed, XT, out, n_packed, n_state):
+    """One layer over whole sequences for genomes lo..hi-1, without the GIL.
+
+    G[P, D] the layer's genes, XT[1 or P, T, B, I] time-major inputs (shared or one per
+    genome), out[P, T, B, O] written in place. Packed parameters and state are
+    allocated once per individual, never per step.
+    """
+    kind = int(cfg[0])
+    T, B = XT.shape[1], XT.shape[2]
+    shared = XT.shape[0] == 1
+    w = np.empty(n_packed, XT.dtype)
+    state = np.empty(n_state * B + 1, XT.dtype)
+    for p in range(lo, hi):
+        pack_any(kind, G[p], cfg, fixed, w)
+        state[:] = 0
+        xs = XT[0] if shared else XT[p]
+        for t in range(T):
+            step_any(kind, w, cfg, fixed, state, xs[t], out[p, t])
+
+
+def run_layer(G, cfg, fixed, XT, out, n_packed, n_state) -> None:
+    """run_chunk over the whole population, chunks spread over the worker threads."""
+    P = G.shape[0]
+    n = threads()
+    if n == 1 or P == 1:
+        run_chunk(0, P, G, cfg, fixed, XT, out, n_packed, n_state)
+        return
+    edges = np.linspace(0, P, min(P, 4 * n) + 1).astype(np.int64)
+    jobs = [_pool().submit(run_chunk, lo, hi, G, cfg, fixed, XT, out, n_packed, n_state)
+            for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+    for j in jobs:
+        j.result()
+
+
+def _layer_pass(layer, G, XT):
+    dt = XT.dtype
+    P, T, B = G.shape[0], XT.shape[1], XT.shape[2]
+    out = np.empty((P, T, B, layer.n_out), dt)
+    g = np.ascontiguousarray(G[:, layer.offset:layer.offset + layer.n_genes])
+    run_layer(g, layer.cfg, layer.fixed_as(dt), XT, out, max(layer.n_packed, 1), layer.n_state)
+    return out
+
+
+def forward_layers(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Run a checked genome matrix and input batch through the network's layer plan."""
+    XT = np.ascontiguousarray(X.transpose(1, 0, 2))[None]        # [1, T, B, I]
+    if not net.bidirectional:
+        for layer in net.layers:
+            XT = _layer_pass(layer, G, XT)
+    else:
+        for fwd, bwd in zip(net.layers[:-1:2], net.layers[1:-1:2]):
+            f = _layer_pass(fwd, G, XT)
+            rev = np.ascontiguousarray(XT[:, ::-1])
+            b = _layer_pass(bwd, G, rev)[:, ::-1]
+            XT = np.concatenate([f, b], axis=3)
+        XT = _layer_pass(net.layers[-1], G, XT)
+    return np.ascontiguousarray(XT.transpose(0, 2, 1, 3))        # [P, B, T, O]
+
+
+def population_forward(net, genomes, inputs) -> np.ndarray:
+    """outputs[P, B, T, O] of every genome on every input sequence (numba, parallel over P).
+
+    ``net`` gives the architecture and sizes; the dtype of ``inputs`` (float32 or
+    float64) sets the precision.
+    """
+    X = net.check_inputs(inputs, batched=True)
+    G = net.check_genomes(genomes).astype(X.dtype, copy=False)
+    return forward_layers(net, G, X)
