@@ -284,6 +284,11 @@ class Network:
         Y = forward_layers(self, self._genome[None].astype(A.dtype), A if A.ndim == 3 else A[None])
         return Y[0] if A.ndim == 3 else Y[0, 0]
 
+    def fit_readout(self, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
+        """ESN only: fit the linear readout by ridge regression (see arch.esn.fit_readout)."""
+        from .arch.esn import fit_readout
+        return fit_readout(self, X, Y, washout, ridge)
+
     # -- torch ----------------------------------------------------------------------------
     def to_torch(self):
         """A torch module (torch.nn.LSTM/GRU/RNN + Linear readout) computing the same function."""

@@ -113,3 +113,41 @@ FAMILY = Family(
     readouts=("linear", "tanh", "sigmoid", "none"),
     blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step,
     fixed=fixed, check=check)
+
+
+def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
+    """Fit an ESN's linear readout by ridge regression on X [B, T, I] -> Y [B, T, O].
+
+    The first ``washout`` steps of each sequence are left out of the fit. Evolved leak,
+    input scaling or spectral radius genes keep their values. Sets and returns the genome.
+    """
+    from ..network import Network
+    if len(net.layers) != 1 or net.layers[0].family.name != "esn":
+        raise ValueError(f"fit_readout needs a single-layer 'esn' network, got {net.arch!r}")
+    lay = net.layers[0]
+    if lay.opts["readout"] != "linear":
+        raise ValueError(f"fit_readout fits a linear readout; this network's readout is "
+                         f"{lay.opts['readout']!r}")
+    Xa = net.check_inputs(X, batched=True).astype(np.float64)
+    Ya = np.asarray(Y, dtype=np.float64)
+    if Ya.shape != Xa.shape[:2] + (net.n_out,):
+        raise ValueError(f"targets must have shape {Xa.shape[:2] + (net.n_out,)}, got {Ya.shape}")
+    if not 0 <= washout < Xa.shape[1]:
+        raise ValueError(f"washout={washout} must be in [0, T) with T={Xa.shape[1]}")
+    if not ridge >= 0:
+        raise ValueError(f"ridge={ridge!r} must be >= 0")
+    opts = {k: v for k, v in lay.opts.items() if k != "readout"}
+    F = features(net.n_in, lay.n_hidden, opts)
+    twin = Network("esn", net.n_in, lay.n_hidden, F, seed=net.seed, readout="none", **opts)
+    n_pre = twin.n_params                 # evolved reservoir genes come first in both
+    twin.genome = net.genome[:n_pre]
+    Phi = twin.forward(Xa)[:, washout:].reshape(-1, F)
+    Phi = np.hstack([Phi, np.ones((len(Phi), 1))])
+    T = Ya[:, washout:].reshape(-1, net.n_out)
+    A = Phi.T @ Phi + ridge * np.eye(F + 1)
+    Wb = np.linalg.solve(A, Phi.T @ T)    # [F + 1, O]
+    g = net.genome
+    g[n_pre:n_pre + F * net.n_out] = Wb[:F].T.ravel()
+    g[n_pre + F * net.n_out:] = Wb[F]
+    net.genome = g
+    return g
