@@ -1,0 +1,661 @@
+"""Every architecture against an independent plain-NumPy reference of its equations.
+
+The references below read the weights only through ``net.block(name)`` (and, for the
+ESN, the fixed reservoir in ``net.layers[i].fixed``) and never call an evornn kernel.
+They encode the equations stated in each family's module docstring; option defaults
+are written out here on purpose (not read from the library), so a silently changed
+default shows up as a mismatch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import evornn
+from evornn import Network, population_forward
+
+I_, H_, O_, T_, B_ = 3, 5, 2, 7, 5   # B = 5 runs both the 4-row tiles and the remainder row
+SEEDS = (0, 1, 2)
+ATOL64, ATOL32 = 1e-9, 1e-4
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+class Getter:
+    """net.block(prefix + name), remembering which blocks the reference used."""
+
+    def __init__(self, net, prefix=""):
+        self.net, self.prefix, self.used = net, prefix, set()
+
+    def __call__(self, name):
+        self.used.add(self.prefix + name)
+        return np.array(self.net.block(self.prefix + name), dtype=np.float64)
+
+
+def apply_readout(get, feats, readout, O):
+    """feats [B, T, F] -> outputs [B, T, O]."""
+    if readout == "none":
+        return feats
+    if readout == "neurons":
+        return feats[..., :O]
+    z = feats @ get("W_out").T + get("b_out")
+    return {"linear": lambda v: v, "tanh": np.tanh, "sigmoid": sigmoid}[readout](z)
+
+
+# ---------------------------------------------------------------------------------------
+# references: ref(get, X [B, T, I], H, O, opts, fixed) -> Y [B, T, O]
+
+DEFAULTS = {
+    "elman": {"readout": "linear", "activation": "tanh"},
+    "jordan": {"readout": "tanh", "context_decay": 0.0},
+    "frnn": {"readout": "neurons", "activation": "sigmoid", "bias": True},
+    "lstm": {"readout": "linear"},
+    "gru": {"readout": "linear"},
+    "indrnn": {"readout": "linear", "activation": "relu", "max_recurrent": 1.0},
+    "ctrnn": {"readout": "neurons", "dt": 0.1, "integrator": "euler", "tau_range": (0.5, 10.0),
+              "gains": False},
+    "mtrnn": {"readout": "neurons", "dt": 1.0, "integrator": "euler", "n_slow": None,
+              "tau_fast": 5.0, "tau_slow": 70.0},
+    "esn": {"readout": "linear", "spectral_radius": 0.9, "leak": 1.0, "input_scaling": 1.0,
+            "readout_inputs": True, "evolve_leak": False, "evolve_input_scaling": False,
+            "evolve_spectral_radius": False},
+    "second_order": {"readout": "linear", "activation": "sigmoid"},
+}
+
+
+def ref_elman(get, X, H, O, o, fixed):
+    W_ih, W_hh, b = get("W_ih"), get("W_hh"), get("b")
+    act = {"tanh": np.tanh, "relu": relu}[o["activation"]]
+    h = np.zeros((X.shape[0], H))
+    hs = []
+    for t in range(X.shape[1]):
+        h = act(X[:, t] @ W_ih.T + h @ W_hh.T + b)
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+def ref_jordan(get, X, H, O, o, fixed):
+    W_ih, W_ch, b = get("W_ih"), get("W_ch"), get("b")
+    W_out, b_out = get("W_out"), get("b_out")
+    act = {"linear": lambda v: v, "tanh": np.tanh, "sigmoid": sigmoid}[o["readout"]]
+    c = np.zeros((X.shape[0], O))
+    ys = []
+    for t in range(X.shape[1]):
+        h = np.tanh(X[:, t] @ W_ih.T + c @ W_ch.T + b)
+        y = act(h @ W_out.T + b_out)
+        c = o["context_decay"] * c + y
+        ys.append(y)
+    return np.stack(ys, 1)
+
+
+def ref_frnn(get, X, H, O, o, fixed):
+    W_ih, W_hh = get("W_ih"), get("W_hh")
+    b = get("b") if o["bias"] else np.zeros(H)
+    act = {"sigmoid": sigmoid, "tanh": np.tanh}[o["activation"]]
+    a = np.zeros((X.shape[0], H))
+    As = []
+    for t in range(X.shape[1]):
+        a = act(X[:, t] @ W_ih.T + a @ W_hh.T + b)
+        As.append(a)
+    return apply_readout(get, np.stack(As, 1), o["readout"], O)
+
+
+def ref_lstm(get, X, H, O, o, fixed):
+    W_ih, W_hh, b = get("W_ih"), get("W_hh"), get("b")
+    h = np.zeros((X.shape[0], H))
+    c = np.zeros_like(h)
+    hs = []
+    for t in range(X.shape[1]):
+        z = X[:, t] @ W_ih.T + h @ W_hh.T + b
+        i, f, g, og = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(og) * np.tanh(c)
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+def ref_gru(get, X, H, O, o, fixed):
+    W_ih, W_hh, b_ih, b_hn = get("W_ih"), get("W_hh"), get("b_ih"), get("b_hn")
+    h = np.zeros((X.shape[0], H))
+    hs = []
+    for t in range(X.shape[1]):
+        gi = X[:, t] @ W_ih.T + b_ih
+        gh = h @ W_hh.T
+        r = sigmoid(gi[:, :H] + gh[:, :H])
+        z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = np.tanh(gi[:, 2 * H:] + r * (gh[:, 2 * H:] + b_hn))
+        h = (1 - z) * n + z * h
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+def ref_indrnn(get, X, H, O, o, fixed):
+    m = o["max_recurrent"]
+    W_ih, u, b = get("W_ih"), np.clip(get("u"), -m, m), get("b")
+    act = {"relu": relu, "tanh": np.tanh}[o["activation"]]
+    h = np.zeros((X.shape[0], H))
+    hs = []
+    for t in range(X.shape[1]):
+        h = act(X[:, t] @ W_ih.T + u * h + b)
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+def ctrnn_integrate(X, W, W_in_full, theta, tau, gain, dt, integrator):
+    """Beer's CTRNN from y = 0; firing rates sigma(g (y + theta)) after each step."""
+    y = np.zeros((X.shape[0], W.shape[0]))
+
+    def rate(v):
+        return sigmoid(gain * (v + theta))
+
+    def f(v, u):
+        return (-v + rate(v) @ W.T + u) / tau
+
+    rates = []
+    for t in range(X.shape[1]):
+        u = X[:, t] @ W_in_full.T                    # input held during the whole step
+        if integrator == "euler":
+            y = y + dt * f(y, u)
+        else:
+            k1 = f(y, u)
+            k2 = f(y + dt / 2 * k1, u)
+            k3 = f(y + dt / 2 * k2, u)
+            k4 = f(y + dt * k3, u)
+            y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        rates.append(rate(y))
+    return np.stack(rates, 1)
+
+
+def ref_ctrnn(get, X, H, O, o, fixed):
+    lo, hi = o["tau_range"]
+    tau = np.clip(get("tau"), lo, hi)
+    gain = get("gain") if o["gains"] else np.ones(H)
+    R = ctrnn_integrate(X, get("W"), get("W_in"), get("theta"), tau, gain, o["dt"],
+                        o["integrator"])
+    return apply_readout(get, R, o["readout"], O)
+
+
+def ref_mtrnn(get, X, H, O, o, fixed):
+    ns = max(1, H // 4) if o["n_slow"] is None else o["n_slow"]
+    nf = H - ns
+    W_in = get("W_in")
+    assert W_in.shape == (nf, X.shape[2])
+    W_in_full = np.vstack([W_in, np.zeros((ns, X.shape[2]))])   # slow neurons get no input
+    tau = np.array([o["tau_fast"]] * nf + [o["tau_slow"]] * ns)
+    R = ctrnn_integrate(X, get("W"), W_in_full, get("theta"), tau, np.ones(H), o["dt"],
+                        o["integrator"])
+    return apply_readout(get, R, o["readout"], O)
+
+
+def esn_reservoir(fixed, I, H):
+    """(W [H, H] with unit spectral radius, W_in [H, I], b [H]) from the layer's fixed array."""
+    fixed = np.asarray(fixed, dtype=np.float64)
+    assert fixed.size == H * H + I * H + H
+    W = fixed[:H * H].reshape(H, H).T
+    W_in = fixed[H * H:H * H + I * H].reshape(I, H).T
+    return W, W_in, fixed[H * H + I * H:]
+
+
+def ref_esn(get, X, H, O, o, fixed):
+    I = X.shape[2]
+    W, W_in, b = esn_reservoir(fixed, I, H)
+    a = get("leak")[0] if o["evolve_leak"] else o["leak"]
+    s = get("input_scaling")[0] if o["evolve_input_scaling"] else o["input_scaling"]
+    rho = get("spectral_radius")[0] if o["evolve_spectral_radius"] else o["spectral_radius"]
+    h = np.zeros((X.shape[0], H))
+    feats = []
+    for t in range(X.shape[1]):
+        h = (1 - a) * h + a * np.tanh(rho * h @ W.T + s * X[:, t] @ W_in.T + b)
+        feats.append(np.concatenate([h, X[:, t]], 1) if o["readout_inputs"] else h)
+    return apply_readout(get, np.stack(feats, 1), o["readout"], O)
+
+
+def ref_second_order(get, X, H, O, o, fixed):
+    W, b = get("W"), get("b")
+    act = {"sigmoid": sigmoid, "tanh": np.tanh}[o["activation"]]
+    h = np.zeros((X.shape[0], H))
+    hs = []
+    for t in range(X.shape[1]):
+        h = act(np.einsum("ijk,bj,bk->bi", W, h, X[:, t]) + b)
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+REFERENCES = {
+    "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
+    "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
+    "esn": ref_esn, "second_order": ref_second_order,
+}
+
+
+def reference_for(family):
+    if family not in REFERENCES:
+        pytest.fail(f"no NumPy reference implementation for architecture {family!r}: "
+                    "add one to REFERENCES in tests/test_reference.py")
+    return REFERENCES[family]
+
+
+def features_of(family, I, H, o):
+    """Width of what a non-top layer (readout 'none') passes up."""
+    if family == "esn" and o["readout_inputs"]:
+        return H + I
+    return H
+
+
+def ref_layer(net, layer_index, prefix, family, X, H, O, options, readout=None):
+    o = dict(DEFAULTS.get(family, {}))
+    o.update({k: v for k, v in options.items() if k in o})
+    if readout is not None:
+        o["readout"] = readout
+    get = Getter(net, prefix)
+    Y = reference_for(family)(get, X, H, O, o, net.layers[layer_index].fixed)
+    return Y, get.used
+
+
+def ref_network(net, arch, n_hidden, n_out, X, options):
+    """A (possibly stacked) unidirectional network: references chained layer by layer."""
+    names = arch.split("+") if isinstance(arch, str) else list(arch)
+    L = options.get("num_layers", len(names))
+    if len(names) == 1:
+        names = names * L
+    hidden = list(n_hidden) if isinstance(n_hidden, (list, tuple)) else [n_hidden] * L
+    used = set()
+    V = X
+    for i, (fam, H) in enumerate(zip(names, hidden)):
+        top = i == L - 1
+        prefix = f"{i}." if L > 1 else ""
+        o = dict(DEFAULTS.get(fam, {}))
+        o.update({k: v for k, v in options.items() if k in o})
+        O = n_out if top else features_of(fam, V.shape[2], H, o)
+        V, u = ref_layer(net, i, prefix, fam, V, H, O, options,
+                         readout=None if top else "none")
+        used |= u
+    return V, used
+
+
+# ---------------------------------------------------------------------------------------
+# random genomes that exercise the clips and the nonlinearities
+
+
+def random_genome(net, rng, scale=0.8):
+    g = rng.normal(0.0, scale, net.n_params)
+    for b in net.layout:
+        leaf = b.name.rsplit(".", 1)[-1]
+        sl = slice(b.offset, b.offset + b.size)
+        if leaf == "tau":
+            g[sl] = rng.uniform(0.2, 12.0, b.size)        # both sides of tau_range (0.5, 10)
+        elif leaf == "gain":
+            g[sl] = rng.uniform(0.3, 3.0, b.size)
+        elif leaf == "leak":
+            g[sl] = rng.uniform(0.1, 1.0, b.size)
+        elif leaf == "input_scaling":
+            g[sl] = rng.uniform(0.2, 2.0, b.size)
+        elif leaf == "spectral_radius":
+            g[sl] = rng.uniform(0.2, 1.5, b.size)
+        elif leaf == "u":
+            g[sl] = rng.uniform(-2.5, 2.5, b.size)         # |u| > 1 is clipped
+    return g
+
+
+def inputs(rng, B=B_, T=T_, I=I_):
+    return rng.uniform(-1.5, 1.5, (B, T, I))
+
+
+def check_against_reference(arch, options, seed, n_hidden=H_, n_out=O_, n_in=I_, T=T_, B=B_):
+    rng = np.random.default_rng(1000 + seed)
+    net = Network(arch, n_in, n_hidden, n_out, seed=seed, **options)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng, B, T, n_in)
+    want, used = ref_network(net, arch, n_hidden, n_out, X, options)
+    assert used == {b.name for b in net.layout}, \
+        f"reference did not read every genome block: unused {sorted({b.name for b in net.layout} - used)}"
+    got = net.forward(X)
+    assert got.dtype == np.float64 and got.shape == (B, T, n_out)
+    np.testing.assert_allclose(got, want, rtol=0, atol=ATOL64,
+                               err_msg=f"{arch} {options} seed {seed}: float64")
+    got32 = net.forward(X.astype(np.float32))
+    assert got32.dtype == np.float32 and got32.shape == (B, T, n_out)
+    np.testing.assert_allclose(got32, want, rtol=0, atol=ATOL32,
+                               err_msg=f"{arch} {options} seed {seed}: float32")
+    return net, X, want
+
+
+# ---------------------------------------------------------------------------------------
+# single families
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_family_matches_reference(family):
+    reference_for(family)
+    for seed in SEEDS:
+        check_against_reference(family, {}, seed)
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_single_sequence_matches_reference(family):
+    """forward(X[T, I]) -> [T, O] is the batch-of-one case."""
+    rng = np.random.default_rng(7)
+    net = Network(family, I_, H_, O_, seed=3)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng, 1)
+    want, _ = ref_network(net, family, H_, O_, X, {})
+    got = net.forward(X[0])
+    assert got.shape == (T_, O_)
+    np.testing.assert_allclose(got, want[0], rtol=0, atol=ATOL64)
+
+
+VARIANTS = [
+    ("elman", {"activation": "relu"}),
+    ("elman", {"readout": "tanh"}),
+    ("elman", {"readout": "sigmoid"}),
+    ("elman", {"activation": "relu", "readout": "sigmoid"}),
+    ("jordan", {"context_decay": 0.0}),
+    ("jordan", {"context_decay": 0.5}),
+    ("jordan", {"readout": "linear", "context_decay": 0.5}),
+    ("jordan", {"readout": "sigmoid"}),
+    ("frnn", {"activation": "tanh"}),
+    ("frnn", {"bias": False}),
+    ("frnn", {"bias": False, "readout": "linear"}),
+    ("frnn", {"readout": "tanh", "activation": "tanh"}),
+    ("lstm", {"readout": "tanh"}),
+    ("gru", {"readout": "sigmoid"}),
+    ("indrnn", {"activation": "tanh"}),
+    ("indrnn", {"max_recurrent": 0.5}),
+    ("indrnn", {"max_recurrent": 3.0}),
+    ("ctrnn", {"gains": True}),
+    ("ctrnn", {"integrator": "rk4"}),
+    ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
+    ("ctrnn", {"tau_range": (1.0, 2.0), "dt": 0.5}),
+    ("ctrnn", {"readout": "linear"}),
+    ("mtrnn", {"integrator": "rk4"}),
+    ("mtrnn", {"n_slow": 3}),
+    ("mtrnn", {"tau_fast": 2.0, "tau_slow": 30.0, "dt": 0.5}),
+    ("mtrnn", {"readout": "sigmoid"}),
+    ("esn", {"evolve_leak": True}),
+    ("esn", {"evolve_input_scaling": True}),
+    ("esn", {"evolve_spectral_radius": True}),
+    ("esn", {"evolve_leak": True, "evolve_input_scaling": True,
+             "evolve_spectral_radius": True}),
+    ("esn", {"leak": 0.3, "input_scaling": 0.5, "spectral_radius": 1.2}),
+    ("esn", {"readout_inputs": False, "readout": "tanh"}),
+    ("esn", {"density": 1.0, "bias_scaling": 0.5}),
+    ("second_order", {"activation": "tanh"}),
+    ("second_order", {"readout": "sigmoid"}),
+]
+
+
+@pytest.mark.parametrize("family,options", VARIANTS, ids=lambda v: str(v))
+def test_option_variant_matches_reference(family, options):
+    for seed in SEEDS[:2]:
+        check_against_reference(family, options, seed)
+
+
+def test_indrnn_recurrent_weight_is_clipped():
+    """|u| > max_recurrent acts as +-max_recurrent: same outputs as the clipped genome."""
+    net = Network("indrnn", I_, H_, O_, activation="tanh")
+    rng = np.random.default_rng(5)
+    g = random_genome(net, rng)
+    lay = {b.name: b for b in net.layout}
+    u = lay["u"]
+    g[u.offset:u.offset + u.size] = [3.0, -4.0, 0.5, 1.5, -0.2]
+    net.genome = g
+    X = inputs(rng)
+    y = net.forward(X)
+    g2 = g.copy()
+    g2[u.offset:u.offset + u.size] = [1.0, -1.0, 0.5, 1.0, -0.2]
+    net2 = Network("indrnn", I_, H_, O_, genome=g2, activation="tanh")
+    np.testing.assert_allclose(y, net2.forward(X), rtol=0, atol=1e-12)
+    want, _ = ref_network(net, "indrnn", H_, O_, X, {"activation": "tanh"})
+    np.testing.assert_allclose(y, want, rtol=0, atol=ATOL64)
+
+
+def test_ctrnn_connection_direction():
+    """W[i, j] is the weight from neuron j to neuron i: only W[0, 1] nonzero moves neuron 0."""
+    net = Network("ctrnn", 1, 2, 2)
+    g = np.zeros(net.n_params)
+    lay = {b.name: b for b in net.layout}
+    g[lay["W"].offset + 1] = 5.0                       # W[0, 1]
+    g[lay["tau"].offset:lay["tau"].offset + 2] = 1.0
+    net.genome = g
+    y = net.forward(np.zeros((3, 1)))
+    # y_1 stays 0 (no input to neuron 1), so sigma(y_1) = 0.5 drives y_0 by 5 * 0.5 per unit time
+    y0 = 0.0
+    want = []
+    for _ in range(3):
+        y0 = y0 + 0.1 * (-y0 + 5.0 * 0.5)
+        want.append([sigmoid(y0), 0.5])
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# ESN reservoir
+
+
+@pytest.mark.parametrize("H,density", [(30, 0.1), (5, 1.0), (12, 0.5)])
+def test_esn_reservoir_has_unit_spectral_radius(H, density):
+    for seed in (0, 1, 2):
+        net = Network("esn", I_, H, O_, seed=seed, density=density)
+        W, W_in, b = esn_reservoir(net.layers[0].fixed, I_, H)
+        radius = np.abs(np.linalg.eigvals(W)).max()
+        assert abs(radius - 1.0) < 1e-8, (seed, radius)
+        assert np.all(np.abs(W_in) <= 1) and W_in.std() > 0
+
+
+def test_esn_reservoir_depends_on_seed_only():
+    a = Network("esn", I_, 20, O_, seed=4).layers[0].fixed
+    b = Network("esn", I_, 20, O_, seed=4).layers[0].fixed
+    c = Network("esn", I_, 20, O_, seed=5).layers[0].fixed
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == c.shape and not np.array_equal(a, c)
+    # and the outputs follow: same genome, different seed -> different function
+    rng = np.random.default_rng(0)
+    n4, n5 = Network("esn", I_, 20, O_, seed=4), Network("esn", I_, 20, O_, seed=5)
+    g = random_genome(n4, rng)
+    n4.genome = g
+    n5.genome = g
+    X = inputs(rng)
+    assert not np.allclose(n4.forward(X), n5.forward(X))
+    np.testing.assert_array_equal(n4.forward(X), Network("esn", I_, 20, O_, genome=g,
+                                                         seed=4).forward(X))
+
+
+# ---------------------------------------------------------------------------------------
+# stacks and bidirectional networks
+
+
+def _stack_arch(family):
+    # jordan reads the network's own output, so it may only be the last layer
+    return ["elman", "jordan"] if family == "jordan" else family
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_two_layer_stack_chains_references(family):
+    arch = _stack_arch(family)
+    options = {} if isinstance(arch, list) else {"num_layers": 2}
+    for seed in SEEDS[:2]:
+        net, _, _ = check_against_reference(arch, options, seed, n_hidden=[5, 4])
+        assert len(net.layers) == 2
+        assert all(b.name.startswith(("0.", "1.")) for b in net.layout)
+
+
+def test_num_layers_with_single_hidden_size():
+    check_against_reference("lstm", {"num_layers": 3}, 0, n_hidden=4)
+
+
+@pytest.mark.parametrize("arch,n_hidden,options", [
+    (["gru", "ctrnn"], [5, 4], {}),
+    (["gru", "ctrnn"], 5, {"integrator": "rk4"}),
+    (["lstm", "esn", "elman"], [4, 6, 3], {}),
+    ("ctrnn+mtrnn", [4, 6], {}),
+    (["indrnn", "frnn"], [5, 4], {"activation": "tanh"}),
+])
+def test_heterogeneous_stack_chains_references(arch, n_hidden, options):
+    for seed in SEEDS[:2]:
+        check_against_reference(arch, options, seed, n_hidden=n_hidden)
+
+
+def _ref_bidirectional_elman(net, X, options, O):
+    H = net.layers[0].n_hidden
+    f, uf = ref_layer(net, 0, "0.fwd.", "elman", X, H, H, options, readout="none")
+    b, ub = ref_layer(net, 1, "0.bwd.", "elman", X[:, ::-1], H, H, options, readout="none")
+    feats = np.concatenate([f, b[:, ::-1]], axis=2)
+    get = Getter(net, "top.")
+    readout = options.get("readout", "linear")
+    return apply_readout(get, feats, readout, O), uf | ub | get.used
+
+
+@pytest.mark.parametrize("options", [{}, {"readout": "tanh", "activation": "relu"}],
+                         ids=["default", "tanh-relu"])
+def test_bidirectional_elman(options):
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        net = Network("elman", I_, H_, O_, seed=seed, bidirectional=True, **options)
+        names = [b.name for b in net.layout]
+        assert "top.W_out" in names and "top.b_out" in names
+        assert net.block("top.W_out").shape == (O_, 2 * H_)
+        net.genome = random_genome(net, rng)
+        X = inputs(rng)
+        want, used = _ref_bidirectional_elman(net, X, options, O_)
+        assert used == set(names)
+        np.testing.assert_allclose(net.forward(X), want, rtol=0, atol=ATOL64)
+        np.testing.assert_allclose(net.forward(X.astype(np.float32)), want, rtol=0,
+                                   atol=ATOL32)
+        # a bidirectional output at t depends on later inputs
+        X2 = X.copy()
+        X2[:, -1] += 1.0
+        assert not np.array_equal(net.forward(X2)[:, 0], net.forward(X)[:, 0])
+
+
+def test_bidirectional_two_layer_stack():
+    rng = np.random.default_rng(3)
+    net = Network("gru", I_, 4, O_, num_layers=2, bidirectional=True)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng)
+    V = X
+    for i in range(2):
+        f, _ = ref_layer(net, 2 * i, f"{i}.fwd.", "gru", V, 4, 4, {}, readout="none")
+        b, _ = ref_layer(net, 2 * i + 1, f"{i}.bwd.", "gru", V[:, ::-1], 4, 4, {},
+                         readout="none")
+        V = np.concatenate([f, b[:, ::-1]], axis=2)
+    want = apply_readout(Getter(net, "top."), V, "linear", O_)
+    np.testing.assert_allclose(net.forward(X), want, rtol=0, atol=ATOL64)
+
+
+# ---------------------------------------------------------------------------------------
+# step, population, batch
+
+
+def _arch_cases():
+    cases = [(f, {}) for f in evornn.architectures()]
+    cases += [(["gru", "ctrnn"], {}), (_stack_arch("jordan"), {}), ("ctrnn", {"integrator": "rk4"}),
+              ("esn", {"evolve_leak": True})]
+    return cases
+
+
+ARCH_CASES = _arch_cases()
+ARCH_IDS = [f"{a}-{o}" for a, o in ARCH_CASES]
+
+
+@pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
+def test_step_equals_forward(arch, options):
+    rng = np.random.default_rng(11)
+    net = Network(arch, I_, H_, O_, **options)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng, 1)[0]
+    want = net.forward(X)
+    for _ in range(2):                       # reset() really flushes the state
+        net.reset()
+        got = np.array([net.step(x) for x in X])
+        assert got.shape == (T_, O_)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    # without a reset, the state carries over and the outputs differ
+    cont = np.array([net.step(x) for x in X])
+    assert not np.allclose(cont, want)
+    # assigning a genome also resets
+    net.genome = net.genome
+    np.testing.assert_allclose(np.array([net.step(x) for x in X]), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
+def test_population_forward_equals_per_genome_forward(arch, options):
+    rng = np.random.default_rng(13)
+    net = Network(arch, I_, H_, O_, **options)
+    G = np.stack([random_genome(net, rng) for _ in range(3)])
+    X = inputs(rng)
+    for dtype, atol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        Y = population_forward(net, G, X.astype(dtype))
+        assert Y.shape == (3, B_, T_, O_) and Y.dtype == dtype
+        for p in range(3):
+            one = Network(arch, I_, H_, O_, genome=G[p], **options)
+            np.testing.assert_allclose(Y[p], one.forward(X.astype(dtype)), rtol=0, atol=atol)
+    # float32 genomes work too and the population does not depend on the network's own genome
+    Y32 = population_forward(net, G.astype(np.float32), X.astype(np.float32))
+    np.testing.assert_allclose(Y32, population_forward(net, G, X.astype(np.float32)), atol=1e-6)
+    # the genomes really differ in their outputs
+    assert not np.allclose(Y[0], Y[1])
+
+
+def test_population_forward_matches_reference_large_population():
+    """Enough genomes to be split over the worker threads."""
+    rng = np.random.default_rng(17)
+    net = Network("lstm", I_, H_, O_)
+    G = np.stack([random_genome(net, rng) for _ in range(37)])
+    X = inputs(rng, 2)
+    Y = population_forward(net, G, X)
+    for p in (0, 5, 18, 36):
+        net.genome = G[p]
+        want, _ = ref_network(net, "lstm", H_, O_, X, {})
+        np.testing.assert_allclose(Y[p], want, rtol=0, atol=ATOL64)
+
+
+@pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
+def test_batch_sequences_are_independent(arch, options):
+    rng = np.random.default_rng(19)
+    net = Network(arch, I_, H_, O_, **options)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng, 6)
+    Y = net.forward(X)
+    for b in range(6):
+        np.testing.assert_allclose(Y[b], net.forward(X[b]), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(Y[b], net.forward(X[b:b + 1])[0], rtol=0, atol=1e-12)
+    # changing one sequence changes only its own outputs
+    X2 = X.copy()
+    X2[2] = rng.uniform(-1, 1, X2[2].shape)
+    Y2 = net.forward(X2)
+    np.testing.assert_array_equal(np.delete(Y2, 2, 0), np.delete(Y, 2, 0))
+    assert not np.allclose(Y2[2], Y[2])
+
+
+def test_forward_does_not_disturb_step_state():
+    rng = np.random.default_rng(23)
+    net = Network("gru", I_, H_, O_)
+    net.genome = random_genome(net, rng)
+    X = inputs(rng, 1)[0]
+    want = net.forward(X)
+    net.reset()
+    first = [net.step(x) for x in X[:3]]
+    net.forward(inputs(rng))                     # a whole-sequence pass in between
+    rest = [net.step(x) for x in X[3:]]
+    np.testing.assert_allclose(np.array(first + rest), want, rtol=0, atol=1e-12)
+
+
+def test_genome_property_is_a_float64_copy():
+    net = Network("elman", I_, H_, O_)
+    g = net.genome
+    assert g.dtype == np.float64 and g.shape == (net.n_params,)
+    g[:] = 0
+    assert not np.all(net.genome == 0)
+    net.genome = g.astype(np.float32)
+    assert net.genome.dtype == np.float64 and np.all(net.genome == 0)
+    assert sum(b.size for b in net.layout) == net.n_params
+    offs = [b.offset for b in net.layout]
+    assert offs == sorted(offs) and offs[0] == 0
