@@ -251,10 +251,12 @@ class Network:
         """One time step online: x of shape (n_in,) -> outputs of shape (n_out,)."""
         if self.bidirectional:
             raise ValueError("a bidirectional network needs the whole sequence: use forward(X)")
-        v = np.asarray(x, dtype=np.float64)
+        v = np.asarray(x)
+        if v.dtype.kind not in "biuf":
+            raise ValueError(f"step expects real numbers, got dtype {v.dtype}")
         if v.shape != (self.n_in,):
             raise ValueError(f"step expects x of shape ({self.n_in},), got {v.shape}")
-        v = v[None]
+        v = v.astype(np.float64)[None]
         for lay, w, st in zip(self.layers, self._packed, self._state):
             y = np.empty((1, lay.n_out))
             step_any(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), st, v, y)

@@ -341,6 +341,22 @@ def test_family_matches_reference(family):
 
 
 @pytest.mark.parametrize("family", evornn.architectures())
+def test_family_matches_reference_larger_sizes(family):
+    """Sizes that run every branch of the 4x4-tiled matmul (K, B >= 8, remainders)."""
+    check_against_reference(family, {}, 5, n_in=6, n_hidden=9, n_out=3, T=5, B=9)
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_family_matches_reference_many_outputs(family):
+    """n_out >= 8 (readouts may switch from dot products to a tiled matmul for wide outputs)."""
+    check_against_reference(family, {}, 6, n_in=4, n_hidden=12, n_out=9, T=4, B=5)
+    if family not in ("frnn", "ctrnn", "mtrnn"):
+        return
+    check_against_reference(family, {"readout": "sigmoid"}, 6, n_in=4, n_hidden=12, n_out=9,
+                            T=4, B=5)
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
 def test_single_sequence_matches_reference(family):
     """forward(X[T, I]) -> [T, O] is the batch-of-one case."""
     rng = np.random.default_rng(7)
@@ -388,6 +404,8 @@ VARIANTS = [
     ("esn", {"leak": 0.3, "input_scaling": 0.5, "spectral_radius": 1.2}),
     ("esn", {"readout_inputs": False, "readout": "tanh"}),
     ("esn", {"density": 1.0, "bias_scaling": 0.5}),
+    ("esn", {"density": 1.0, "leak": 0.3, "evolve_spectral_radius": True,
+             "evolve_input_scaling": True}),
     ("second_order", {"activation": "tanh"}),
     ("second_order", {"readout": "sigmoid"}),
 ]
@@ -503,28 +521,35 @@ def test_heterogeneous_stack_chains_references(arch, n_hidden, options):
         check_against_reference(arch, options, seed, n_hidden=n_hidden)
 
 
-def _ref_bidirectional_elman(net, X, options, O):
+def _ref_bidirectional(net, family, X, options, O):
     H = net.layers[0].n_hidden
-    f, uf = ref_layer(net, 0, "0.fwd.", "elman", X, H, H, options, readout="none")
-    b, ub = ref_layer(net, 1, "0.bwd.", "elman", X[:, ::-1], H, H, options, readout="none")
+    o = dict(DEFAULTS[family])
+    o.update({k: v for k, v in options.items() if k in o})
+    F = features_of(family, X.shape[2], H, o)
+    f, uf = ref_layer(net, 0, "0.fwd.", family, X, H, F, options, readout="none")
+    b, ub = ref_layer(net, 1, "0.bwd.", family, X[:, ::-1], H, F, options, readout="none")
     feats = np.concatenate([f, b[:, ::-1]], axis=2)
     get = Getter(net, "top.")
     readout = options.get("readout", "linear")
     return apply_readout(get, feats, readout, O), uf | ub | get.used
 
 
-@pytest.mark.parametrize("options", [{}, {"readout": "tanh", "activation": "relu"}],
-                         ids=["default", "tanh-relu"])
-def test_bidirectional_elman(options):
+@pytest.mark.parametrize("family,options", [
+    ("elman", {}), ("elman", {"readout": "tanh", "activation": "relu"}),
+    ("elman", {"readout": "sigmoid"}), ("lstm", {}), ("ctrnn", {}), ("esn", {"density": 1.0}),
+    ("mtrnn", {}),
+], ids=str)
+def test_bidirectional(family, options):
     for seed in SEEDS:
         rng = np.random.default_rng(seed)
-        net = Network("elman", I_, H_, O_, seed=seed, bidirectional=True, **options)
+        net = Network(family, I_, H_, O_, seed=seed, bidirectional=True, **options)
         names = [b.name for b in net.layout]
         assert "top.W_out" in names and "top.b_out" in names
-        assert net.block("top.W_out").shape == (O_, 2 * H_)
+        F = features_of(family, I_, H_, {**DEFAULTS[family], **options})
+        assert net.block("top.W_out").shape == (O_, 2 * F)
         net.genome = random_genome(net, rng)
         X = inputs(rng)
-        want, used = _ref_bidirectional_elman(net, X, options, O_)
+        want, used = _ref_bidirectional(net, family, X, options, O_)
         assert used == set(names)
         np.testing.assert_allclose(net.forward(X), want, rtol=0, atol=ATOL64)
         np.testing.assert_allclose(net.forward(X.astype(np.float32)), want, rtol=0,
@@ -659,3 +684,19 @@ def test_genome_property_is_a_float64_copy():
     assert sum(b.size for b in net.layout) == net.n_params
     offs = [b.offset for b in net.layout]
     assert offs == sorted(offs) and offs[0] == 0
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_non_contiguous_inputs(family):
+    """Strided, reversed and Fortran-ordered input views give the reference outputs too."""
+    rng = np.random.default_rng(29)
+    net = Network(family, I_, H_, O_)
+    net.genome = random_genome(net, rng)
+    big = rng.uniform(-1.5, 1.5, (2 * B_, 2 * T_, I_ + 2))
+    X = big[::2, ::-2, 1:1 + I_]
+    assert not X.flags.c_contiguous
+    want, _ = ref_network(net, family, H_, O_, np.ascontiguousarray(X), {})
+    np.testing.assert_allclose(net.forward(X), want, rtol=0, atol=ATOL64)
+    np.testing.assert_allclose(net.forward(np.asfortranarray(X[0])), want[0], rtol=0, atol=ATOL64)
+    np.testing.assert_allclose(population_forward(net, net.genome[None], X)[0], want, rtol=0,
+                               atol=ATOL64)

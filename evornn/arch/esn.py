@@ -36,7 +36,8 @@ def check(I, H, O, opts):
     need_positive("esn", "input_scaling", opts["input_scaling"], strict=False)
     need_positive("esn", "bias_scaling", opts["bias_scaling"], strict=False)
     need_positive("esn", "density", opts["density"])
-    if not 0 < opts["leak"] <= 1:
+    leak = opts["leak"]
+    if not isinstance(leak, (int, float, np.integer, np.floating)) or not 0 < leak <= 1:
         raise ValueError(f"esn: option leak={opts['leak']!r} must be in (0, 1]")
     if opts["density"] > 1:
         raise ValueError(f"esn: option density={opts['density']!r} must be in (0, 1]")

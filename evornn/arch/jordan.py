@@ -7,8 +7,8 @@ import numpy as np
 from numba import njit
 
 from .blocks import uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, mm_acc, pack_readout,
-                      readout, set_rows, tanh, transpose_into)
+from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc, pack_readout,
+                      readout, readout_size, set_rows, tanh, transpose_into)
 from .spec import Family, need_positive
 
 
@@ -19,7 +19,7 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + O + 1) * H + (H + 1) * O, O + H
+    return (I + O + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), O + H
 
 
 def check(I, H, O, opts):

@@ -5,6 +5,7 @@ Only fast neurons receive the input and drive the outputs; the slow ones talk to
 fast ones through the recurrent weights. The step is the CTRNN's; only the genome
 layout and its packing differ (time constants and gains are fixed, not evolved).
 """
+import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
@@ -26,7 +27,8 @@ def blocks(I, H, O, opts):
 def check(I, H, O, opts):
     check_common("mtrnn", I, H, O, opts)
     ns = opts["n_slow"]
-    if ns is not None and (isinstance(ns, bool) or not float(ns).is_integer() or not 1 <= ns < H):
+    if ns is not None and (not isinstance(ns, (int, np.integer)) or isinstance(ns, bool)
+                           or not 1 <= ns < H):
         raise ValueError(f"mtrnn: option n_slow={ns!r} must be an integer in [1, n_hidden - 1]")
     if H < 2:
         raise ValueError(f"mtrnn: n_hidden={H} needs at least 2 neurons (one fast, one slow)")
