@@ -15,20 +15,25 @@ def run_chunk(lo, hi, G, cfg, fixed, XT, out, n_packed, n_state):
     """One layer over whole sequences for genomes lo..hi-1, without the GIL.
 
     G[P, D] the layer's genes, XT[1 or P, T, B, I] time-major inputs (shared or one per
-    genome), out[P, T, B, O] written in place. Packed parameters and state are
+    genome), out[P, B, T, O] written in place. Packed parameters and state are
     allocated once per individual, never per step.
     """
     kind = int(cfg[0])
     T, B = XT.shape[1], XT.shape[2]
+    O = out.shape[3]
     shared = XT.shape[0] == 1
     w = np.empty(n_packed, XT.dtype)
     state = np.empty(n_state * B + 1, XT.dtype)
+    y = np.empty((B, O), XT.dtype)
     for p in range(lo, hi):
         pack_any(kind, G[p], cfg, fixed, w)
         state[:] = 0
         xs = XT[0] if shared else XT[p]
         for t in range(T):
-            step_any(kind, w, cfg, fixed, state, xs[t], out[p, t])
+            step_any(kind, w, cfg, fixed, state, xs[t], y)
+            for b in range(B):
+                for o in range(O):
+                    out[p, b, t, o] = y[b, o]
 
 
 def run_layer(G, cfg, fixed, XT, out, n_packed, n_state) -> None:
@@ -48,26 +53,29 @@ def run_layer(G, cfg, fixed, XT, out, n_packed, n_state) -> None:
 def _layer_pass(layer, G, XT):
     dt = XT.dtype
     P, T, B = G.shape[0], XT.shape[1], XT.shape[2]
-    out = np.empty((P, T, B, layer.n_out), dt)
+    out = np.empty((P, B, T, layer.n_out), dt)
     g = np.ascontiguousarray(G[:, layer.offset:layer.offset + layer.n_genes])
     run_layer(g, layer.cfg, layer.fixed_as(dt), XT, out, max(layer.n_packed, 1), layer.n_state)
     return out
+
+
+def _time_major(Y: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(Y.transpose(0, 2, 1, 3))          # [P, B, T, F] -> [P, T, B, F]
 
 
 def forward_layers(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Run a checked genome matrix and input batch through the network's layer plan."""
     XT = np.ascontiguousarray(X.transpose(1, 0, 2))[None]        # [1, T, B, I]
     if not net.bidirectional:
-        for layer in net.layers:
-            XT = _layer_pass(layer, G, XT)
-    else:
-        for fwd, bwd in zip(net.layers[:-1:2], net.layers[1:-1:2]):
-            f = _layer_pass(fwd, G, XT)
-            rev = np.ascontiguousarray(XT[:, ::-1])
-            b = _layer_pass(bwd, G, rev)[:, ::-1]
-            XT = np.concatenate([f, b], axis=3)
-        XT = _layer_pass(net.layers[-1], G, XT)
-    return np.ascontiguousarray(XT.transpose(0, 2, 1, 3))        # [P, B, T, O]
+        Y = _layer_pass(net.layers[0], G, XT)
+        for layer in net.layers[1:]:
+            Y = _layer_pass(layer, G, _time_major(Y))
+        return Y                                                   # [P, B, T, O]
+    for fwd, bwd in zip(net.layers[:-1:2], net.layers[1:-1:2]):
+        f = _layer_pass(fwd, G, XT)
+        b = _layer_pass(bwd, G, np.ascontiguousarray(XT[:, ::-1]))[:, :, ::-1]
+        XT = _time_major(np.concatenate([f, b], axis=3))
+    return _layer_pass(net.layers[-1], G, XT)
 
 
 def population_forward(net, genomes, inputs) -> np.ndarray:
