@@ -8,7 +8,7 @@ import numpy as np
 
 from .arch.blocks import Block, bounds_of, init_genome, place
 from .arch.dispatch import FAMILIES, pack_any, step_any
-from .arch.kernels import CFG_LEN, C_OPT, READOUTS
+from .arch.kernels import C_OPT, CFG_LEN, READOUTS
 from .arch.spec import Family
 
 _BY_NAME = {f.name: (kind, f) for kind, f in enumerate(FAMILIES)}

@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .threads import _pool, threads
-
 from .arch.dispatch import pack_any, step_any
 from .arch.kernels import JIT
+from .threads import _pool, threads
 
 
 @njit(nogil=True, **JIT)

@@ -5,12 +5,24 @@ The outputs are the firing rates sigma(g (y + theta)) of the first n_out neurons
 (Beer's motor neurons), or a readout over all firing rates. Time constants are
 clipped into ``tau_range`` when packed, so they stay positive whatever the genome says.
 """
-import numpy as np
 from numba import njit
 
 from .blocks import Block, readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, sigmoid, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_readout,
+    readout,
+    readout_size,
+    sigmoid,
+    transpose_into,
+)
 from .spec import Family, need_choice, need_positive
 
 INTEGRATORS = ("euler", "rk4")

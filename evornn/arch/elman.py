@@ -3,8 +3,22 @@ import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, set_rows, tanh, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_cell,
+    pack_readout,
+    readout,
+    readout_size,
+    set_rows,
+    tanh,
+)
 from .spec import Family, need_choice
 
 ACTIVATIONS = ("tanh", "relu")
@@ -27,12 +41,8 @@ def check(I, H, O, opts):
 @njit(**JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
-    off = transpose_into(w[I * H:(I + H) * H].reshape((H, H)), g, off, H, H)
-    woff = (I + H) * H
-    for j in range(H):
-        w[woff + j] = g[off + j]
-    pack_readout(g, off + H, w, woff + H, H, O, int(cfg[C_READOUT]))
+    off, woff = pack_cell(g, w, I, H, H, H)
+    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
 
 
 @njit(**JIT)

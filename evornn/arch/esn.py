@@ -9,8 +9,20 @@ import numpy as np
 from numba import njit
 
 from .blocks import Block, readout_blocks
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, tanh)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_readout,
+    readout,
+    readout_size,
+    tanh,
+)
 from .spec import Family, need_choice, need_positive
 
 EVOLVABLE = (("leak", (0.0, 1.0)), ("input_scaling", (0.0, 10.0)), ("spectral_radius", (0.0, 2.0)))

@@ -3,12 +3,25 @@
 a_t = act(W_ih x_t + W_hh a_{t-1} + b); the outputs are the first n_out neurons
 (as ESP and CoSyNE wire it for pole balancing), or a readout over all neurons.
 """
-import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, sigmoid, tanh, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_cell,
+    pack_readout,
+    readout,
+    readout_size,
+    sigmoid,
+    tanh,
+)
 from .spec import Family, need_choice
 
 ACTIVATIONS = ("sigmoid", "tanh")
@@ -38,15 +51,13 @@ def check(I, H, O, opts):
 @njit(**JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
-    off = transpose_into(w[I * H:(I + H) * H].reshape((H, H)), g, off, H, H)
-    woff = (I + H) * H
-    bias = cfg[C_OPT + 1] != 0
-    for j in range(H):
-        w[woff + j] = g[off + j] if bias else 0.0
-    if bias:
-        off += H
-    pack_readout(g, off, w, woff + H, H, O, int(cfg[C_READOUT]))
+    if cfg[C_OPT + 1] != 0:
+        off, woff = pack_cell(g, w, I, H, H, H)
+    else:
+        off, woff = pack_cell(g, w, I, H, H, 0)
+        w[woff:woff + H] = 0
+        woff += H
+    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
 
 
 @njit(**JIT)

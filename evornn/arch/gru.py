@@ -7,8 +7,22 @@ import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OUT, C_READOUT, JIT, READOUTS, mm_acc, pack_readout,
-                      readout, readout_size, set_rows, sigmoid, tanh, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_cell,
+    pack_readout,
+    readout,
+    readout_size,
+    set_rows,
+    sigmoid,
+    tanh,
+)
 from .spec import Family
 
 
@@ -26,13 +40,8 @@ def sizes(I, H, O, opts):
 @njit(**JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    M = 3 * H
-    off = transpose_into(w[:I * M].reshape((I, M)), g, 0, M, I)
-    off = transpose_into(w[I * M:(I + H) * M].reshape((H, M)), g, off, M, H)
-    woff = (I + H) * M
-    for j in range(M + H):
-        w[woff + j] = g[off + j]
-    pack_readout(g, off + M + H, w, woff + M + H, H, O, int(cfg[C_READOUT]))
+    off, woff = pack_cell(g, w, I, H, 3 * H, 4 * H)   # biases: b_ih then b_hn
+    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
 
 
 @njit(**JIT)

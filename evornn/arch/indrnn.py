@@ -7,8 +7,22 @@ import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, set_rows, tanh, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_readout,
+    readout,
+    readout_size,
+    set_rows,
+    tanh,
+    transpose_into,
+)
 from .spec import Family, need_choice, need_positive
 
 ACTIVATIONS = ("relu", "tanh")

@@ -126,6 +126,21 @@ def transpose_into(dst, g, off, rows, cols):
     return off + rows * cols
 
 
+@njit(**JIT)
+def pack_cell(g, w, I, K2, M, n_bias):
+    """Pack the common cell layout W_ih [M, I], W_hh [M, K2], n_bias biases.
+
+    Both matrices go transposed into w ([I, M] then [K2, M]), biases follow; returns
+    the genome and packed offsets after them.
+    """
+    off = transpose_into(w[:I * M].reshape((I, M)), g, 0, M, I)
+    off = transpose_into(w[I * M:(I + K2) * M].reshape((K2, M)), g, off, M, K2)
+    woff = (I + K2) * M
+    for j in range(n_bias):
+        w[woff + j] = g[off + j]
+    return off + n_bias, woff + n_bias
+
+
 # readout codes (cfg[C_READOUT])
 RO_NONE, RO_LINEAR, RO_TANH, RO_SIGMOID, RO_NEURONS = 0, 1, 2, 3, 4
 READOUTS = {"none": RO_NONE, "linear": RO_LINEAR, "tanh": RO_TANH,

@@ -1,10 +1,38 @@
 """LSTM with forget gate: torch.nn.LSTM's equations and gate order (i, f, g, o)."""
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OUT, C_READOUT, JIT, READOUTS, mm_acc, pack_readout,
-                      readout, readout_size, set_rows, sigmoid, tanh, transpose_into)
+from .kernels import (
+    _C,
+    _HALF32,
+    _ONE32,
+    _P0,
+    _P1,
+    _P2,
+    _P3,
+    _P4,
+    _Q1,
+    _Q2,
+    _Q3,
+    _Q4,
+    C_HID,
+    C_IN,
+    C_OUT,
+    C_READOUT,
+    FAST,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_cell,
+    pack_readout,
+    readout,
+    readout_size,
+    set_rows,
+    sigmoid,
+    tanh,
+)
 
 
 def blocks(I, H, O, opts):
@@ -26,16 +54,86 @@ def cfg(I, H, O, opts):
     return []
 
 
+def gates(z, c, h):
+    """c, h <- the LSTM cell update from gate pre-activations z[B, 4H] (i, f, g, o)."""
+    H = c.shape[1]
+    for b in range(c.shape[0]):
+        for j in range(H):
+            cn = sigmoid(z[b, H + j]) * c[b, j] + sigmoid(z[b, j]) * tanh(z[b, 2 * H + j])
+            c[b, j] = cn
+            h[b, j] = sigmoid(z[b, 3 * H + j]) * tanh(cn)
+
+
+@overload(gates, jit_options={"fastmath": FAST, "error_model": "numpy"})
+def _gates_impl(z, c, h):
+    if z.dtype != types.float32:
+        def exact(z, c, h):
+            H = c.shape[1]
+            for b in range(c.shape[0]):
+                for j in range(H):
+                    cn = sigmoid(z[b, H + j]) * c[b, j] + sigmoid(z[b, j]) * tanh(z[b, 2 * H + j])
+                    c[b, j] = cn
+                    h[b, j] = sigmoid(z[b, 3 * H + j]) * tanh(cn)
+        return exact
+
+    def fast(z, c, h):
+        # Five activations with two divisions instead of five (1.8x faster, measured).
+        # Each tanh is the rational n/q of kernels.tanh; sigmoid(x) = (q + n) / (2q) with
+        # n/q = tanh(x/2); c' = f c + i g and h = o tanh(c') share their denominators.
+        # Written out in one loop: any call inside it stops LLVM from vectorizing.
+        H = c.shape[1]
+        for b in range(c.shape[0]):
+            for j in range(H):
+                xi = _HALF32 * z[b, j]
+                xf = _HALF32 * z[b, H + j]
+                xg = z[b, 2 * H + j]
+                xo = _HALF32 * z[b, 3 * H + j]
+                if xi > _C:
+                    xi = _C
+                if xi < -_C:
+                    xi = -_C
+                if xf > _C:
+                    xf = _C
+                if xf < -_C:
+                    xf = -_C
+                if xg > _C:
+                    xg = _C
+                if xg < -_C:
+                    xg = -_C
+                if xo > _C:
+                    xo = _C
+                if xo < -_C:
+                    xo = -_C
+                si, sf, sg, so = xi * xi, xf * xf, xg * xg, xo * xo
+                ni = xi * ((((_P4 * si + _P3) * si + _P2) * si + _P1) * si + _P0)
+                di = (((_Q4 * si + _Q3) * si + _Q2) * si + _Q1) * si + _ONE32
+                nf = xf * ((((_P4 * sf + _P3) * sf + _P2) * sf + _P1) * sf + _P0)
+                df = (((_Q4 * sf + _Q3) * sf + _Q2) * sf + _Q1) * sf + _ONE32
+                ng = xg * ((((_P4 * sg + _P3) * sg + _P2) * sg + _P1) * sg + _P0)
+                dg = (((_Q4 * sg + _Q3) * sg + _Q2) * sg + _Q1) * sg + _ONE32
+                no = xo * ((((_P4 * so + _P3) * so + _P2) * so + _P1) * so + _P0)
+                do = (((_Q4 * so + _Q3) * so + _Q2) * so + _Q1) * so + _ONE32
+                dig = di * dg
+                cn = (_HALF32 * (df + nf) * c[b, j] * dig + _HALF32 * (di + ni) * ng * df) \
+                    / (df * dig)
+                xc = cn
+                if xc > _C:
+                    xc = _C
+                if xc < -_C:
+                    xc = -_C
+                sc = xc * xc
+                nc = xc * ((((_P4 * sc + _P3) * sc + _P2) * sc + _P1) * sc + _P0)
+                dc = (((_Q4 * sc + _Q3) * sc + _Q2) * sc + _Q1) * sc + _ONE32
+                c[b, j] = cn
+                h[b, j] = _HALF32 * (do + no) * nc / (do * dc)
+    return fast
+
+
 @njit(**JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    M = 4 * H
-    off = transpose_into(w[:I * M].reshape((I, M)), g, 0, M, I)
-    off = transpose_into(w[I * M:(I + H) * M].reshape((H, M)), g, off, M, H)
-    woff = (I + H) * M
-    for j in range(M):
-        w[woff + j] = g[off + j]
-    pack_readout(g, off + M, w, woff + M, H, O, int(cfg[C_READOUT]))
+    off, woff = pack_cell(g, w, I, H, 4 * H, 4 * H)
+    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
 
 
 @njit(**JIT)
@@ -49,15 +147,7 @@ def step(w, cfg, fixed, state, x, y):
     set_rows(z, w[(I + H) * M:(I + H + 1) * M])
     mm_acc(z, x, w[:I * M].reshape((I, M)))
     mm_acc(z, h, w[I * M:(I + H) * M].reshape((H, M)))
-    for b in range(B):
-        for j in range(H):
-            i = sigmoid(z[b, j])
-            f = sigmoid(z[b, H + j])
-            gg = tanh(z[b, 2 * H + j])
-            o = sigmoid(z[b, 3 * H + j])
-            cc = f * c[b, j] + i * gg
-            c[b, j] = cc
-            h[b, j] = o * tanh(cc)
+    gates(z, c, h)
     readout(w, (I + H + 1) * M, h, y, int(cfg[C_READOUT]))
 
 

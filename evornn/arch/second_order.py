@@ -3,12 +3,26 @@
 Products of state and input let one input symbol select a whole state transition,
 the form used to learn and extract finite-state grammars.
 """
-import numpy as np
 from numba import njit
 
 from .blocks import readout_blocks, uniform
-from .kernels import (C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, READOUTS, mm_acc,
-                      pack_readout, readout, readout_size, set_rows, sigmoid, tanh, transpose_into)
+from .kernels import (
+    C_HID,
+    C_IN,
+    C_OPT,
+    C_OUT,
+    C_READOUT,
+    JIT,
+    READOUTS,
+    mm_acc,
+    pack_readout,
+    readout,
+    readout_size,
+    set_rows,
+    sigmoid,
+    tanh,
+    transpose_into,
+)
 from .spec import Family, need_choice
 
 ACTIVATIONS = ("sigmoid", "tanh")
