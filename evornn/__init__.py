@@ -1,6 +1,10 @@
 """evornn: recurrent neural networks trained by neuroevolution, with BPTT baselines."""
-from .network import Network, architectures, describe_architectures
-from .population import population_forward
+from ._cache import ensure_fresh_cache
+
+ensure_fresh_cache()
+
+from .network import Network, architectures, describe_architectures  # noqa: E402
+from .population import population_forward  # noqa: E402
 
 __all__ = ["Network", "architectures", "describe_architectures", "population_forward"]
 __version__ = "0.1.0"
