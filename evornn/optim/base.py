@@ -1,0 +1,308 @@
+"""The ask/tell interface shared by every optimizer, and the registry behind ``optimizer()``.
+
+Conventions (all optimizers):
+
+* ``ask() -> X[P, D]`` (float64, inside the bounds); calling ``ask()`` again before
+  ``tell()`` returns the same pending population.
+* ``tell(X, fitness)``: fitness is MAXIMIZED. NaN, +inf and -inf mark a failed individual:
+  ranked worst, never ``.best``, counted in ``.failures``.
+* ``state_dict()`` / ``load_state_dict()`` capture everything, random generators included,
+  so a restored optimizer (also a freshly constructed one, also after pickling the dict)
+  continues bit-identically.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import random as _pyrandom
+
+import numpy as np
+
+_REGISTRY: dict[str, type] = {}
+ALL_FAILED_LIMIT = 3          # consecutive all-failed generations that make stop() say so
+
+
+def register(cls):
+    """Class decorator: add an Optimizer subclass to the registry under ``cls.name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def optimizers() -> dict[str, str]:
+    """name -> one-line description of every registered optimizer."""
+    return {name: cls.description for name, cls in sorted(_REGISTRY.items())}
+
+
+def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0: float = 0.5,
+              bounds=None, **options) -> "Optimizer":
+    """Build the optimizer called ``name`` for genomes of ``dim`` genes (fitness maximized).
+
+    ``evornn.optimizer("cmaes", net.n_params, seed=1, bounds=net.bounds())``; options are
+    per optimizer (an unknown one raises a ValueError listing the valid ones).
+    """
+    if not isinstance(name, str) or name not in _REGISTRY:
+        valid = sorted(_REGISTRY)
+        close = difflib.get_close_matches(str(name), valid, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown optimizer {name!r}{hint} valid names: {', '.join(valid)}")
+    return _REGISTRY[name](dim, seed=seed, popsize=popsize, x0=x0, sigma0=sigma0, bounds=bounds,
+                           **options)
+
+
+def centered_ranks(f: np.ndarray) -> np.ndarray:
+    """Ranks of f (ties broken by index) scaled into [-0.5, 0.5]; -inf ranks lowest."""
+    n = len(f)
+    r = np.empty(n)
+    r[np.argsort(f, kind="stable")] = np.arange(n)
+    return r / max(n - 1, 1) - 0.5
+
+
+class Optimizer:
+    """Base class: argument checks, bookkeeping of best/failures/generations, state dicts.
+
+    Subclasses set ``name``, ``description``, ``default_popsize``, ``option_defaults`` and
+    implement ``_ask() -> X`` and ``_tell(X, f, failed)`` (``f`` has failures as -inf), list
+    their evolving attributes in ``_state_keys``, and may add reasons in ``_stop()``.
+    """
+
+    name = "base"
+    description = ""
+    default_popsize = 50
+    option_defaults: dict = {}
+    common_options = {"max_evaluations": None, "max_generations": None}
+    _state_keys: tuple = ()
+    _base_keys = ("generation", "evaluations", "failures", "all_failed_generations",
+                  "_failed_streak", "_best_x", "_best_f", "_pending", "_history")
+
+    def __init__(self, dim, seed=0, popsize=None, x0=None, sigma0=0.5, bounds=None, **options):
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise ValueError(f"dim must be a positive integer (the number of genes), got {dim!r}")
+        self.dim = D = int(dim)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        if popsize is None:
+            popsize = self._default_popsize(D)
+        if isinstance(popsize, bool) or not isinstance(popsize, (int, np.integer)) or popsize < 2:
+            raise ValueError(f"popsize must be an integer >= 2, got {popsize!r}")
+        self.popsize = int(popsize)
+        try:
+            sigma0 = float(sigma0)
+        except (TypeError, ValueError):
+            raise ValueError(f"sigma0 must be a positive finite number, got {sigma0!r}") from None
+        if not np.isfinite(sigma0) or sigma0 <= 0:
+            raise ValueError(f"sigma0 must be a positive finite number (> 0), got {sigma0!r}")
+        self.sigma0 = sigma0
+        self.lower, self.upper = self._check_bounds(bounds, D)
+        self.x0 = self._check_x0(x0, D)
+        valid = {**self.common_options, **self.option_defaults}
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(map(repr, unknown))} for optimizer "
+                             f"{self.name!r}; valid options: {', '.join(sorted(valid)) or 'none'}")
+        self.options = {**valid, **options}
+        self._check_options(self.options)
+        # evolving state
+        self._rng = np.random.default_rng([self.seed, 7919])
+        self.generation = 0
+        self.evaluations = 0
+        self.failures = 0
+        self.all_failed_generations = 0
+        self._failed_streak = 0
+        self._best_x = None
+        self._best_f = -np.inf
+        self._pending = None
+        self._history: list[float] = []          # best finite fitness of each generation
+        self._setup()
+
+    # -- hooks for subclasses ---------------------------------------------------------------
+    def _default_popsize(self, D: int) -> int:
+        return self.default_popsize
+
+    def _check_options(self, o: dict) -> None:
+        for k in ("max_evaluations", "max_generations"):
+            v = o[k]
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                  or v < 1):
+                raise ValueError(f"option {k} must be None or a positive integer, got {v!r}")
+
+    def _setup(self) -> None:
+        pass
+
+    def _ask(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _tell(self, X: np.ndarray, f: np.ndarray, failed: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> list[str]:
+        return []
+
+    # -- argument checks --------------------------------------------------------------------
+    @staticmethod
+    def _check_bounds(bounds, D):
+        if bounds is None:
+            return np.full(D, -np.inf), np.full(D, np.inf)
+        try:
+            lo, hi = bounds
+        except (TypeError, ValueError):
+            raise ValueError("bounds must be a pair (lower, upper) of scalars or arrays of "
+                             f"length {D}") from None
+        out = []
+        for what, b in (("lower", lo), ("upper", hi)):
+            a = np.asarray(b, dtype=np.float64)
+            if a.ndim == 0:
+                a = np.full(D, float(a))
+            if a.shape != (D,):
+                raise ValueError(f"{what} bound must be a scalar or have length {D} (one per "
+                                 f"gene), got shape {np.shape(b)}")
+            if np.isnan(a).any():
+                raise ValueError(f"{what} bound contains NaN; use -inf/inf for unbounded genes")
+            out.append(a.copy())
+        lo, hi = out
+        bad = np.flatnonzero(lo >= hi)
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"lower bound must be < upper bound for every gene; gene {i} has "
+                             f"lower {lo[i]} >= upper {hi[i]}")
+        return lo, hi
+
+    def _check_x0(self, x0, D):
+        if x0 is None:
+            fin = np.isfinite(self.lower) & np.isfinite(self.upper)
+            mid = np.where(fin, 0.5 * (np.where(fin, self.lower, 0) + np.where(fin, self.upper, 0)),
+                           0.0)
+            return np.clip(mid, self.lower, self.upper)
+        x = np.asarray(x0, dtype=np.float64)
+        if x.ndim == 0:
+            x = np.full(D, float(x))
+        if x.shape != (D,):
+            raise ValueError(f"x0 must be a scalar or have length {D}, got shape {np.shape(x0)}")
+        if not np.isfinite(x).all():
+            raise ValueError("x0 must be finite")
+        if (x < self.lower).any() or (x > self.upper).any():
+            raise ValueError("x0 must lie within bounds (lower <= x0 <= upper)")
+        return x.copy()
+
+    def _clip(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(X, self.lower, self.upper)
+
+    # -- public interface -------------------------------------------------------------------
+    def ask(self) -> np.ndarray:
+        """The population to evaluate next, float64 [popsize, dim], within the bounds."""
+        if self._pending is None:
+            X = np.ascontiguousarray(self._ask(), dtype=np.float64)
+            assert X.shape == (self.popsize, self.dim)
+            self._pending = self._clip(X)
+        return self._pending.copy()
+
+    def tell(self, X, fitness) -> None:
+        """Report the fitness (maximized; NaN/inf = failed) of the population from ask()."""
+        if self._pending is None:
+            raise ValueError("tell() called without a pending ask(); call ask() first")
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape != self._pending.shape:
+            raise ValueError(f"X must have the shape of the last ask(), {self._pending.shape}, "
+                             f"got {X.shape}")
+        f = np.asarray(fitness, dtype=np.float64)
+        if f.shape != (self.popsize,):
+            raise ValueError(f"fitness must have length popsize={self.popsize} (one value per "
+                             f"row of X), got shape {f.shape}")
+        failed = ~np.isfinite(f)
+        f = np.where(failed, -np.inf, f)
+        n_fail = int(failed.sum())
+        self.failures += n_fail
+        if n_fail == self.popsize:
+            self.all_failed_generations += 1
+            self._failed_streak += 1
+            self._history.append(-np.inf)
+        else:
+            self._failed_streak = 0
+            i = int(np.argmax(f))
+            self._history.append(float(f[i]))
+            if self._best_x is None or f[i] > self._best_f:
+                self._best_x, self._best_f = X[i].copy(), float(f[i])
+        self._tell(X, f, failed)
+        self._pending = None
+        self.generation += 1
+        self.evaluations += self.popsize
+
+    @property
+    def best(self):
+        """(genome, fitness) of the best individual ever told; (None, -inf) before any success."""
+        x = None if self._best_x is None else self._best_x.copy()
+        return x, self._best_f
+
+    def stop(self) -> list[str]:
+        """Reasons to stop (empty list if none)."""
+        reasons = []
+        if self._failed_streak >= ALL_FAILED_LIMIT:
+            reasons.append(f"all individuals failed (fitness NaN/inf) in the last "
+                           f"{self._failed_streak} generations (limit {ALL_FAILED_LIMIT})")
+        me, mg = self.options["max_evaluations"], self.options["max_generations"]
+        if me is not None and self.evaluations >= me:
+            reasons.append(f"max_evaluations={me} reached")
+        if mg is not None and self.generation >= mg:
+            reasons.append(f"max_generations={mg} reached")
+        return reasons + self._stop()
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _config(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "popsize": self.popsize}
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue bit-identically (plain data; picklable)."""
+        d = {"config": self._config(),
+             "rng": copy.deepcopy(self._rng.bit_generator.state)}
+        for k in self._base_keys + self._state_keys:
+            d[k] = self._export(k, getattr(self, k))
+        return d
+
+    def load_state_dict(self, d: dict) -> None:
+        """Restore a state_dict() from an optimizer of the same name, dim and popsize."""
+        if not isinstance(d, dict) or "config" not in d:
+            raise ValueError("not an evornn optimizer state_dict (missing 'config')")
+        if d["config"] != self._config():
+            raise ValueError(f"state_dict is for {d['config']}, this optimizer is "
+                             f"{self._config()}")
+        self._rng.bit_generator.state = copy.deepcopy(d["rng"])
+        for k in self._base_keys + self._state_keys:
+            setattr(self, k, self._import(k, copy.deepcopy(d[k])))
+
+    def _export(self, key, value):
+        return copy.deepcopy(value)
+
+    def _import(self, key, value):
+        return value
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(dim={self.dim}, popsize={self.popsize}, "
+                f"generation={self.generation}, best={self._best_f:.6g})")
+
+
+class LegacyRandom:
+    """A private copy of numpy's legacy global RNG and of Python's ``random`` module state.
+
+    Libraries that draw from ``np.random.*`` / ``random.*`` (pycma, pyswarms, DEAP) are run
+    inside ``with self.legacy():``, which swaps these private states in and the caller's
+    global states back afterwards, so runs are reproducible and checkpointable and the
+    user's global random state is untouched. (Not thread-safe across optimizers.)
+    """
+
+    def __init__(self, seed: int):
+        self.np_state = np.random.RandomState([seed, 104729]).get_state()
+        self.py_state = _pyrandom.Random(seed * 1000003 + 17).getstate()
+
+    @contextlib.contextmanager
+    def active(self):
+        saved_np, saved_py = np.random.get_state(), _pyrandom.getstate()
+        np.random.set_state(self.np_state)
+        _pyrandom.setstate(self.py_state)
+        try:
+            yield
+        finally:
+            self.np_state = np.random.get_state()
+            self.py_state = _pyrandom.getstate()
+            np.random.set_state(saved_np)
+            _pyrandom.setstate(saved_py)

@@ -1,0 +1,104 @@
+"""CMA-ES: pycma's ``cma.CMAEvolutionStrategy`` driven ask/tell (fitness negated inside)."""
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import cma
+import numpy as np
+
+from .base import LegacyRandom, Optimizer, register
+
+
+def _global_randn(*shape):
+    """pycma's ``randn`` option. A module function pickles by reference, so an unpickled
+    es keeps drawing from the (swapped-in, private) global state; the default
+    ``np.random.randn`` would pickle a frozen copy of the global RandomState instead."""
+    return np.random.randn(*shape)
+
+
+@register
+class CMAES(Optimizer):
+    """Covariance matrix adaptation (pycma). Full covariance for dim <= 1000, separable above.
+
+    Options: ``diagonal`` (None = automatic by dim, True = separable CMA_diagonal, False =
+    full), ``diagonal_above`` (1000), ``cma_options`` (dict passed to pycma as is, e.g.
+    ``{"tolfun": 1e-12}``). Finite bounds use pycma's boundary transformation. pycma's own
+    termination criteria show up in ``stop()`` as ``"cmaes: <criterion>"``.
+    IPOP restarts are not implemented (yet): restart yourself with a larger popsize.
+    """
+
+    name = "cmaes"
+    description = (
+        "CMA-ES (pycma): covariance matrix adaptation, full covariance <= 1000 genes, separable above")
+    option_defaults = {"diagonal": None, "diagonal_above": 1000, "cma_options": None}
+    _state_keys = ("_legacy", "_es", "_raw")
+
+    def _default_popsize(self, D):
+        return 4 + int(3 * np.log(D))
+
+    def _check_options(self, o):
+        super()._check_options(o)
+        if o["diagonal"] not in (None, True, False):
+            raise ValueError(f"option diagonal must be None, True or False, got {o['diagonal']!r}")
+        if o["cma_options"] is not None and not isinstance(o["cma_options"], dict):
+            raise ValueError("option cma_options must be a dict of pycma options or None")
+
+    def _setup(self):
+        D = self.dim
+        diag = self.options["diagonal"]
+        if diag is None:
+            diag = D > int(self.options["diagonal_above"])
+        self.diagonal = bool(diag)
+        opts = {"popsize": self.popsize, "seed": np.nan, "verbose": -9, "verb_disp": 0,
+                "verb_log": 0, "verb_filenameprefix": "", "CMA_diagonal": self.diagonal,
+                "randn": _global_randn}
+        finite = np.isfinite(self.lower) | np.isfinite(self.upper)
+        if finite.any():
+            lo = [float(v) if np.isfinite(v) else None for v in self.lower]
+            hi = [float(v) if np.isfinite(v) else None for v in self.upper]
+            opts["bounds"] = [lo, hi]
+        opts.update(self.options["cma_options"] or {})
+        self._legacy = LegacyRandom(self.seed)
+        with self._legacy.active(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._es = cma.CMAEvolutionStrategy(self.x0.copy(), self.sigma0, opts)
+        self._raw = None                   # pycma's own solution arrays of the pending ask
+
+    def _ask(self):
+        with self._legacy.active(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._raw = self._es.ask()
+        return np.array(self._raw)
+
+    def _tell(self, X, f, failed):
+        if failed.all():
+            self._raw = None               # nothing to learn; the next ask() samples afresh
+            return
+        cost = -f
+        if failed.any():                   # worse than the worst success, keeps the ranking
+            worst = cost[~failed].max()
+            cost[failed] = worst + 1.0 + abs(worst)
+        with self._legacy.active(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._es.tell(self._raw, cost.tolist())
+        self._raw = None
+
+    def _stop(self):
+        if self.generation == 0:
+            return []
+        return [f"cmaes: {k}" for k in self._es.stop()]
+
+    @property
+    def sigma(self) -> float:
+        return float(self._es.sigma)
+
+    def _export(self, key, value):
+        if key in ("_es", "_raw"):         # pycma's own pickling; one blob keeps identities
+            return pickle.dumps(value)
+        return super()._export(key, value)
+
+    def _import(self, key, value):
+        if key in ("_es", "_raw"):
+            return pickle.loads(value)
+        return value

@@ -1,0 +1,94 @@
+"""OpenAI-ES (Salimans et al. 2017): mirrored sampling, centered ranks, Adam/SGD on the mean.
+
+Every perturbation is regenerated from an integer seed (``perturbation(seed)``), so a
+distributed backend can ship seeds instead of genomes: individual 2i is
+``mean + sigma * eps(seeds[i])`` and individual 2i+1 is ``mean - sigma * eps(seeds[i])``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer, centered_ranks, register
+
+
+@register
+class OpenAIES(Optimizer):
+    """OpenAI-ES: antithetic Gaussian perturbations of the mean, rank-shaped gradient step.
+
+    Options: ``lr`` (0.05), ``optimizer`` ("adam" or "sgd"), ``beta1`` (0.9), ``beta2``
+    (0.999), ``momentum`` (0.9, sgd), ``weight_decay`` (0.0, L2 coefficient as in the
+    paper), ``sigma_decay`` (1.0 = fixed noise std; sigma *= sigma_decay per generation)
+    down to ``sigma_min`` (1e-8). sigma0 is the noise std. popsize must be even.
+    """
+
+    name = "es"
+    description = "OpenAI-ES: mirrored sampling, centered-rank shaping, Adam/SGD on the mean, seed-replayable"
+    default_popsize = 50
+    option_defaults = {"lr": 0.05, "optimizer": "adam", "beta1": 0.9, "beta2": 0.999,
+                       "momentum": 0.9, "weight_decay": 0.0, "sigma_decay": 1.0,
+                       "sigma_min": 1e-8}
+    _state_keys = ("mean", "sigma", "_m", "_v", "_t", "_seeds")
+
+    def _check_options(self, o):
+        super()._check_options(o)
+        if self.popsize % 2:
+            raise ValueError(f"popsize must be even for mirrored sampling, got {self.popsize}")
+        if o["optimizer"] not in ("adam", "sgd"):
+            raise ValueError(f"option optimizer must be 'adam' or 'sgd', got {o['optimizer']!r}")
+        if not o["lr"] > 0:
+            raise ValueError("option lr must be > 0")
+        if not 0 < o["sigma_decay"] <= 1:
+            raise ValueError("option sigma_decay must be in (0, 1]")
+
+    def _setup(self):
+        self.mean = self.x0.copy()
+        self.sigma = self.sigma0
+        self._m = np.zeros(self.dim)
+        self._v = np.zeros(self.dim)
+        self._t = 0
+        self._seeds = None
+
+    def perturbation(self, seed: int) -> np.ndarray:
+        """The standard-normal perturbation eps[D] that integer ``seed`` stands for."""
+        return np.random.default_rng([int(seed), 0x5EED]).standard_normal(self.dim)
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """Seeds of the pending population (one per mirrored pair), or None."""
+        return None if self._seeds is None else self._seeds.copy()
+
+    def population_from_seeds(self, seeds, mean=None, sigma=None) -> np.ndarray:
+        """Rebuild the [2*len(seeds), D] population (+eps, -eps pairs) from seeds."""
+        mean = self.mean if mean is None else np.asarray(mean, np.float64)
+        sigma = self.sigma if sigma is None else float(sigma)
+        E = np.array([self.perturbation(s) for s in seeds]).reshape(len(seeds), self.dim)
+        X = np.empty((2 * len(seeds), self.dim))
+        X[0::2] = mean + sigma * E
+        X[1::2] = mean - sigma * E
+        return X
+
+    def _ask(self):
+        self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
+        return self.population_from_seeds(self._seeds)
+
+    def _tell(self, X, f, failed):
+        o = self.options
+        if not failed.all():
+            r = centered_ranks(f)                                 # failures (-inf) rank lowest
+            E = np.array([self.perturbation(s) for s in self._seeds])
+            w = r[0::2] - r[1::2]
+            g = w @ E / (self.popsize * self.sigma)               # ascent direction estimate
+            g = g - o["weight_decay"] * self.mean
+            self._t += 1
+            if o["optimizer"] == "adam":
+                b1, b2 = o["beta1"], o["beta2"]
+                self._m = b1 * self._m + (1 - b1) * g
+                self._v = b2 * self._v + (1 - b2) * g * g
+                a = o["lr"] * np.sqrt(1 - b2 ** self._t) / (1 - b1 ** self._t)
+                step = a * self._m / (np.sqrt(self._v) + 1e-8)
+            else:
+                self._m = o["momentum"] * self._m + (1 - o["momentum"]) * g
+                step = o["lr"] * self._m
+            self.mean = np.clip(self.mean + step, self.lower, self.upper)
+        self.sigma = max(self.sigma * o["sigma_decay"], o["sigma_min"])
+        self._seeds = None

@@ -1,0 +1,60 @@
+"""Separable natural evolution strategy (SNES; Schaul, Glasmachers & Schmidhuber 2011)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer, register
+
+
+def nes_utilities(n: int) -> np.ndarray:
+    """Rank-based utilities u[k] for rank k (0 = best): log-shaped, zero-sum."""
+    k = np.arange(1, n + 1)
+    u = np.maximum(0.0, np.log(n / 2 + 1) - np.log(k))
+    return u / u.sum() - 1.0 / n
+
+
+@register
+class SNES(Optimizer):
+    """SNES: Gaussian search with a per-gene step size, natural-gradient updates.
+
+    x = mean + sigma * s, s ~ N(0, I); with rank utilities u (``nes_utilities``):
+    mean += eta_mu * sigma * (u @ s); sigma *= exp(eta_sigma / 2 * u @ (s**2 - 1)).
+    Options: ``eta_mu`` (1.0), ``eta_sigma`` (None = (3 + ln D) / (5 sqrt D)).
+    sigma starts at sigma0 for every gene. Default popsize 4 + 3 ln D.
+    """
+
+    name = "snes"
+    description = "separable NES: diagonal Gaussian, rank utilities, natural-gradient mean and step sizes"
+    option_defaults = {"eta_mu": 1.0, "eta_sigma": None}
+    _state_keys = ("mean", "sigma", "_s")
+
+    def _default_popsize(self, D):
+        return 4 + int(3 * np.log(D))
+
+    def _check_options(self, o):
+        super()._check_options(o)
+        if not o["eta_mu"] > 0 or (o["eta_sigma"] is not None and not o["eta_sigma"] > 0):
+            raise ValueError("options eta_mu and eta_sigma must be > 0 (eta_sigma may be None)")
+
+    def _setup(self):
+        D = self.dim
+        self.mean = self.x0.copy()
+        self.sigma = np.full(D, self.sigma0)
+        self._s = None
+        e = self.options["eta_sigma"]
+        self._eta_sigma = e if e is not None else (3 + np.log(D)) / (5 * np.sqrt(D))
+
+    def _ask(self):
+        self._s = self._rng.standard_normal((self.popsize, self.dim))
+        return self.mean + self.sigma * self._s
+
+    def _tell(self, X, f, failed):
+        s, self._s = self._s, None
+        if failed.all():
+            return
+        order = np.argsort(-f, kind="stable")               # best first; failures last
+        u = np.empty(self.popsize)
+        u[order] = nes_utilities(self.popsize)
+        self.mean = np.clip(self.mean + self.options["eta_mu"] * self.sigma * (u @ s),
+                            self.lower, self.upper)
+        self.sigma = self.sigma * np.exp(0.5 * self._eta_sigma * (u @ (s * s - 1.0)))
