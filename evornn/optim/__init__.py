@@ -2,7 +2,7 @@
 
 Fitness is maximized; see ``evornn.optim.base`` for the shared conventions.
 """
-from . import cmaes, es, ga, pso, sa, snes, xnes  # noqa: F401  (register the optimizers)
+from . import cmaes, cosyne, es, ga, pso, sa, snes, xnes  # noqa: F401  (register the optimizers)
 from .base import Optimizer, optimizer, optimizers
 
 __all__ = ["Optimizer", "optimizer", "optimizers"]

@@ -44,8 +44,8 @@ def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0:
     if not isinstance(name, str) or name not in _REGISTRY:
         valid = sorted(_REGISTRY)
         close = difflib.get_close_matches(str(name), valid, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown optimizer {name!r}{hint} valid names: {', '.join(valid)}")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown optimizer {name!r}{hint}; valid names: {', '.join(valid)}")
     return _REGISTRY[name](dim, seed=seed, popsize=popsize, x0=x0, sigma0=sigma0, bounds=bounds,
                            **options)
 

@@ -1,0 +1,103 @@
+"""Cooperative Synapse Neuroevolution (CoSyNE; Gomez, Schmidhuber and Miikkulainen 2008).
+
+Each gene has its own subpopulation: column i of the m x n matrix ``pop``. Row j is the
+j-th network. After every generation the rows are ranked by fitness; the top quarter
+breeds (one-point crossover, Cauchy mutation) and its offspring replace the worst rows;
+then, in every column separately, the weights marked for permutation are shuffled among
+themselves. A weight of the row of fitness f is marked with probability
+1 - ((f - f_min) / (f_max - f_min)) ** (1 / n) (the paper's probabilistic marking), so
+good networks mostly stay together while weak ones trade weights across networks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer, register
+
+
+@register
+class CoSyNE(Optimizer):
+    """CoSyNE: one subpopulation per weight, top quarter breeds, Cauchy mutation, permutations.
+
+    Options: ``parents`` (fraction that breeds, 0.25), ``offspring`` (None = as many as
+    parents), ``mutation_rate`` (per-gene probability, 0.1), ``mutation_scale`` (Cauchy scale,
+    None = sigma0), ``permute`` ("probabilistic" = the paper's fitness-based marking,
+    "all" = every non-offspring weight, "none").
+    """
+
+    name = "cosyne"
+    description = "CoSyNE: per-weight subpopulations, top quarter breeds, Cauchy mutation, permutation"
+    default_popsize = 40
+    option_defaults = {"parents": 0.25, "offspring": None, "mutation_rate": 0.1,
+                       "mutation_scale": None, "permute": "probabilistic"}
+    _state_keys = ("pop",)
+
+    def _check_options(self, o):
+        super()._check_options(o)
+        if not 0 < o["parents"] <= 1 or max(2, int(round(o["parents"] * self.popsize))) \
+                > self.popsize:
+            raise ValueError(f"option parents must be a fraction in (0, 1] leaving at least 2 "
+                             f"parents, got {o['parents']!r}")
+        if o["offspring"] is not None and not (isinstance(o["offspring"], (int, np.integer))
+                                               and 1 <= o["offspring"] < self.popsize):
+            raise ValueError(f"option offspring must be None or an integer in [1, popsize), got "
+                             f"{o['offspring']!r}")
+        if not 0 <= o["mutation_rate"] <= 1:
+            raise ValueError("option mutation_rate must be in [0, 1]")
+        if o["mutation_scale"] is not None and not o["mutation_scale"] > 0:
+            raise ValueError("option mutation_scale must be None or > 0")
+        if o["permute"] not in ("probabilistic", "all", "none"):
+            raise ValueError(f"option permute must be 'probabilistic', 'all' or 'none', got "
+                             f"{o['permute']!r}")
+
+    def _setup(self):
+        m, n = self.popsize, self.dim
+        self.pop = self._clip(self.x0 + self.sigma0 * self._rng.standard_normal((m, n)))
+        o = self.options
+        self._n_parents = max(2, int(round(o["parents"] * m)))
+        self._n_offspring = o["offspring"] if o["offspring"] is not None else self._n_parents
+        self._n_offspring = min(self._n_offspring, m - 1)
+        self._scale = o["mutation_scale"] if o["mutation_scale"] is not None else self.sigma0
+
+    def _ask(self):
+        return self.pop.copy()
+
+    def _offspring(self, parents: np.ndarray) -> np.ndarray:
+        """Children of random parent pairs: one-point crossover, then Cauchy mutation."""
+        rng, n = self._rng, self.dim
+        kids = []
+        while len(kids) < self._n_offspring:
+            a, b = parents[rng.choice(len(parents), 2, replace=False)]
+            cut = rng.integers(1, n) if n > 1 else 0
+            kids.append(np.concatenate([a[:cut], b[cut:]]))
+            kids.append(np.concatenate([b[:cut], a[cut:]]))
+        kids = np.array(kids[:self._n_offspring])
+        mutate = rng.random(kids.shape) < self.options["mutation_rate"]
+        kids = kids + mutate * self._scale * rng.standard_cauchy(kids.shape)
+        return self._clip(kids)
+
+    def _tell(self, X, f, failed):
+        m, n = self.popsize, self.dim
+        order = np.argsort(-f, kind="stable")            # best first; failures last
+        pop, f = X[order].copy(), f[order]
+        pop[m - self._n_offspring:] = self._offspring(pop[:self._n_parents])
+        mode = self.options["permute"]
+        if mode == "none":
+            self.pop = pop
+            return
+        survivors = m - self._n_offspring
+        if mode == "all":
+            prob = np.ones(survivors)
+        else:
+            fin = np.isfinite(f[:survivors])
+            prob = np.ones(survivors)
+            if fin.any():
+                lo, hi = f[:survivors][fin].min(), f[:survivors][fin].max()
+                norm = (f[:survivors][fin] - lo) / (hi - lo) if hi > lo else np.zeros(fin.sum())
+                prob[fin] = 1.0 - norm ** (1.0 / n)
+        marked = self._rng.random((survivors, n)) < prob[:, None]
+        for i in range(n):
+            rows = np.flatnonzero(marked[:, i])
+            if rows.size > 1:
+                pop[rows, i] = pop[self._rng.permutation(rows), i]
+        self.pop = pop
