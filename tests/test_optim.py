@@ -393,3 +393,50 @@ def test_cmaes_reports_pycma_termination():
     while not opt.stop() and opt.generation < 1000:
         _run(opt, 1)
     assert opt.stop() == ["cmaes: tolfun"] and opt.best[1] > -1e-10
+
+
+def rastrigin(X):
+    return -(10 * X.shape[1] + np.sum(X ** 2 - 10 * np.cos(2 * np.pi * X), axis=1))
+
+
+@pytest.mark.parametrize("strategy", ["ipop", "bipop"])
+def test_cmaes_restarts_grow_the_population_and_find_better_optima(strategy):
+    def best_after(restarts, seed):
+        opt = make("cmaes", dim=5, seed=seed, x0=3 * np.ones(5), sigma0=2.0, restarts=restarts,
+                   restart_strategy=strategy, cma_options={"tolfun": 1e-8})
+        sizes, evals = set(), 0
+        while opt.evaluations < 30000 and not opt.stop() and opt.best[1] < -1e-3:
+            X = opt.ask()
+            sizes.add(len(X))
+            opt.tell(X, rastrigin(X))
+            evals += len(X)
+        assert opt.evaluations == evals
+        return opt.best[1], opt.restarts_done, sizes
+
+    # measured (seeds 0..4): no restarts ends at -4.0 .. -20.6; with 9 restarts IPOP and
+    # BIPOP reach the global optimum 0 in 4 and 3 of 5 seeds, the rest at -1 or -2
+    plain = [best_after(0, s)[0] for s in range(3)]
+    restarted = [best_after(9, s) for s in range(3)]
+    assert all(r[1] >= 1 for r in restarted)
+    if strategy == "ipop":
+        assert max(max(r[2]) for r in restarted) >= 4 * 9     # popsize doubled at least twice
+    assert max(plain) < -3.0
+    assert sum(r[0] > -1e-3 for r in restarted) >= 2
+
+
+def test_cmaes_restart_state_round_trip():
+    def fresh():
+        return make("cmaes", dim=4, seed=3, sigma0=1.0, restarts=5, restart_strategy="bipop",
+                    cma_options={"tolfun": 1e-3})
+    a = fresh()
+    while a.restarts_done < 2:
+        X = a.ask()
+        a.tell(X, rastrigin(X))
+    b = fresh()
+    b.load_state_dict(pickle.loads(pickle.dumps(a.state_dict())))
+    for _ in range(5):
+        Xa, Xb = a.ask(), b.ask()
+        np.testing.assert_array_equal(Xa, Xb)
+        a.tell(Xa, rastrigin(Xa))
+        b.tell(Xb, rastrigin(Xb))
+    assert a.popsize == b.popsize and a.restarts_done == b.restarts_done

@@ -86,7 +86,7 @@ class Optimizer:
             popsize = self._default_popsize(D)
         if isinstance(popsize, bool) or not isinstance(popsize, (int, np.integer)) or popsize < 2:
             raise ValueError(f"popsize must be an integer >= 2, got {popsize!r}")
-        self.popsize = int(popsize)
+        self.popsize = self.initial_popsize = int(popsize)   # restarts may grow popsize
         try:
             sigma0 = float(sigma0)
         except (TypeError, ValueError):
@@ -226,7 +226,7 @@ class Optimizer:
         self._tell(X, f, failed)
         self._pending = None
         self.generation += 1
-        self.evaluations += self.popsize
+        self.evaluations += len(X)          # popsize may change in _tell (restarts)
 
     @property
     def best(self):
@@ -249,7 +249,7 @@ class Optimizer:
 
     # -- checkpoints ------------------------------------------------------------------------
     def _config(self) -> dict:
-        return {"name": self.name, "dim": self.dim, "popsize": self.popsize}
+        return {"name": self.name, "dim": self.dim, "popsize": self.initial_popsize}
 
     def state_dict(self) -> dict:
         """Everything needed to continue bit-identically (plain data; picklable)."""

@@ -25,14 +25,20 @@ class CMAES(Optimizer):
     full), ``diagonal_above`` (1000), ``cma_options`` (dict passed to pycma as is, e.g.
     ``{"tolfun": 1e-12}``). Finite bounds use pycma's boundary transformation. pycma's own
     termination criteria show up in ``stop()`` as ``"cmaes: <criterion>"``.
-    IPOP restarts are not implemented (yet): restart yourself with a larger popsize.
+    Restarts (``restarts`` > 0): when pycma's criteria fire, a new CMA-ES starts from
+    x0 + sigma0 N(0, I). ``restart_strategy="ipop"`` doubles the popsize each time (Auger and
+    Hansen 2005); ``"bipop"`` (Hansen 2009) alternates that large-population regime with
+    small populations of random size and step size sigma0 * 10**(-2 U), running whichever
+    regime has used fewer evaluations. ``popsize`` then changes between generations.
     """
 
     name = "cmaes"
     description = (
         "CMA-ES (pycma): covariance matrix adaptation, full covariance <= 1000 genes, separable above")
-    option_defaults = {"diagonal": None, "diagonal_above": 1000, "cma_options": None}
-    _state_keys = ("_legacy", "_es", "_raw")
+    option_defaults = {"diagonal": None, "diagonal_above": 1000, "cma_options": None,
+                       "restarts": 0, "restart_strategy": "ipop"}
+    _state_keys = ("_legacy", "_es", "_raw", "popsize", "restarts_done", "_large_popsize",
+                   "_budget", "_regime")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
@@ -43,6 +49,12 @@ class CMAES(Optimizer):
             raise ValueError(f"option diagonal must be None, True or False, got {o['diagonal']!r}")
         if o["cma_options"] is not None and not isinstance(o["cma_options"], dict):
             raise ValueError("option cma_options must be a dict of pycma options or None")
+        r = o["restarts"]
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+            raise ValueError(f"option restarts must be a non-negative integer, got {r!r}")
+        if o["restart_strategy"] not in ("ipop", "bipop"):
+            raise ValueError(f"option restart_strategy must be 'ipop' or 'bipop', got "
+                             f"{o['restart_strategy']!r}")
 
     def _setup(self):
         D = self.dim
@@ -50,7 +62,16 @@ class CMAES(Optimizer):
         if diag is None:
             diag = D > int(self.options["diagonal_above"])
         self.diagonal = bool(diag)
-        opts = {"popsize": self.popsize, "seed": np.nan, "verbose": -9, "verb_disp": 0,
+        self._legacy = LegacyRandom(self.seed)
+        self.restarts_done = 0
+        self._large_popsize = self.popsize
+        self._budget = {"large": 0, "small": 0}       # BIPOP: evaluations per regime
+        self._regime = "large"
+        self._es = self._new_es(self.x0.copy(), self.sigma0, self.popsize)
+        self._raw = None                   # pycma's own solution arrays of the pending ask
+
+    def _new_es(self, x0, sigma, popsize):
+        opts = {"popsize": popsize, "seed": np.nan, "verbose": -9, "verb_disp": 0,
                 "verb_log": 0, "verb_filenameprefix": "", "CMA_diagonal": self.diagonal,
                 "randn": _global_randn}
         finite = np.isfinite(self.lower) | np.isfinite(self.upper)
@@ -59,11 +80,28 @@ class CMAES(Optimizer):
             hi = [float(v) if np.isfinite(v) else None for v in self.upper]
             opts["bounds"] = [lo, hi]
         opts.update(self.options["cma_options"] or {})
-        self._legacy = LegacyRandom(self.seed)
         with self._legacy.active(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._es = cma.CMAEvolutionStrategy(self.x0.copy(), self.sigma0, opts)
-        self._raw = None                   # pycma's own solution arrays of the pending ask
+            return cma.CMAEvolutionStrategy(x0, sigma, opts)
+
+    def _restart(self):
+        """Start a new CMA-ES (IPOP: twice the population; BIPOP: the cheaper regime)."""
+        self.restarts_done += 1
+        x0 = self._clip(self.x0 + self.sigma0 * self._rng.standard_normal(self.dim))
+        sigma = self.sigma0
+        if self.options["restart_strategy"] == "bipop" and \
+                self._budget["small"] < self._budget["large"]:
+            u = self._rng.random()
+            ratio = self._large_popsize / self.initial_popsize
+            popsize = max(2, int(self.initial_popsize * (0.5 * ratio) ** (u * u)))
+            sigma = self.sigma0 * 10.0 ** (-2.0 * self._rng.random())
+            self._regime = "small"
+        else:
+            self._large_popsize *= 2
+            popsize = self._large_popsize
+            self._regime = "large"
+        self.popsize = popsize
+        self._es = self._new_es(x0, sigma, popsize)
 
     def _ask(self):
         with self._legacy.active(), warnings.catch_warnings():
@@ -83,6 +121,9 @@ class CMAES(Optimizer):
             warnings.simplefilter("ignore")
             self._es.tell(self._raw, cost.tolist())
         self._raw = None
+        self._budget[self._regime] += len(X)
+        if self._es.stop() and self.restarts_done < self.options["restarts"]:
+            self._restart()
 
     def _stop(self):
         if self.generation == 0:
