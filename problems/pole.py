@@ -1,0 +1,196 @@
+"""Double pole balancing as the neuroevolution literature runs it (Wieland 1991).
+
+The equations, constants, inputs, failure limits, damping fitness and champion tests
+follow the NEAT 1.2 / ESP / CoSyNE reference protocol quoted in ANCHORS.md section 1:
+RK4 with dt = 0.01 s, two RK4 steps per network action, force = (out - 0.5) * 20 N for an
+output in [0, 1], start theta1 = 0.07 rad, network state flushed at every start.
+``markov=True`` feeds (x, xdot, th1, th1dot, th2, th2dot, 0.5), scaled; ``markov=False``
+(DPNV) feeds (x, th1, th2, 0.5). Everything of an episode (network step, physics and
+fitness) runs in one numba-compiled loop; populations are spread over worker threads.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from evornn.arch.dispatch import pack_any, step_any
+from evornn.arch.kernels import JIT
+from evornn.threads import _pool, threads
+
+GRAVITY, MASSCART, MUP, FORCE_MAG, TAU = -9.8, 1.0, 0.000002, 10.0, 0.01
+MASSPOLE_1, LENGTH_1, MASSPOLE_2, LENGTH_2 = 0.1, 0.5, 0.01, 0.05   # lengths are half-lengths
+X_LIMIT, THETA_LIMIT = 2.4, 0.628329
+START = np.array([0.0, 0.0, 0.07, 0.0, 0.0, 0.0])
+MARKOV_STEPS = 100_000        # Markovian success; also the DPNV champion's first test
+DPNV_STEPS = 1_000            # damping-fitness evaluation and generalization episodes
+GENERALIZATION_NEEDED = 200   # of the 625 grid starts
+
+
+@njit(**JIT)
+def derivs(s, force, d):
+    """d[1], d[3], d[5]: accelerations of cart and poles (the reference code's step())."""
+    c1, s1 = math.cos(s[2]), math.sin(s[2])
+    c2, s2 = math.cos(s[4]), math.sin(s[4])
+    g1, g2 = GRAVITY * s1, GRAVITY * s2
+    ml1, ml2 = LENGTH_1 * MASSPOLE_1, LENGTH_2 * MASSPOLE_2
+    t1, t2 = MUP * s[3] / ml1, MUP * s[5] / ml2
+    f1 = ml1 * s[3] * s[3] * s1 + 0.75 * MASSPOLE_1 * c1 * (t1 + g1)
+    f2 = ml2 * s[5] * s[5] * s2 + 0.75 * MASSPOLE_2 * c2 * (t2 + g2)
+    m1 = MASSPOLE_1 * (1 - 0.75 * c1 * c1)
+    m2 = MASSPOLE_2 * (1 - 0.75 * c2 * c2)
+    d[1] = (force + f1 + f2) / (m1 + m2 + MASSCART)
+    d[3] = -0.75 * (d[1] * c1 + g1 + t1) / LENGTH_1
+    d[5] = -0.75 * (d[1] * c2 + g2 + t2) / LENGTH_2
+    d[0], d[2], d[4] = s[1], s[3], s[5]
+
+
+@njit(**JIT)
+def rk4(s, force, buf):
+    """One RK4 step of TAU seconds, in place (the reference code's rk4())."""
+    dydx, dyt, dym, yt = buf[0], buf[1], buf[2], buf[3]
+    derivs(s, force, dydx)
+    hh, h6 = TAU * 0.5, TAU / 6.0
+    for i in range(6):
+        yt[i] = s[i] + hh * dydx[i]
+    derivs(yt, force, dyt)
+    for i in range(6):
+        yt[i] = s[i] + hh * dyt[i]
+    derivs(yt, force, dym)
+    for i in range(6):
+        yt[i] = s[i] + TAU * dym[i]
+        dym[i] += dyt[i]
+    derivs(yt, force, dyt)
+    for i in range(6):
+        s[i] = s[i] + h6 * (dydx[i] + dyt[i] + 2.0 * dym[i])
+
+
+@njit(**JIT)
+def observe(s, markov, x):
+    """The network's inputs for state s, scaled as in the reference code."""
+    if markov:
+        x[0, 0] = s[0] / 4.8
+        x[0, 1] = s[1] / 2.0
+        x[0, 2] = s[2] / 0.52
+        x[0, 3] = s[3] / 2.0
+        x[0, 4] = s[4] / 0.52
+        x[0, 5] = s[5] / 2.0
+        x[0, 6] = 0.5
+    else:
+        x[0, 0] = s[0] / 4.8
+        x[0, 1] = s[2] / 0.52
+        x[0, 2] = s[4] / 0.52
+        x[0, 3] = 0.5
+
+
+@njit(**JIT)
+def failed(s):
+    return abs(s[0]) > X_LIMIT or abs(s[2]) > THETA_LIMIT or abs(s[4]) > THETA_LIMIT
+
+
+@njit(**JIT)
+def episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping):
+    """Balance from s0 for up to max_steps actions; returns (steps, fitness).
+
+    Fitness is the steps balanced, or with ``damping`` the DPNV damping fitness
+    0.1 t / 1000 + 0.9 * 0.75 / sum_{last 100 steps} (|x| + |xdot| + |th1| + |th1dot|).
+    """
+    s = s0.copy()
+    buf = np.empty((4, 6))
+    x = np.empty((1, 4 + 3 * markov))
+    y = np.empty((1, int(cfg[3])))
+    jiggle = np.zeros(100)
+    netstate[:] = 0
+    t = 0
+    while t < max_steps:
+        observe(s, markov, x)
+        step_any(kind, w, cfg, fixed, netstate, x, y)
+        force = (y[0, 0] - 0.5) * FORCE_MAG * 2.0
+        if not math.isfinite(force):
+            break
+        rk4(s, force, buf)
+        rk4(s, force, buf)
+        if failed(s):
+            break
+        jiggle[t % 100] = abs(s[0]) + abs(s[1]) + abs(s[2]) + abs(s[3])
+        t += 1
+    if not damping:
+        return t, float(t)
+    f = 0.1 * t / 1000.0
+    if t > 100:
+        f += 0.9 * 0.75 / jiggle.sum()
+    return t, f
+
+
+@njit(nogil=True, **JIT)
+def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, markov, max_steps, damping, out):
+    kind = int(cfg[0])
+    w = np.empty(n_packed)
+    netstate = np.empty(n_state + 1)
+    s0 = START.copy()
+    for p in range(lo, hi):
+        pack_any(kind, G[p], cfg, fixed, w)
+        out[p] = episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping)[1]
+
+
+def _layer(net):
+    if len(net.layers) != 1:
+        raise ValueError("pole balancing runs single-layer networks (stacks and bidirectional "
+                         "networks are not supported in compiled episodes yet)")
+    return net.layers[0]
+
+
+def evaluate(net, genomes, markov: bool, max_steps: int, damping: bool) -> np.ndarray:
+    """Fitness of every genome from the standard start (float64, parallel over genomes)."""
+    lay = _layer(net)
+    G = net.check_genomes(genomes).astype(np.float64)
+    out = np.empty(len(G))
+    args = (G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state,
+            bool(markov), int(max_steps), bool(damping), out)
+    n = threads()
+    edges = np.linspace(0, len(G), min(len(G), 4 * n) + 1).astype(np.int64)
+    jobs = [_pool().submit(_chunk, lo, hi, *args) for lo, hi in zip(edges[:-1], edges[1:])
+            if hi > lo]
+    for j in jobs:
+        j.result()
+    return out
+
+
+def grid_starts() -> np.ndarray:
+    """The 625 generalization starts: x, xdot, th1, th1dot at 0.05/0.25/0.5/0.75/0.95 of
+    +-2.16 m, +-1.35 m/s, +-3.6 deg, +-8.6 deg/s; th2 = th2dot = 0."""
+    q = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    ranges = [2.16, 1.35, np.radians(3.6), np.radians(8.6)]
+    vals = [(2 * q - 1) * r for r in ranges]
+    g = np.array(np.meshgrid(*vals, indexing="ij")).reshape(4, -1).T
+    return np.hstack([g, np.zeros((len(g), 2))])
+
+
+def champion_test(net, genome, markov: bool = False) -> tuple[bool, int]:
+    """The DPNV champion test: 100,000 steps from the standard start, then 1,000 steps from
+    each of the 625 grid starts; passed when at least 200 of them are balanced.
+    Returns (passed, grid starts balanced). Not counted as evaluations."""
+    lay = _layer(net)
+    w = np.empty(max(lay.n_packed, 1))
+    g = net.check_genomes(genome)[0].astype(np.float64)
+    pack_any(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
+    st = np.empty(lay.n_state + 1)
+    fx = lay.fixed_as(np.float64)
+    t, _ = episode(lay.kind, w, lay.cfg, fx, st, START.copy(), markov, MARKOV_STEPS, False)
+    if t < MARKOV_STEPS:
+        return False, 0
+    good = 0
+    for s0 in grid_starts():
+        t, _ = episode(lay.kind, w, lay.cfg, fx, st, s0, markov, DPNV_STEPS, False)
+        good += t >= DPNV_STEPS
+    return good >= GENERALIZATION_NEEDED, good
+
+
+def network(markov: bool, arch: str = "frnn", n_hidden: int = 5, **options):
+    """The literature's controller: 5 fully recurrent sigmoid neurons, output = neuron 0,
+    bias as a constant input (45 weights without velocities, 60 with)."""
+    import evornn
+    if arch == "frnn":
+        options.setdefault("bias", False)
+    return evornn.Network(arch, 7 if markov else 4, n_hidden, 1, **options)

@@ -1,0 +1,111 @@
+"""Double pole balancing: the reference physics, the damping fitness and the champion tests."""
+import math
+
+import numpy as np
+import pytest
+
+import evornn
+from problems import pole
+
+
+def py_derivs(s, force):
+    """The reference equations (Wieland 1991 as in the NEAT/ESP code), written out again."""
+    mp, lp, g, mup = (0.1, 0.01), (0.5, 0.05), -9.8, 0.000002
+    fi, mi, th_dd = [], [], []
+    for k, (m, half) in enumerate(zip(mp, lp)):
+        th, thd = s[2 + 2 * k], s[3 + 2 * k]
+        ml = m * half
+        fi.append(ml * thd ** 2 * math.sin(th) + 0.75 * m * math.cos(th)
+                  * (mup * thd / ml + g * math.sin(th)))
+        mi.append(m * (1 - 0.75 * math.cos(th) ** 2))
+    xdd = (force + sum(fi)) / (sum(mi) + 1.0)
+    for k, (m, half) in enumerate(zip(mp, lp)):
+        th, thd = s[2 + 2 * k], s[3 + 2 * k]
+        th_dd.append(-0.75 * (xdd * math.cos(th) + g * math.sin(th) + mup * thd / (m * half))
+                     / half)
+    return np.array([s[1], xdd, s[3], th_dd[0], s[5], th_dd[1]])
+
+
+def py_rk4(s, force, h=0.01):
+    k1 = py_derivs(s, force)
+    k2 = py_derivs(s + h / 2 * k1, force)
+    k3 = py_derivs(s + h / 2 * k2, force)
+    k4 = py_derivs(s + h * k3, force)
+    return s + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def test_accelerations_at_rest():
+    d = np.zeros(6)
+    pole.derivs(np.zeros(6), 0.0, d)
+    assert np.all(d == 0)
+    pole.derivs(np.zeros(6), 10.0, d)
+    xdd = 10.0 / (1.0 + 0.25 * 0.1 + 0.25 * 0.01)        # effective pole masses m (1 - 3/4)
+    assert d[1] == pytest.approx(xdd, rel=1e-12)
+    assert d[3] == pytest.approx(-0.75 * xdd / 0.5, rel=1e-12)
+    assert d[5] == pytest.approx(-0.75 * xdd / 0.05, rel=1e-12)
+
+
+def test_compiled_rk4_matches_the_equations():
+    rng = np.random.default_rng(0)
+    s = pole.START.copy()
+    ref = s.copy()
+    buf = np.empty((4, 6))
+    for _ in range(300):
+        f = rng.uniform(-10, 10)
+        pole.rk4(s, f, buf)
+        ref = py_rk4(ref, f)
+    np.testing.assert_allclose(s, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_constant_half_output_falls_and_scores_steps_only():
+    net = pole.network(markov=False)
+    zero = np.zeros(net.n_params)                 # every neuron outputs sigmoid(0) = 0.5: no force
+    s, t = pole.START.copy(), 0
+    while t < 1000:
+        s = py_rk4(py_rk4(s, 0.0), 0.0)
+        if abs(s[0]) > 2.4 or abs(s[2]) > 0.628329 or abs(s[4]) > 0.628329:
+            break
+        t += 1
+    assert 10 < t < 100                           # the long pole falls within a second
+    f = pole.evaluate(net, zero[None], markov=False, max_steps=1000, damping=True)
+    assert f[0] == pytest.approx(0.1 * t / 1000)
+    steps = pole.evaluate(net, zero[None], markov=False, max_steps=1000, damping=False)
+    assert steps[0] == t
+
+
+def test_grid_starts():
+    g = pole.grid_starts()
+    assert g.shape == (625, 6) and np.all(g[:, 4:] == 0)
+    np.testing.assert_allclose(g[0, :4], [-0.9 * 2.16, -0.9 * 1.35, -0.9 * math.radians(3.6),
+                                          -0.9 * math.radians(8.6)])
+    np.testing.assert_allclose(g[312], 0, atol=1e-15)
+
+
+def test_xnes_solves_dpnv_and_the_champion_generalizes():
+    net = pole.network(markov=False)
+    assert net.n_params == 45
+    opt = evornn.optimizer("xnes", net.n_params, seed=1, sigma0=1.0)
+    passed = False
+    while opt.evaluations < 10_000 and not passed:
+        G = opt.ask()
+        f = pole.evaluate(net, G, markov=False, max_steps=1000, damping=True)
+        opt.tell(G, f)
+        passed, good = pole.champion_test(net, G[int(np.argmax(f))])
+    assert passed and good >= 200, (opt.evaluations, good)
+    assert opt.evaluations <= 5_000                # measured: 1,605 for this seed
+
+
+def test_evaluation_is_deterministic_across_threads():
+    from evornn.threads import set_threads, threads
+    net = pole.network(markov=True)
+    G = np.random.default_rng(3).uniform(-2, 2, (37, net.n_params))
+    before = threads()
+    try:
+        set_threads(1)
+        a = pole.evaluate(net, G, markov=True, max_steps=2000, damping=False)
+        set_threads(2)
+        b = pole.evaluate(net, G, markov=True, max_steps=2000, damping=False)
+    finally:
+        set_threads(before)
+    np.testing.assert_array_equal(a, b)
+    assert a.max() > a.min()
