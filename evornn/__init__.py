@@ -6,7 +6,8 @@ ensure_fresh_cache()
 from .network import Network, architectures, describe_architectures  # noqa: E402
 from .optim import optimizer, optimizers  # noqa: E402
 from .population import population_forward  # noqa: E402
+from .run import load  # noqa: E402
 
 __all__ = ["Network", "architectures", "describe_architectures", "population_forward"]
-__all__ += ["optimizer", "optimizers"]
+__all__ += ["optimizer", "optimizers", "load"]
 __version__ = "0.1.0"

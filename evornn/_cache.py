@@ -11,15 +11,22 @@ import hashlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# problems/ beside the package holds compiled episode kernels that inline ours
+EXTRA = (ROOT.parent / "problems",)
+
+
+def _sources():
+    for d in (ROOT,) + tuple(e for e in EXTRA if e.is_dir()):
+        yield from sorted(d.rglob("*.py"))
 
 
 def source_hash() -> str:
     """Hash of the package's .py files that use numba (contents, not mtimes)."""
     h = hashlib.sha256()
-    for f in sorted(ROOT.rglob("*.py")):
+    for f in _sources():
         data = f.read_bytes()
-        if b"numba" in data:
-            h.update(f.relative_to(ROOT).as_posix().encode())
+        if b"from numba" in data or b"import numba" in data:
+            h.update(f.relative_to(ROOT.parent).as_posix().encode())
             h.update(data)
     return h.hexdigest()
 
@@ -31,8 +38,9 @@ def ensure_fresh_cache() -> None:
         digest = source_hash()
         if stamp.exists() and stamp.read_text() == digest:
             return
-        for f in list(ROOT.rglob("__pycache__/*.nbi")) + list(ROOT.rglob("__pycache__/*.nbc")):
-            f.unlink(missing_ok=True)
+        for d in (ROOT,) + tuple(e for e in EXTRA if e.is_dir()):
+            for f in list(d.rglob("__pycache__/*.nbi")) + list(d.rglob("__pycache__/*.nbc")):
+                f.unlink(missing_ok=True)
         stamp.parent.mkdir(exist_ok=True)
         stamp.write_text(digest)
     except OSError:

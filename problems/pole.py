@@ -194,3 +194,28 @@ def network(markov: bool, arch: str = "frnn", n_hidden: int = 5, **options):
     if arch == "frnn":
         options.setdefault("bias", False)
     return evornn.Network(arch, 7 if markov else 4, n_hidden, 1, **options)
+
+
+def _solved_markov(net, genome, fitness):
+    return bool(fitness >= MARKOV_STEPS), {"steps": int(fitness)}
+
+
+def _solved_dpnv(net, genome, fitness):
+    if fitness < 0.1:          # fewer than 1,000 steps balanced: the long test fails too
+        return False, {"generalization": 0}
+    passed, good = champion_test(net, genome)
+    return passed, {"generalization": int(good)}
+
+
+from evornn.problem import Problem  # noqa: E402
+
+PROBLEMS = [
+    Problem("double-pole", "double pole balancing with velocities (Markovian), 100,000 steps",
+            n_in=7, n_out=1, arch="frnn", n_hidden=5, arch_options={"bias": False},
+            evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False),
+            solved=_solved_markov, optimizer="xnes", sigma0=1.0, max_evals=40_000),
+    Problem("dpnv", "double pole balancing without velocities, damping fitness, champion tests",
+            n_in=4, n_out=1, arch="frnn", n_hidden=5, arch_options={"bias": False},
+            evaluate=lambda net, G, seed: evaluate(net, G, False, DPNV_STEPS, True),
+            solved=_solved_dpnv, optimizer="xnes", sigma0=1.0, max_evals=40_000),
+]

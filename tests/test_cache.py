@@ -11,6 +11,7 @@ def test_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
     (pkg / "plain.py").write_text("x = 1\n")
     stale = pkg / "sub" / "__pycache__" / "kern.step-1.py311.nbi"
     monkeypatch.setattr(cache, "ROOT", pkg)
+    monkeypatch.setattr(cache, "EXTRA", ())
 
     cache.ensure_fresh_cache()                       # first stamp: clears, writes the hash
     stale.write_text("index")

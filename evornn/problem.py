@@ -1,0 +1,81 @@
+"""What a problem declares: sizes, defaults, a population evaluation and a success test."""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem ``python -m evornn run NAME`` can run with no other option.
+
+    evaluate(net, genomes[P, D], seed) -> fitness[P] (larger is better; NaN = failed)
+    solved(net, genome, fitness) -> (bool, dict of extra figures) for a generation's champion
+    """
+
+    name: str
+    description: str
+    n_in: int
+    n_out: int
+    evaluate: Callable
+    solved: Callable
+    arch: str = "frnn"
+    n_hidden: int = 5
+    arch_options: dict = field(default_factory=dict)
+    optimizer: str = "xnes"
+    popsize: int | None = None
+    sigma0: float = 1.0
+    max_evals: int = 40_000
+
+    def network(self, arch=None, n_hidden=None, seed=0):
+        """The problem's network: its defaults unless arch / n_hidden are given."""
+        import evornn
+        arch = arch or self.arch
+        opts = self.arch_options if arch == self.arch else {}
+        return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
+                              **opts)
+
+
+BUILTIN_MODULES = ("problems.pole",)
+
+
+def _from_module(mod) -> list[Problem]:
+    found = getattr(mod, "PROBLEMS", None) or [getattr(mod, "PROBLEM", None)]
+    return [p for p in found if isinstance(p, Problem)]
+
+
+def builtin_problems() -> dict[str, Problem]:
+    """Every built-in problem by name."""
+    out = {}
+    for m in BUILTIN_MODULES:
+        for p in _from_module(importlib.import_module(m)):
+            out[p.name] = p
+    return out
+
+
+def get_problem(name: str) -> Problem:
+    """A built-in problem by name, or the PROBLEM defined in a .py file given by path."""
+    if name.endswith(".py"):
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(f"problem file {name!r} does not exist")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        found = _from_module(mod)
+        if not found:
+            raise ValueError(f"{name} defines no PROBLEM (an evornn.problem.Problem)")
+        return found[0]
+    probs = builtin_problems()
+    if name not in probs:
+        close = difflib.get_close_matches(name, list(probs), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown problem {name!r}{hint}; valid: {', '.join(sorted(probs))}, "
+                         "or a path to a .py file defining PROBLEM")
+    return probs[name]
+
+

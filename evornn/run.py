@@ -1,0 +1,188 @@
+"""The run loop: ask -> evaluate -> tell -> log -> checkpoint -> stop?, into runs/<run-id>/.
+
+A run directory holds config.json (enough to rerun), metrics.csv (one row a
+generation), checkpoint.pkl (written atomically after every generation), best.npz (the
+best network: its config and genome, loadable with ``evornn.load``) and, at the end,
+summary.json. ``resume(run_dir)`` continues from the checkpoint to exactly the result
+an uninterrupted run with the same seed would have reached.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
+                                               "best.npz", "summary.json")
+METRIC_FIELDS = ["generation", "evaluations", "best", "mean", "median", "std", "failures",
+                 "best_so_far", "wall_time_s"]
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; written to config.json."""
+
+    problem: str
+    arch: str
+    hidden: int
+    optimizer: str
+    popsize: int | None
+    sigma0: float
+    max_evals: int
+    seed: int
+    generations: int | None = None
+    target: float | None = None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def new_run_dir(root: Path, cfg: RunConfig) -> Path:
+    """A fresh runs/<problem>-<arch>-<optimizer>-s<seed>[-n] directory (never an existing one)."""
+    base = f"{Path(cfg.problem).stem}-{cfg.arch}-{cfg.optimizer}-s{cfg.seed}"
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1000):
+        d = root / (base if i == 0 else f"{base}-{i}")
+        try:
+            d.mkdir()
+            return d
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"no free run directory name under {root}")
+
+
+def _setup(cfg: RunConfig):
+    import evornn
+
+    from .problem import get_problem
+    prob = get_problem(cfg.problem)
+    net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
+    opt = evornn.optimizer(cfg.optimizer, net.n_params, seed=cfg.seed, popsize=cfg.popsize,
+                           sigma0=cfg.sigma0, bounds=net.bounds())
+    return prob, net, opt
+
+
+def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:
+    buf = __import__("io").BytesIO()
+    np.savez(buf, genome=genome, fitness=fitness, config=json.dumps(asdict(cfg)))
+    _atomic_write(run_dir / BEST, buf.getvalue())
+
+
+def load(run_dir) -> "evornn.Network":  # noqa: F821
+    """The best network of a run, ready to step() or forward() (no optimizer needed)."""
+    from .problem import get_problem
+    d = Path(run_dir)
+    if not (d / BEST).exists():
+        raise ValueError(f"{d} holds no {BEST}: not an evornn run directory, or no generation "
+                         "finished yet")
+    with np.load(d / BEST) as z:
+        cfg = RunConfig(**json.loads(str(z["config"])))
+        net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed)
+        net.genome = z["genome"]
+    return net
+
+
+def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) -> dict:
+    """Run (or continue) the run in run_dir until solved, out of budget or stopped.
+
+    ``stop_after`` ends the process's work after that many generations, as a kill would
+    (used to test resuming); the checkpoint then holds everything to continue.
+    """
+    cfg = RunConfig(**json.loads((run_dir / CONFIG).read_text()))
+    prob, net, opt = _setup(cfg)
+    state = {"wall": 0.0, "solved": False, "info": {}, "best_genome": None,
+             "best_fitness": -np.inf, "done": False}
+    ck = run_dir / CHECKPOINT
+    if ck.exists():
+        saved = pickle.loads(ck.read_bytes())
+        opt.load_state_dict(saved["optimizer"])
+        state = saved["run"]
+        _truncate_metrics(run_dir / METRICS, opt.generation)
+    elif not (run_dir / METRICS).exists():
+        with open(run_dir / METRICS, "w", newline="") as f:
+            csv.writer(f).writerow(METRIC_FIELDS)
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.max_evals, initial=opt.evaluations, unit="eval", dynamic_ncols=True,
+                   desc=f"{cfg.problem} {cfg.optimizer}")
+    done_here = 0
+    try:
+        while not state["done"]:
+            t0 = time.perf_counter()
+            G = opt.ask()
+            f = np.asarray(prob.evaluate(net, G, (cfg.seed, opt.generation)), dtype=np.float64)
+            opt.tell(G, f)
+            ok = np.isfinite(f)
+            i = int(np.argmax(np.where(ok, f, -np.inf)))
+            if ok.any() and f[i] > state["best_fitness"]:
+                state["best_fitness"], state["best_genome"] = float(f[i]), G[i].copy()
+                save_best(run_dir, cfg, G[i], float(f[i]))
+            if ok.any():
+                solved, info = prob.solved(net, G[i], float(f[i]))
+                if cfg.target is not None:
+                    solved = solved or f[i] >= cfg.target
+                if solved:
+                    state["solved"], state["info"] = True, info
+                    save_best(run_dir, cfg, G[i], float(f[i]))
+                    state["best_genome"], state["best_fitness"] = G[i].copy(), float(f[i])
+            state["wall"] += time.perf_counter() - t0
+            fin = f[ok] if ok.any() else np.array([np.nan])
+            row = [opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),
+                   float(np.median(fin)), float(fin.std()), int((~ok).sum()),
+                   state["best_fitness"], round(state["wall"], 4)]
+            with open(run_dir / METRICS, "a", newline="") as fh:
+                csv.writer(fh).writerow(row)
+            reasons = opt.stop()
+            if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
+                    (cfg.generations is not None and opt.generation >= cfg.generations):
+                state["done"] = True
+                state["stop"] = "solved" if state["solved"] else (
+                    "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
+                    "generations")
+            _atomic_write(ck, pickle.dumps({"optimizer": opt.state_dict(), "run": state}))
+            if bar is not None:
+                bar.update(opt.evaluations - bar.n)
+                bar.set_postfix(gen=opt.generation, best=f"{state['best_fitness']:.4g}",
+                                mean=f"{row[3]:.3g}")
+            done_here += 1
+            if stop_after is not None and done_here >= stop_after and not state["done"]:
+                return {}
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {"problem": cfg.problem, "solved": bool(state["solved"]),
+               "evaluations": int(opt.evaluations), "generations": int(opt.generation),
+               "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
+               "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
+               "stop_reason": state.get("stop", ""), **state["info"]}
+    _atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    return summary
+
+
+def _truncate_metrics(path: Path, generations: int) -> None:
+    """Keep the header and the rows of generations the checkpoint covers (a kill can land
+    between writing a row and writing its checkpoint)."""
+    if not path.exists():
+        return
+    rows = path.read_text().splitlines()
+    _atomic_write(path, ("\n".join(rows[:1 + generations]) + "\n").encode())
+
+
+def start(cfg: RunConfig, root: Path = Path("runs"), quiet: bool = False) -> tuple[Path, dict]:
+    """Create a run directory for cfg and run it to the end."""
+    d = new_run_dir(root, cfg)
+    _atomic_write(d / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
+    return d, run_loop(d, quiet=quiet)
