@@ -16,7 +16,10 @@ import numpy as np
 from numba import njit
 
 from evornn.arch.dispatch import pack_any, step_any
-from evornn.arch.kernels import JIT
+from evornn.arch.kernels import JIT as _FAST_JIT
+
+# physics without fastmath: bit-identical results whatever the compilation context
+JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}
 from evornn.threads import _pool, threads
 
 GRAVITY, MASSCART, MUP, FORCE_MAG, TAU = -9.8, 1.0, 0.000002, 10.0, 0.01
