@@ -17,10 +17,10 @@ from numba import njit
 
 from evornn.arch.dispatch import pack_any, step_any
 from evornn.arch.kernels import JIT as _FAST_JIT
+from evornn.threads import _pool, threads
 
 # physics without fastmath: bit-identical results whatever the compilation context
 JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}
-from evornn.threads import _pool, threads
 
 GRAVITY, MASSCART, MUP, FORCE_MAG, TAU = -9.8, 1.0, 0.000002, 10.0, 0.01
 MASSPOLE_1, LENGTH_1, MASSPOLE_2, LENGTH_2 = 0.1, 0.5, 0.01, 0.05   # lengths are half-lengths

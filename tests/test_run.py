@@ -90,3 +90,58 @@ def test_list_names_every_problem_architecture_and_optimizer():
     assert r.returncode == 0
     for name in ["dpnv", "double-pole", *evornn.architectures(), *evornn.optimizers()]:
         assert f"  {name} " in r.stdout
+
+
+USER_PROBLEM = '''
+import time
+import numpy as np
+import evornn
+from evornn.problem import Problem
+
+rng = np.random.default_rng(123)
+X = rng.choice([-1.0, 1.0], size=(16, 10, 1))
+
+
+def evaluate(net, G, seed):
+    time.sleep(0.05)                                  # slow enough to interrupt
+    out = evornn.population_forward(net, G, X)[:, :, 1:, 0]
+    return -np.mean((out - X[None, :, :-1, 0]) ** 2, axis=(1, 2))
+
+
+PROBLEM = Problem("recall", "output the previous input", n_in=1, n_out=1, arch="elman",
+                  n_hidden=4, evaluate=evaluate, solved=lambda net, g, f: (f > -0.05, {}),
+                  optimizer="cmaes", sigma0=0.5, max_evals=5000)
+'''
+
+
+def test_a_users_problem_file_runs_and_ctrl_c_leaves_a_resumable_run(tmp_path):
+    import signal
+    import time
+    mine = tmp_path / "mine.py"
+    mine.write_text(USER_PROBLEM)
+    ref = cli("run", str(mine), "--seed", "3", "--quiet", "--out", str(tmp_path / "a"))
+    assert ref.returncode == 0, ref.stderr
+    (da,) = (tmp_path / "a").iterdir()
+    want = json.loads((da / "summary.json").read_text())
+    assert want["solved"] and want["problem"] == str(mine)
+
+    p = subprocess.Popen([sys.executable, "-m", "evornn", "run", str(mine), "--seed", "3",
+                          "--quiet", "--out", str(tmp_path / "b")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:                  # wait for a few checkpointed generations
+        runs = list((tmp_path / "b").glob("*/metrics.csv"))
+        if runs and len(runs[0].read_text().splitlines()) > 5:
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "resume" in err
+    (db,) = (tmp_path / "b").iterdir()
+    assert (db / CHECKPOINT).exists() and not (db / "summary.json").exists()
+    r = cli("resume", str(db), "--quiet")
+    assert r.returncode == 0, r.stderr
+    got = json.loads((db / "summary.json").read_text())
+    for k in ("solved", "evaluations", "generations", "best_fitness"):
+        assert got[k] == want[k], k
+    np.testing.assert_array_equal(evornn.load(db).genome, evornn.load(da).genome)
