@@ -62,7 +62,12 @@ def _gates_exact(z, c, h):
             h[b, j] = sigmoid(z[b, 3 * H + j]) * tanh(cn)
 
 
-@njit(**JIT)
+# Only FMA contraction here: with reassoc/arcp the gate loop gave results that differed
+# by an ulp between a cold compile and a cache load (tests/test_determinism.py).
+_GATES_JIT = {**JIT, "fastmath": {"contract"}}
+
+
+@njit(**_GATES_JIT)
 def _gates_fast32(z, c, h):
     # Five activations with two divisions instead of five (1.8x faster, measured).
     # Each tanh is the rational n/q of kernels.tanh; sigmoid(x) = (q + n) / (2q) with
