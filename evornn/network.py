@@ -13,7 +13,6 @@ from .arch.spec import Family
 
 _BY_NAME = {f.name: (kind, f) for kind, f in enumerate(FAMILIES)}
 _PUBLIC = tuple(f.name for f in FAMILIES if f.name != "dense")
-TORCH_TWINS = ("lstm", "gru", "elman")
 _NETWORK_OPTIONS = ("num_layers", "bidirectional")
 
 

@@ -6,7 +6,7 @@ from numba import njit
 
 from .arch.dispatch import pack_any, step_any
 from .arch.kernels import JIT
-from .threads import _pool, threads
+from .threads import run_chunks
 
 
 @njit(nogil=True, **JIT)
@@ -37,16 +37,7 @@ def run_chunk(lo, hi, G, cfg, fixed, XT, out, n_packed, n_state):
 
 def run_layer(G, cfg, fixed, XT, out, n_packed, n_state) -> None:
     """run_chunk over the whole population, chunks spread over the worker threads."""
-    P = G.shape[0]
-    n = threads()
-    if n == 1 or P == 1:
-        run_chunk(0, P, G, cfg, fixed, XT, out, n_packed, n_state)
-        return
-    edges = np.linspace(0, P, min(P, 4 * n) + 1).astype(np.int64)
-    jobs = [_pool().submit(run_chunk, lo, hi, G, cfg, fixed, XT, out, n_packed, n_state)
-            for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-    for j in jobs:
-        j.result()
+    run_chunks(run_chunk, G.shape[0], G, cfg, fixed, XT, out, n_packed, n_state)
 
 
 def _layer_pass(layer, G, XT):

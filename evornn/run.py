@@ -9,6 +9,7 @@ an uninterrupted run with the same seed would have reached.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import pickle
@@ -75,7 +76,7 @@ def _setup(cfg: RunConfig):
 
 
 def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:
-    buf = __import__("io").BytesIO()
+    buf = io.BytesIO()
     np.savez(buf, genome=genome, fitness=fitness, config=json.dumps(asdict(cfg)))
     _atomic_write(run_dir / BEST, buf.getvalue())
 
@@ -102,8 +103,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
     """
     cfg = RunConfig(**json.loads((run_dir / CONFIG).read_text()))
     prob, net, opt = _setup(cfg)
-    state = {"wall": 0.0, "solved": False, "info": {}, "best_genome": None,
-             "best_fitness": -np.inf, "done": False}
+    state = {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf, "done": False}
     ck = run_dir / CHECKPOINT
     if ck.exists():
         saved = pickle.loads(ck.read_bytes())
@@ -127,17 +127,15 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
             opt.tell(G, f)
             ok = np.isfinite(f)
             i = int(np.argmax(np.where(ok, f, -np.inf)))
-            if ok.any() and f[i] > state["best_fitness"]:
-                state["best_fitness"], state["best_genome"] = float(f[i]), G[i].copy()
-                save_best(run_dir, cfg, G[i], float(f[i]))
             if ok.any():
                 solved, info = prob.solved(net, G[i], float(f[i]))
-                if cfg.target is not None:
-                    solved = solved or f[i] >= cfg.target
+                solved = solved or (cfg.target is not None and f[i] >= cfg.target)
                 if solved:
                     state["solved"], state["info"] = True, info
+                # the best network is the best ever, or the champion that solved the problem
+                if solved or f[i] > state["best_fitness"]:
+                    state["best_fitness"] = float(f[i])
                     save_best(run_dir, cfg, G[i], float(f[i]))
-                    state["best_genome"], state["best_fitness"] = G[i].copy(), float(f[i])
             state["wall"] += time.perf_counter() - t0
             fin = f[ok] if ok.any() else np.array([np.nan])
             row = [opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 _state = {"n": None, "pool": None}
 
 
@@ -27,6 +29,22 @@ def set_threads(n: int) -> None:
     if _state["pool"] is not None:
         _state["pool"].shutdown(wait=True)
     _state.update(n=n, pool=None)
+
+
+def run_chunks(fn, n_items: int, *args) -> None:
+    """Call fn(lo, hi, *args) over [0, n_items) in chunks spread over the worker threads.
+
+    Four chunks a thread, so that uneven work (episodes that end early) still balances;
+    fn must be a nogil compiled function writing its results in place.
+    """
+    n = threads()
+    if n == 1 or n_items <= 1:
+        fn(0, n_items, *args)
+        return
+    edges = np.linspace(0, n_items, min(n_items, 4 * n) + 1).astype(np.int64)
+    jobs = [_pool().submit(fn, lo, hi, *args) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+    for j in jobs:
+        j.result()
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -17,7 +17,7 @@ from numba import njit
 
 from evornn.arch.dispatch import pack_any, step_any
 from evornn.arch.kernels import JIT as _FAST_JIT
-from evornn.threads import _pool, threads
+from evornn.threads import run_chunks
 
 # physics without fastmath: bit-identical results whatever the compilation context
 JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}
@@ -151,12 +151,7 @@ def evaluate(net, genomes, markov: bool, max_steps: int, damping: bool) -> np.nd
     out = np.empty(len(G))
     args = (G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state,
             bool(markov), int(max_steps), bool(damping), out)
-    n = threads()
-    edges = np.linspace(0, len(G), min(len(G), 4 * n) + 1).astype(np.int64)
-    jobs = [_pool().submit(_chunk, lo, hi, *args) for lo, hi in zip(edges[:-1], edges[1:])
-            if hi > lo]
-    for j in jobs:
-        j.result()
+    run_chunks(_chunk, len(G), *args)
     return out
 
 
