@@ -40,7 +40,13 @@ class Problem:
                               **opts)
 
 
-BUILTIN_MODULES = ("problems.pole",)
+def builtin_modules() -> list[str]:
+    """Every module of the problems package (one readable file per problem family)."""
+    import pkgutil
+
+    import problems
+    return [f"problems.{m.name}" for m in pkgutil.iter_modules(problems.__path__)
+            if not m.name.startswith("_")]
 
 
 def _from_module(mod) -> list[Problem]:
@@ -51,7 +57,7 @@ def _from_module(mod) -> list[Problem]:
 def builtin_problems() -> dict[str, Problem]:
     """Every built-in problem by name."""
     out = {}
-    for m in BUILTIN_MODULES:
+    for m in builtin_modules():
         for p in _from_module(importlib.import_module(m)):
             out[p.name] = p
     return out
