@@ -15,15 +15,16 @@ ROOT = Path(__file__).resolve().parent
 EXTRA = (ROOT.parent / "problems",)
 
 
-def _sources():
-    for d in (ROOT,) + tuple(e for e in EXTRA if e.is_dir()):
-        yield from sorted(d.rglob("*.py"))
+def _sources(dirs):
+    for d in dirs:
+        if d.is_dir():
+            yield from sorted(d.rglob("*.py"))
 
 
-def source_hash() -> str:
-    """Hash of the package's .py files that use numba (contents, not mtimes)."""
+def source_hash(dirs=None) -> str:
+    """Hash of the .py files that use numba under dirs (contents, not mtimes)."""
     h = hashlib.sha256()
-    for f in _sources():
+    for f in _sources(dirs if dirs is not None else (ROOT,) + EXTRA):
         data = f.read_bytes()
         if b"from numba" in data or b"import numba" in data:
             h.update(f.relative_to(ROOT.parent).as_posix().encode())
@@ -31,16 +32,23 @@ def source_hash() -> str:
     return h.hexdigest()
 
 
-def ensure_fresh_cache() -> None:
-    """Delete evornn's numba cache files if the sources changed since they were written."""
-    try:
-        stamp = ROOT / "__pycache__" / "numba-sources.sha256"
-        digest = source_hash()
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        for d in (ROOT,) + tuple(e for e in EXTRA if e.is_dir()):
+def _clear(dirs) -> None:
+    for d in dirs:
+        if d.is_dir():
             for f in list(d.rglob("__pycache__/*.nbi")) + list(d.rglob("__pycache__/*.nbc")):
                 f.unlink(missing_ok=True)
+
+
+def ensure_fresh_cache() -> None:
+    """Delete stale numba cache files: all of them when the package's kernels changed, only
+    the problems' when just a problem file changed (the package never inlines those)."""
+    try:
+        stamp = ROOT / "__pycache__" / "numba-sources.sha256"
+        digest = f"{source_hash((ROOT,))}\n{source_hash(EXTRA)}"
+        old = stamp.read_text().split("\n") if stamp.exists() else []
+        if old == digest.split("\n"):
+            return
+        _clear((ROOT,) + EXTRA if not old or old[0] != digest.split("\n")[0] else EXTRA)
         stamp.parent.mkdir(exist_ok=True)
         stamp.write_text(digest)
     except OSError:

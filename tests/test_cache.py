@@ -23,4 +23,25 @@ def test_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
     kern.write_text("import numba\n# changed\n")     # a kernel source changed: cleared
     cache.ensure_fresh_cache()
     assert not stale.exists()
-    assert (pkg / "__pycache__" / "numba-sources.sha256").read_text() == cache.source_hash()
+    assert (pkg / "__pycache__" / "numba-sources.sha256").read_text().split("\n")[0] == \
+        cache.source_hash((pkg,))
+
+
+def test_a_changed_problem_file_clears_only_the_problems_cache(tmp_path, monkeypatch):
+    pkg, probs = tmp_path / "pkg", tmp_path / "problems"
+    for d in (pkg, probs):
+        (d / "__pycache__").mkdir(parents=True)
+        (d / "k.py").write_text("import numba\n")
+    monkeypatch.setattr(cache, "ROOT", pkg)
+    monkeypatch.setattr(cache, "EXTRA", (probs,))
+    cache.ensure_fresh_cache()
+    kept, gone = pkg / "__pycache__" / "k.f-1.py311.nbi", probs / "__pycache__" / "k.g-1.py311.nbi"
+    kept.write_text("index")
+    gone.write_text("index")
+    (probs / "k.py").write_text("import numba\n# changed\n")
+    cache.ensure_fresh_cache()
+    assert kept.exists() and not gone.exists()
+    (pkg / "k.py").write_text("import numba\n# changed\n")     # the package: everything goes
+    gone.write_text("index")
+    cache.ensure_fresh_cache()
+    assert not kept.exists() and not gone.exists()
