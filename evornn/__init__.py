@@ -6,8 +6,9 @@ ensure_fresh_cache()
 from .network import Network, architectures, describe_architectures  # noqa: E402
 from .optim import optimizer, optimizers  # noqa: E402
 from .population import population_forward  # noqa: E402
+from .problem import make_env  # noqa: E402
 from .run import load  # noqa: E402
 
 __all__ = ["Network", "architectures", "describe_architectures", "population_forward"]
-__all__ += ["optimizer", "optimizers", "load"]
+__all__ += ["optimizer", "optimizers", "load", "make_env"]
 __version__ = "0.1.0"

@@ -159,15 +159,26 @@ class Network:
 
     ``Network("lstm", 4, 32, 2)``; stacks: ``num_layers=2`` or ``arch=["lstm", "ctrnn"]``
     (``n_hidden`` an int or one per layer); ``bidirectional=True`` for sequence tasks.
+    ``output_map=(scale, shift)`` maps every output y to y * scale + shift, e.g. a sigmoid
+    output in [0, 1] to an environment's action in [-1, 1].
     """
 
     def __init__(self, arch, n_in: int, n_hidden, n_out: int, genome=None, seed: int = 0,
-                 **options):
+                 output_map: tuple[float, float] | None = None, **options):
         self.arch = arch
         self.n_in, self.n_out = n_in, n_out
         self.n_hidden = n_hidden
         self.seed = int(seed)
         self.options = dict(options)
+        if output_map is not None:
+            try:
+                scale, shift = (float(v) for v in output_map)
+            except (TypeError, ValueError):
+                raise ValueError(f"output_map must be (scale, shift), got {output_map!r}") from None
+            if not (np.isfinite(scale) and np.isfinite(shift)):
+                raise ValueError(f"output_map must be finite numbers, got {output_map!r}")
+            output_map = (scale, shift)
+        self.output_map = output_map
         self.layers, self.bidirectional = build_layers(arch, n_in, n_hidden, n_out, self.seed,
                                                        dict(options))
         self.layout: list[Block] = [b for lay in self.layers for b in lay.blocks]
@@ -260,6 +271,8 @@ class Network:
             y = np.empty((1, lay.n_out))
             step_any(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), st, v, y)
             v = y
+        if self.output_map is not None:
+            return v[0] * self.output_map[0] + self.output_map[1]
         return v[0]
 
     def check_inputs(self, X, batched: bool = False) -> np.ndarray:

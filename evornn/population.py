@@ -54,7 +54,17 @@ def _time_major(Y: np.ndarray) -> np.ndarray:
 
 
 def forward_layers(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Run a checked genome matrix and input batch through the network's layer plan."""
+    """Run a checked genome matrix and input batch through the network's layer plan
+    (outputs through the network's output_map, if it has one)."""
+    Y = _forward_raw(net, G, X)
+    if net.output_map is not None:
+        scale, shift = net.output_map
+        Y *= Y.dtype.type(scale)
+        Y += Y.dtype.type(shift)
+    return Y
+
+
+def _forward_raw(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
     XT = np.ascontiguousarray(X.transpose(1, 0, 2))[None]        # [1, T, B, I]
     if not net.bidirectional:
         Y = _layer_pass(net.layers[0], G, XT)

@@ -30,6 +30,10 @@ class Problem:
     popsize: int | None = None
     sigma0: float = 1.0
     max_evals: int = 40_000
+    # the network's outputs mapped to the environment's actions: y * scale + shift
+    output_map: tuple[float, float] | None = None
+    # a gymnasium environment with the problem's physics (evornn.make_env), if it has one
+    env: Callable | None = None
 
     def network(self, arch=None, n_hidden=None, seed=0):
         """The problem's network: its defaults unless arch / n_hidden are given."""
@@ -37,7 +41,7 @@ class Problem:
         arch = arch or self.arch
         opts = self.arch_options if arch == self.arch else {}
         return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                              **opts)
+                              output_map=self.output_map, **opts)
 
 
 def builtin_modules() -> list[str]:
@@ -85,3 +89,16 @@ def get_problem(name: str) -> Problem:
     return probs[name]
 
 
+
+
+def make_env(name: str, **kwargs):
+    """A gymnasium environment with the physics of a built-in problem, e.g. make_env("dpnv")."""
+    prob = get_problem(name)
+    if prob.env is None:
+        have = sorted(n for n, p in builtin_problems().items() if p.env is not None)
+        raise ValueError(f"problem {name!r} has no environment; problems with one: {', '.join(have)}")
+    try:
+        import gymnasium  # noqa: F401
+    except ImportError:
+        raise ImportError("evornn.make_env needs gymnasium: pip install 'evornn[gym]'") from None
+    return prob.env(**kwargs)

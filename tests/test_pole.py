@@ -109,3 +109,88 @@ def test_evaluation_is_deterministic_across_threads():
         set_threads(before)
     np.testing.assert_array_equal(a, b)
     assert a.max() > a.min()
+
+
+def py_derivs_single(s, force):
+    """The same equations with the long pole only (the reference code, one pole)."""
+    m, half, g, mup = 0.1, 0.5, -9.8, 0.000002
+    th, thd = s[2], s[3]
+    fi = m * half * thd ** 2 * math.sin(th) + 0.75 * m * math.cos(th) * (mup * thd / (m * half)
+                                                                        + g * math.sin(th))
+    mi = m * (1 - 0.75 * math.cos(th) ** 2)
+    xdd = (force + fi) / (mi + 1.0)
+    thdd = -0.75 * (xdd * math.cos(th) + g * math.sin(th) + mup * thd / (m * half)) / half
+    return np.array([s[1], xdd, s[3], thdd, 0.0, 0.0])
+
+
+def test_single_pole_physics_is_the_long_pole_alone():
+    rng = np.random.default_rng(1)
+    d = np.empty(6)
+    for _ in range(20):
+        s = np.r_[rng.uniform(-1, 1, 4), 0.0, 0.0]
+        f = rng.uniform(-10, 10)
+        pole.derivs(s, f, d, 1)
+        np.testing.assert_allclose(d, py_derivs_single(s, f), rtol=1e-12, atol=1e-15)
+
+
+def test_xnes_solves_single_pole():
+    from evornn.problem import get_problem
+    prob = get_problem("single-pole")
+    net = prob.network()
+    opt = evornn.optimizer("xnes", net.n_params, seed=0, sigma0=prob.sigma0)
+    solved = False
+    while opt.evaluations < 2_000 and not solved:
+        G = opt.ask()
+        f = prob.evaluate(net, G, (0, opt.generation))
+        opt.tell(G, f)
+        solved = prob.solved(net, G[int(np.argmax(f))], float(f.max()))[0]
+    assert solved and f.max() == 100_000, opt.evaluations
+
+
+@pytest.mark.parametrize("name", ["double-pole", "dpnv", "single-pole"])
+def test_environment_replays_the_compiled_episode(name):
+    """A network stepping the gymnasium twin balances exactly as long as in the kernel, and
+    ends in the same state; actions in [-1, 1] come straight from net.step (output_map)."""
+    from evornn.problem import get_problem
+    prob = get_problem(name)
+    env = evornn.make_env(name, max_episode_steps=3000)
+    net = prob.network()
+    poles = 1 if name == "single-pole" else 2
+    markov = name != "dpnv"
+    opt = evornn.optimizer("xnes", net.n_params, seed=5, sigma0=1.0)
+    for _ in range(15):                 # a population that balances from a few steps to all
+        G = opt.ask()
+        opt.tell(G, prob.evaluate(net, G, (0, 0)))
+    steps = pole.evaluate(net, G, markov, 3000, False, poles=poles)
+    assert steps.max() > steps.min() + 50
+    for g, want in zip(G, steps):
+        net.genome = g
+        net.reset()
+        obs, _ = env.reset(seed=0)
+        total, done = 0, False
+        while not done:
+            a = net.step(obs)
+            assert -1 <= a[0] <= 1
+            obs, r, term, trunc, _ = env.step(a)
+            total += r
+            done = term or trunc
+        assert total == want
+    s0 = np.array([0.1, -0.2, 0.03, 0.1, -0.02, 0.05])
+    env.reset(options={"state": s0})
+    s = s0.copy()
+    if poles == 1:
+        s[4:] = 0
+    buf = np.empty((4, 6))
+    for a in np.linspace(-1, 1, 25):
+        env.step([a])
+        pole.rk4(s, a * 10.0, buf, poles)
+        pole.rk4(s, a * 10.0, buf, poles)
+    np.testing.assert_array_equal(env.unwrapped.state, s)
+
+
+def test_make_env_errors():
+    with pytest.raises(ValueError, match="unknown problem 'dpnvv'.*did you mean 'dpnv'"):
+        evornn.make_env("dpnvv")
+    env = evornn.make_env("dpnv")
+    with pytest.raises(ValueError, match=r"options\['state'\] must be 6 finite numbers"):
+        env.reset(options={"state": [0, 0]})

@@ -700,3 +700,24 @@ def test_non_contiguous_inputs(family):
     np.testing.assert_allclose(net.forward(np.asfortranarray(X[0])), want[0], rtol=0, atol=ATOL64)
     np.testing.assert_allclose(population_forward(net, net.genome[None], X)[0], want, rtol=0,
                                atol=ATOL64)
+
+
+@pytest.mark.parametrize("arch,options", [("frnn", {}), ("lstm", {"bidirectional": True})])
+def test_output_map_scales_every_path(arch, options):
+    """output_map=(a, b) gives a * y + b from step, forward and population_forward alike."""
+    rng = np.random.default_rng(31)
+    plain = Network(arch, I_, H_, O_, **options)
+    mapped = Network(arch, I_, H_, O_, output_map=(2.0, -1.0), **options)
+    G = np.stack([random_genome(plain, rng) for _ in range(3)])
+    X = inputs(rng)
+    for dt in (np.float64, np.float32):
+        want = 2.0 * evornn.population_forward(plain, G, X.astype(dt)) - 1.0
+        got = evornn.population_forward(mapped, G, X.astype(dt))
+        assert got.dtype == dt
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 if dt == np.float32 else 1e-15)
+    mapped.genome = G[0]
+    np.testing.assert_allclose(mapped.forward(X[0]), want[0, 0], atol=1e-6)
+    if not options:
+        np.testing.assert_allclose([mapped.step(x) for x in X[0]], want[0, 0], atol=1e-6)
+    with pytest.raises(ValueError, match=r"output_map must be \(scale, shift\), got 3"):
+        Network(arch, I_, H_, O_, output_map=3)

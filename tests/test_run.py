@@ -35,8 +35,16 @@ def test_run_solves_dpnv_and_writes_a_complete_run_directory(tmp_path):
     net = evornn.load(d)                     # the best network, usable without the optimizer
     passed, good = pole.champion_test(net, net.genome)
     assert passed and good == summary["generalization"]
-    out = net.step(np.array([0.0, 0.07 / 0.52, 0.0, 0.5]))
-    assert out.shape == (1,) and 0 <= out[0] <= 1
+    env = evornn.make_env("dpnv")             # the loaded network drives the environment
+    obs, _ = env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        a = net.step(obs)
+        assert a.shape == (1,) and -1 <= a[0] <= 1
+        obs, r, term, trunc, _ = env.step(a)
+        steps += r
+        done = term or trunc
+    assert steps == 1000 and trunc
     # a second run never overwrites the first
     r2 = cli("run", "dpnv", "--seed", "1", "--quiet", "--out", str(tmp_path), "--generations", "2")
     assert r2.returncode == 1 and len(list(tmp_path.iterdir())) == 2
@@ -67,7 +75,7 @@ def test_resume_after_a_stop_reaches_the_uninterrupted_result(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "dpvn"], "unknown problem 'dpvn' (did you mean 'dpnv'?); valid: double-pole, dpnv"),
+    (["run", "dpvn"], "unknown problem 'dpvn' (did you mean 'dpnv'?); valid: "),
     (["run", "dpnv", "--arch", "lstn"], "unknown architecture 'lstn' (did you mean 'lstm'?)"),
     (["run", "dpnv", "--optimizer", "cmaa"], "unknown optimizer 'cmaa' (did you mean 'cmaes'?)"),
     (["run", "dpnv", "--popsize", "1"], "--popsize must be >= 2, got 1"),
@@ -88,7 +96,7 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path):
 def test_list_names_every_problem_architecture_and_optimizer():
     r = cli("list")
     assert r.returncode == 0
-    for name in ["dpnv", "double-pole", *evornn.architectures(), *evornn.optimizers()]:
+    for name in ["dpnv", "double-pole", "single-pole", *evornn.architectures(), *evornn.optimizers()]:
         assert f"  {name} " in r.stdout
 
 
