@@ -1,4 +1,4 @@
-"""Command line: ``python -m evornn run PROBLEM``, ``resume RUN_DIR``, ``list``, ``demo``."""
+"""Command line: ``python -m evornn run PROBLEM``, ``resume``, ``eval``, ``report``, ``list``, ``demo``."""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +31,7 @@ def demo(args) -> int:
         rate = P * B * T / (time.perf_counter() - t0) / 1e6
         print(f"{arch:14} {net.n_params:6d} {first:12.2f} {rate:17.2f}  [{Y.min():+.3f}, {Y.max():+.3f}]")
     print("first call includes numba compilation (cached on disk for later runs). "
-          "Evolution runs (python -m evornn run PROBLEM) are not built yet.")
+          "Evolve a network with python -m evornn run PROBLEM (python -m evornn list).")
     return 0
 
 
@@ -60,31 +60,86 @@ def _positive(name: str, v, allow_none=True, minimum=1):
         raise UsageError(f"--{name} must be >= {minimum}, got {v}")
 
 
+# run options that a TOML file may set too: name -> type (CLI names, '-' or '_' alike)
+RUN_OPTIONS = {"problem": str, "arch": str, "hidden": int, "optimizer": str, "popsize": int,
+               "sigma0": float, "max-evals": int, "generations": int, "target": float,
+               "seed": int, "backend": str, "workers": int, "out": str, "quiet": bool}
+
+
+def read_config(path: str) -> dict:
+    """A run's options from a TOML file (top level or a [run] table), checked against RUN_OPTIONS."""
+    import difflib
+    import tomllib
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"config file {path!r} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"config file {path}: TOML syntax error: {e}") from None
+    if isinstance(data.get("run"), dict) and len(data) == 1:
+        data = data["run"]
+    out = {}
+    for key, value in data.items():
+        name = key.replace("_", "-")
+        if name not in RUN_OPTIONS:
+            close = difflib.get_close_matches(name, list(RUN_OPTIONS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"config file {path}: unknown key {key!r}{hint}; valid: "
+                             f"{', '.join(RUN_OPTIONS)}")
+        want = RUN_OPTIONS[name]
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise UsageError(f"config file {path}: {key} must be {want.__name__}, got {value!r}")
+        out[name.replace("-", "_")] = value
+    return out
+
+
 def run(args) -> int:
     """Evolve a network on a problem with the problem's defaults for anything not given."""
+    from pathlib import Path
+
     from evornn.problem import get_problem
-    from evornn.run import RunConfig, start
-    _check_names(args.problem, args.arch, args.optimizer)
-    _positive("popsize", args.popsize, minimum=2)
-    _positive("hidden", args.hidden)
-    _positive("max-evals", args.max_evals)
-    _positive("generations", args.generations)
-    if args.sigma0 is not None and not args.sigma0 > 0:
-        raise UsageError(f"--sigma0 must be > 0, got {args.sigma0}")
-    prob = get_problem(args.problem)
-    cfg = RunConfig(problem=args.problem, arch=args.arch or prob.arch,
-                    hidden=args.hidden or prob.n_hidden, optimizer=args.optimizer or prob.optimizer,
-                    popsize=args.popsize or prob.popsize, sigma0=args.sigma0 or prob.sigma0,
-                    max_evals=args.max_evals or prob.max_evals, seed=args.seed,
-                    generations=args.generations, target=args.target)
+    from evornn.run import BACKENDS, RunConfig, start, use_backend
+    opts = read_config(args.config) if args.config else {}
+    for k in list(RUN_OPTIONS):
+        k = k.replace("-", "_")
+        v = getattr(args, k, None)
+        if v is not None and v is not False:
+            opts[k] = v                       # the command line wins over the file
+    if "problem" not in opts:
+        raise UsageError("no problem given: python -m evornn run PROBLEM (or problem = ... in "
+                         "the config file)")
+    _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
+    backend = opts.get("backend", "threads")
+    if backend not in BACKENDS:
+        from evornn.network import _unknown
+        raise UsageError(str(_unknown("backend", backend, list(BACKENDS))))
+    _positive("popsize", opts.get("popsize"), minimum=2)
+    _positive("hidden", opts.get("hidden"))
+    _positive("max-evals", opts.get("max_evals"))
+    _positive("generations", opts.get("generations"))
+    _positive("workers", opts.get("workers"))
+    if opts.get("sigma0") is not None and not opts["sigma0"] > 0:
+        raise UsageError(f"--sigma0 must be > 0, got {opts['sigma0']}")
+    prob = get_problem(opts["problem"])
+    cfg = RunConfig(problem=opts["problem"], arch=opts.get("arch") or prob.arch,
+                    hidden=opts.get("hidden") or prob.n_hidden,
+                    optimizer=opts.get("optimizer") or prob.optimizer,
+                    popsize=opts.get("popsize") or prob.popsize,
+                    sigma0=opts.get("sigma0") or prob.sigma0,
+                    max_evals=opts.get("max_evals") or prob.max_evals, seed=opts.get("seed", 0),
+                    generations=opts.get("generations"), target=opts.get("target"),
+                    backend=backend, workers=opts.get("workers"))
     try:
         prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    from pathlib import Path
-    root = Path(args.out)
+    use_backend(cfg.backend, cfg.workers)
     try:
-        d, summary = start(cfg, root, quiet=args.quiet)
+        d, summary = start(cfg, Path(opts.get("out", "runs")), quiet=opts.get("quiet", False))
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished generation is checkpointed; continue with "
               "python -m evornn resume RUN_DIR", file=sys.stderr)
@@ -103,14 +158,53 @@ def _report(d, summary) -> None:
           f"{summary['best_fitness']:.6g}{extra}. Results in {d}")
 
 
-def resume(args) -> int:
-    """Continue an interrupted run to the result it would have reached."""
+def _run_dir(path: str):
     from pathlib import Path
 
-    from evornn.run import CHECKPOINT, CONFIG, SUMMARY, run_loop
-    d = Path(args.run_dir)
+    from evornn.run import CONFIG
+    d = Path(path)
     if not (d / CONFIG).exists():
         raise UsageError(f"{d} is not an evornn run directory (no {CONFIG})")
+    return d
+
+
+def eval_run(args) -> int:
+    """Replay a run's best network and run the problem's success test on it."""
+    from evornn.report import replay
+    from evornn.run import BEST
+    d = _run_dir(args.run_dir)
+    if not (d / BEST).exists():
+        raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
+    r = replay(d)
+    verdict = "passes" if r["solved"] else "does not pass"
+    extra = "".join(f", {k} {v}" for k, v in r.items() if k not in ("problem", "fitness", "solved"))
+    print(f"{r['problem']}: the best network of {d} has fitness {r['fitness']:.6g} and {verdict} "
+          f"the success test{extra}")
+    return 0 if r["solved"] else 1
+
+
+def report(args) -> int:
+    """Write the run's fitness plot and print its summary."""
+    import json
+
+    from evornn.report import plot_fitness
+    from evornn.run import METRICS, SUMMARY
+    d = _run_dir(args.run_dir)
+    if not (d / METRICS).exists():
+        raise UsageError(f"{d} holds no {METRICS} yet: no generation has finished")
+    png = plot_fitness(d)
+    if (d / SUMMARY).exists():
+        _report(d, json.loads((d / SUMMARY).read_text()))
+    else:
+        print(f"{d}: unfinished (resume it with python -m evornn resume {d})")
+    print(f"fitness plot: {png}")
+    return 0
+
+
+def resume(args) -> int:
+    """Continue an interrupted run to the result it would have reached."""
+    from evornn.run import CHECKPOINT, SUMMARY, run_loop
+    d = _run_dir(args.run_dir)
     if (d / SUMMARY).exists() and not (d / CHECKPOINT).exists():
         raise UsageError(f"{d} has finished already")
     try:
@@ -135,7 +229,10 @@ def list_all(args) -> int:
     print("optimizers:")
     for name, d in evornn.optimizers().items():
         print(f"  {name:14} {d}")
-    print("backends:\n  threads        numba kernels on worker threads (default)")
+    from evornn.run import BACKENDS
+    print("backends:")
+    for name, d in BACKENDS.items():
+        print(f"  {name:14} {d}")
     return 0
 
 
@@ -143,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evornn", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="evolve a network on a problem")
-    r.add_argument("problem", help="a built-in problem (python -m evornn list) or a .py file")
+    r.add_argument("problem", nargs="?",
+                   help="a built-in problem (python -m evornn list) or a .py file")
     r.add_argument("--arch")
     r.add_argument("--hidden", type=int)
     r.add_argument("--optimizer")
@@ -151,11 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--sigma0", type=float)
     r.add_argument("--max-evals", type=int)
     r.add_argument("--generations", type=int)
-    r.add_argument("--target", type=float)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", default="runs")
+    r.add_argument("--target", type=float, help="stop when the best fitness reaches this")
+    r.add_argument("--seed", type=int)
+    r.add_argument("--backend", help="threads (default) or serial: the same results")
+    r.add_argument("--workers", type=int, help="worker threads (default: the CPUs)")
+    r.add_argument("--out", help="where run directories go (default runs/)")
+    r.add_argument("--config", help="a TOML file with any of these options")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=run)
+    e = sub.add_parser("eval", help="replay a run's best network and test it")
+    e.add_argument("run_dir")
+    e.set_defaults(func=eval_run)
+    rp = sub.add_parser("report", help="a run's fitness plot and summary")
+    rp.add_argument("run_dir")
+    rp.set_defaults(func=report)
     rs = sub.add_parser("resume", help="continue an interrupted run")
     rs.add_argument("run_dir")
     rs.add_argument("--quiet", action="store_true")

@@ -34,6 +34,8 @@ class Problem:
     output_map: tuple[float, float] | None = None
     # a gymnasium environment with the problem's physics (evornn.make_env), if it has one
     env: Callable | None = None
+    # (net, genome) -> dict of further figures `python -m evornn eval` reports
+    inspect: Callable | None = None
 
     def network(self, arch=None, n_hidden=None, seed=0):
         """The problem's network: its defaults unless arch / n_hidden are given."""

@@ -3,7 +3,7 @@
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
 generation), checkpoint.pkl (written atomically after every generation), best.npz (the
 best network: its config and genome, loadable with ``evornn.load``) and, at the end,
-summary.json. ``resume(run_dir)`` continues from the checkpoint to exactly the result
+summary.json and fitness.png. ``resume(run_dir)`` continues from the checkpoint to exactly the result
 an uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
@@ -39,6 +39,25 @@ class RunConfig:
     seed: int
     generations: int | None = None
     target: float | None = None
+    backend: str = "threads"
+    workers: int | None = None
+
+
+# how a population is spread over the machine; results are the same on every one
+BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
+            "serial": "the same kernels on one thread"}
+
+
+def use_backend(backend: str, workers: int | None) -> None:
+    """Set up the evaluation backend for this process."""
+    from .threads import set_threads
+    if backend not in BACKENDS:
+        from .network import _unknown
+        raise _unknown("backend", backend, list(BACKENDS))
+    if backend == "serial":
+        set_threads(1)
+    elif workers is not None:
+        set_threads(workers)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -102,6 +121,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
     (used to test resuming); the checkpoint then holds everything to continue.
     """
     cfg = RunConfig(**json.loads((run_dir / CONFIG).read_text()))
+    use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
     state = {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf, "done": False}
     ck = run_dir / CHECKPOINT
@@ -167,6 +187,12 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
                "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
                "stop_reason": state.get("stop", ""), **state["info"]}
     _atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    try:
+        from .report import plot_fitness
+        plot_fitness(run_dir)
+    except Exception as e:          # a missing plot must not fail a finished run
+        import warnings
+        warnings.warn(f"no fitness plot written: {e}", stacklevel=2)
     return summary
 
 

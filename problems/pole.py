@@ -190,23 +190,30 @@ def grid_starts() -> np.ndarray:
     return np.hstack([g, np.zeros((len(g), 2))])
 
 
+def _packed(net, genome):
+    lay = _layer(net)
+    w = np.empty(max(lay.n_packed, 1))
+    fx = lay.fixed_as(np.float64)
+    pack_any(lay.kind, net.check_genomes(genome)[0].astype(np.float64), lay.cfg, fx, w)
+    return lay, w, fx, np.empty(lay.n_state + 1)
+
+
+def generalization(net, genome, markov: bool, poles: int = 2) -> int:
+    """Of the 625 grid starts, how many the network balances for 1,000 steps."""
+    lay, w, fx, st = _packed(net, genome)
+    return sum(episode(lay.kind, w, lay.cfg, fx, st, s0, markov, DPNV_STEPS, False, poles)[0]
+               >= DPNV_STEPS for s0 in grid_starts())
+
+
 def champion_test(net, genome, markov: bool = False) -> tuple[bool, int]:
     """The DPNV champion test: 100,000 steps from the standard start, then 1,000 steps from
     each of the 625 grid starts; passed when at least 200 of them are balanced.
     Returns (passed, grid starts balanced). Not counted as evaluations."""
-    lay = _layer(net)
-    w = np.empty(max(lay.n_packed, 1))
-    g = net.check_genomes(genome)[0].astype(np.float64)
-    pack_any(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
-    st = np.empty(lay.n_state + 1)
-    fx = lay.fixed_as(np.float64)
+    lay, w, fx, st = _packed(net, genome)
     t, _ = episode(lay.kind, w, lay.cfg, fx, st, START.copy(), markov, MARKOV_STEPS, False)
     if t < MARKOV_STEPS:
         return False, 0
-    good = 0
-    for s0 in grid_starts():
-        t, _ = episode(lay.kind, w, lay.cfg, fx, st, s0, markov, DPNV_STEPS, False)
-        good += t >= DPNV_STEPS
+    good = generalization(net, genome, markov)
     return good >= GENERALIZATION_NEEDED, good
 
 
@@ -230,6 +237,11 @@ def _env(markov: bool, poles: int):
     return make
 
 
+def _inspect(markov: bool, poles: int):
+    return lambda net, genome: {"grid_starts_balanced": int(generalization(net, genome, markov, poles)),
+                                "of": 625}
+
+
 def _solved_markov(net, genome, fitness):
     return bool(fitness >= MARKOV_STEPS), {"steps": int(fitness)}
 
@@ -248,7 +260,7 @@ PROBLEMS = [
             n_in=7, n_out=1, arch="frnn", n_hidden=5, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False),
             solved=_solved_markov, optimizer="xnes", sigma0=1.0, max_evals=40_000,
-            output_map=ACTION_MAP, env=_env(True, 2)),
+            output_map=ACTION_MAP, env=_env(True, 2), inspect=_inspect(True, 2)),
     Problem("dpnv", "double pole balancing without velocities, damping fitness, champion tests",
             n_in=4, n_out=1, arch="frnn", n_hidden=5, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, False, DPNV_STEPS, True),
@@ -258,5 +270,5 @@ PROBLEMS = [
             n_in=5, n_out=1, arch="frnn", n_hidden=SINGLE_HIDDEN, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False, poles=1),
             solved=_solved_markov, optimizer="xnes", sigma0=1.0, max_evals=10_000,
-            output_map=ACTION_MAP, env=_env(True, 1)),
+            output_map=ACTION_MAP, env=_env(True, 1), inspect=_inspect(True, 1)),
 ]

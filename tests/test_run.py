@@ -45,6 +45,16 @@ def test_run_solves_dpnv_and_writes_a_complete_run_directory(tmp_path):
         steps += r
         done = term or trunc
     assert steps == 1000 and trunc
+    r = cli("eval", str(d))                    # replay: the same fitness, the test passed again
+    assert r.returncode == 0, r.stderr
+    assert f"has fitness {summary['best_fitness']:.6g} and passes the success test" in r.stdout
+    assert f"generalization {summary['generalization']}" in r.stdout
+    png = d / "fitness.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png.unlink()
+    r = cli("report", str(d))
+    assert r.returncode == 0 and "dpnv: SOLVED after 1605 evaluations" in r.stdout
+    assert png.stat().st_size > 10_000
     # a second run never overwrites the first
     r2 = cli("run", "dpnv", "--seed", "1", "--quiet", "--out", str(tmp_path), "--generations", "2")
     assert r2.returncode == 1 and len(list(tmp_path.iterdir())) == 2
@@ -84,6 +94,12 @@ def test_resume_after_a_stop_reaches_the_uninterrupted_result(tmp_path):
     (["run", "dpnv", "--sigma0", "0"], "--sigma0 must be > 0"),
     (["run", "nothere.py"], "problem file 'nothere.py' does not exist"),
     (["resume", "/nonexistent/run"], "is not an evornn run directory"),
+    (["eval", "/nonexistent/run"], "is not an evornn run directory"),
+    (["report", "/nonexistent/run"], "is not an evornn run directory"),
+    (["run", "dpnv", "--backend", "thread"], "unknown backend 'thread' (did you mean 'threads'?)"),
+    (["run", "dpnv", "--workers", "0"], "--workers must be >= 1, got 0"),
+    (["run", "--config", "nothere.toml"], "config file 'nothere.toml' does not exist"),
+    (["run"], "no problem given"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path):
     r = cli(*args, "--out", str(tmp_path)) if args[0] == "run" else cli(*args)
@@ -122,7 +138,8 @@ PROBLEM = Problem("recall", "output the previous input", n_in=1, n_out=1, arch="
 '''
 
 
-def test_a_users_problem_file_runs_and_ctrl_c_leaves_a_resumable_run(tmp_path):
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+def test_a_users_problem_file_runs_and_ctrl_c_or_a_kill_leaves_a_resumable_run(tmp_path, sig):
     import signal
     import time
     mine = tmp_path / "mine.py"
@@ -142,9 +159,12 @@ def test_a_users_problem_file_runs_and_ctrl_c_leaves_a_resumable_run(tmp_path):
         if runs and len(runs[0].read_text().splitlines()) > 5:
             break
         time.sleep(0.05)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(getattr(signal, sig))
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130 and "resume" in err
+    if sig == "SIGINT":
+        assert p.returncode == 130 and "resume" in err
+    else:
+        assert p.returncode == -signal.SIGKILL
     (db,) = (tmp_path / "b").iterdir()
     assert (db / CHECKPOINT).exists() and not (db / "summary.json").exists()
     r = cli("resume", str(db), "--quiet")
@@ -153,3 +173,38 @@ def test_a_users_problem_file_runs_and_ctrl_c_leaves_a_resumable_run(tmp_path):
     for k in ("solved", "evaluations", "generations", "best_fitness"):
         assert got[k] == want[k], k
     np.testing.assert_array_equal(evornn.load(db).genome, evornn.load(da).genome)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('problem = "dpnv"\npopsze = 10\n', "unknown key 'popsze' (did you mean 'popsize'?); valid: problem"),
+    ('problem = "dpnv"\nseed = \n', "TOML syntax error"),
+    ('problem = "dpnv"\nhidden = "five"\n', "hidden must be int, got 'five'"),
+    ('problem = "dpnv"\nhidden = 0\n', "--hidden must be >= 1, got 0"),
+    ('[run]\nproblem = "dpnx"\n', "unknown problem 'dpnx' (did you mean 'dpnv'?)"),
+])
+def test_bad_config_file_is_one_line_and_exit_code_2(text, message, tmp_path):
+    f = tmp_path / "run.toml"
+    f.write_text(text)
+    r = cli("run", "--config", str(f), "--out", str(tmp_path / "runs"))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+
+
+def test_config_file_and_backends_give_the_same_run(tmp_path):
+    """A TOML file sets what flags set (flags win); serial and 1 or 2 worker threads agree."""
+    f = tmp_path / "run.toml"
+    f.write_text('[run]\nproblem = "dpnv"\noptimizer = "snes"\nseed = 4\ngenerations = 30\n'
+                 'popsize = 12\nbackend = "serial"\nquiet = true\n')
+    runs = []
+    for extra in ([], ["--backend", "threads", "--workers", "2"], ["--workers", "1", "--seed", "5"]):
+        out = tmp_path / f"r{len(runs)}"
+        r = cli("run", "--config", str(f), "--out", str(out), *extra)
+        assert r.returncode == 1, r.stderr                    # 30 generations: not solved
+        (d,) = out.iterdir()
+        cfg = json.loads((d / "config.json").read_text())
+        rows = [row.rsplit(",", 1)[0] for row in (d / "metrics.csv").read_text().splitlines()]
+        runs.append((cfg, rows))
+    (c0, m0), (c1, m1), (c2, m2) = runs
+    assert c0["optimizer"] == "snes" and c0["popsize"] == 12 and c0["backend"] == "serial"
+    assert c1["backend"] == "threads" and c1["workers"] == 2 and c2["seed"] == 5
+    assert len(m0) == 31 and m0 == m1 and m2 != m0
