@@ -36,6 +36,13 @@ class Problem:
     env: Callable | None = None
     # (net, genome) -> dict of further figures `python -m evornn eval` reports
     inspect: Callable | None = None
+    # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
+    # network's own initialization, e.g. scaled random weights)
+    x0: str = "center"
+
+    def __post_init__(self):
+        if self.x0 not in ("center", "init"):
+            raise ValueError(f"problem {self.name!r}: x0 must be 'center' or 'init', got {self.x0!r}")
 
     def network(self, arch=None, n_hidden=None, seed=0):
         """The problem's network: its defaults unless arch / n_hidden are given."""

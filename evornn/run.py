@@ -90,7 +90,8 @@ def _setup(cfg: RunConfig):
     prob = get_problem(cfg.problem)
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
     opt = evornn.optimizer(cfg.optimizer, net.n_params, seed=cfg.seed, popsize=cfg.popsize,
-                           sigma0=cfg.sigma0, bounds=net.bounds())
+                           sigma0=cfg.sigma0, bounds=net.bounds(),
+                           x0=net.genome if prob.x0 == "init" else None)
     return prob, net, opt
 
 

@@ -208,3 +208,22 @@ def test_config_file_and_backends_give_the_same_run(tmp_path):
     assert c0["optimizer"] == "snes" and c0["popsize"] == 12 and c0["backend"] == "serial"
     assert c1["backend"] == "threads" and c1["workers"] == 2 and c2["seed"] == 5
     assert len(m0) == 31 and m0 == m1 and m2 != m0
+
+
+@pytest.mark.parametrize("x0", ["center", "init"])
+def test_a_problem_chooses_where_the_search_starts(tmp_path, x0):
+    from evornn.run import _setup
+    mine = tmp_path / "start.py"
+    mine.write_text(USER_PROBLEM.replace('max_evals=5000)', f'max_evals=5000, x0="{x0}")'))
+    cfg = RunConfig(problem=str(mine), arch="elman", hidden=4, optimizer="xnes", popsize=None,
+                    sigma0=0.5, max_evals=100, seed=3)
+    prob, net, opt = _setup(cfg)
+    want = net.genome if x0 == "init" else np.zeros(net.n_params)
+    assert np.abs(net.genome).max() > 0.1
+    np.testing.assert_array_equal(opt.x0, want)
+
+
+def test_bad_start_is_named():
+    from evornn.problem import Problem
+    with pytest.raises(ValueError, match="x0 must be 'center' or 'init', got 'middle'"):
+        Problem("p", "", 1, 1, evaluate=None, solved=None, x0="middle")
