@@ -1,13 +1,17 @@
-"""Evaluations to solve double pole balancing under the literature's protocol.
+"""Evaluations to solve pole balancing under the literature's protocol, with the defaults
+that ``python -m evornn run`` uses.
 
-    python benchmarks/pole.py [--optimizers cosyne,cmaes,xnes] [--seeds 20] [--markov]
+    python benchmarks/pole.py [--problems dpnv,double-pole] [--seeds 50]
+                              [--optimizers xnes,cmaes] [--arch A --hidden H --popsize P --sigma0 S]
 
-DPNV (default): damping fitness over 1,000 steps; each generation's champion must then
-balance 100,000 steps from the standard start and 1,000 steps from at least 200 of the
-625 grid starts (tests not counted as evaluations). --markov: velocities given, solved
-at 100,000 steps balanced. A run fails at --max-evals (40,000). Network: 5 fully
-recurrent sigmoid neurons (45 weights DPNV, 60 Markovian). Published and peer figures
-are in ANCHORS.md section 1 (DPNV mean: CoSyNE 3,416; EvoTorch XNES 1,978 measured here).
+Each run is what ``python -m evornn run PROBLEM --seed S`` does (ask, evaluate, tell, test
+the generation's champion with the problem's success test), without the run directory.
+DPNV: damping fitness over 1,000 steps; the champion must balance 100,000 steps from the
+standard start and 1,000 steps from at least 200 of the 625 grid starts (tests are not
+counted as evaluations). double-pole (Markovian): solved at 100,000 steps balanced. A run
+fails at the problem's budget (40,000 evaluations). Wall time per solve excludes numba
+compilation (the kernels are compiled before the clock starts). Published and peer
+figures: ANCHORS.md section 1, printed beside ours.
 """
 from __future__ import annotations
 
@@ -20,55 +24,67 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import evornn  # noqa: E402
-from problems import pole  # noqa: E402
+from evornn.problem import get_problem  # noqa: E402
+
+PEERS = {
+    "dpnv": "CoSyNE 3,416 (paper); EvoTorch XNES 20/20, mean 1,978; pycma 16/20, 2,923; "
+            "neat-python 12/20, 10,062",
+    "double-pole": "CMA-ES 895, CoSyNE 954 (papers); NEAT 3,600; ESP 3,800",
+    "single-pole": "CoSyNE 98 (paper, 1 pole with velocities)",
+}
 
 
-def solve(name, seed, markov, max_evals, popsize, sigma0, options):
-    net = pole.network(markov)
-    opt = evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize, sigma0=sigma0,
-                           **options)
-    steps = pole.MARKOV_STEPS if markov else pole.DPNV_STEPS
-    while opt.evaluations < max_evals:
+def solve(prob, net, optimizer: str, seed: int, popsize, sigma0: float):
+    """(evaluations to solve or None, seconds) for one seed, as the run loop does it."""
+    opt = evornn.optimizer(optimizer, net.n_params, seed=seed, popsize=popsize, sigma0=sigma0,
+                           bounds=net.bounds())
+    t0 = time.perf_counter()
+    while opt.evaluations < prob.max_evals:
         G = opt.ask()
-        f = pole.evaluate(net, G, markov, steps, damping=not markov)
+        f = np.asarray(prob.evaluate(net, G, (seed, opt.generation)), dtype=np.float64)
         opt.tell(G, f)
         i = int(np.argmax(np.where(np.isfinite(f), f, -np.inf)))
-        if markov:
-            if f[i] >= pole.MARKOV_STEPS:
-                return opt.evaluations, None
-        else:
-            passed, good = pole.champion_test(net, G[i])
-            if passed:
-                return opt.evaluations, good
-    return None, None
+        if prob.solved(net, G[i], float(f[i]))[0]:
+            return opt.evaluations, time.perf_counter() - t0
+        if opt.stop():
+            break
+    return None, time.perf_counter() - t0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--optimizers", default="cosyne,cmaes,xnes")
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--markov", action="store_true")
-    ap.add_argument("--max-evals", type=int, default=40_000)
-    ap.add_argument("--popsize", type=int, default=None)
-    ap.add_argument("--sigma0", type=float, default=1.0)
+    ap.add_argument("--problems", default="dpnv,double-pole")
+    ap.add_argument("--seeds", type=int, default=50)
+    ap.add_argument("--optimizers", default=None, help="default: each problem's own")
+    ap.add_argument("--arch")
+    ap.add_argument("--hidden", type=int)
+    ap.add_argument("--popsize", type=int)
+    ap.add_argument("--sigma0", type=float)
     args = ap.parse_args()
-    task = "Markovian double pole" if args.markov else "DPNV (damping fitness, champion tests)"
-    print(f"{task}; {args.seeds} seeds; failure at {args.max_evals} evaluations")
-    print(f"{'optimizer':9} {'solved':>7} {'mean':>8} {'median':>8} {'gen. starts':>11} {'wall s':>7}")
-    for name in args.optimizers.split(","):
-        evals, goods, walls = [], [], []
-        for seed in range(args.seeds):
-            t0 = time.perf_counter()
-            e, good = solve(name, seed, args.markov, args.max_evals, args.popsize, args.sigma0, {})
-            walls.append(time.perf_counter() - t0)
-            if e is not None:
-                evals.append(e)
-                goods.append(good if good is not None else np.nan)
-        ev = np.array(evals, float)
-        print(f"{name:9} {len(ev):3d}/{args.seeds:<3d} {np.mean(ev) if len(ev) else np.nan:8.0f} "
-              f"{np.median(ev) if len(ev) else np.nan:8.0f} "
-              f"{np.nanmean(goods) if goods else np.nan:11.0f} {np.median(walls):7.2f}",
-              flush=True)
+    print(f"{args.seeds} seeds each; a run fails at the problem's budget")
+    print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "
+          f"{'max':>7} {'median s':>8}  published / peers (ANCHORS.md)")
+    for name in args.problems.split(","):
+        prob = get_problem(name)
+        net = prob.network(args.arch, args.hidden)
+        sigma0 = args.sigma0 or prob.sigma0
+        popsize = args.popsize or prob.popsize
+        warm = evornn.optimizer("xnes", net.n_params, seed=0, bounds=net.bounds()).ask()
+        prob.evaluate(net, warm, (0, 0))                        # compile before timing
+        prob.solved(net, warm[0], 0.2)
+        for optimizer in (args.optimizers or prob.optimizer).split(","):
+            evals, walls = [], []
+            for seed in range(args.seeds):
+                e, wall = solve(prob, net, optimizer, seed, popsize, sigma0)
+                if e is not None:
+                    evals.append(e)
+                    walls.append(wall)
+            ev = np.array(evals, float)
+            stat = (lambda fn: f"{fn(ev):7.0f}") if len(ev) else (lambda fn: f"{'-':>7}")
+            arch = f"{args.arch or prob.arch} {args.hidden or prob.n_hidden}"
+            print(f"{name:12} {arch:12} {optimizer:9} {len(ev):3d}/{args.seeds:<3d} "
+                  f"{stat(np.mean)} {stat(np.median)} {stat(np.max)} "
+                  f"{np.median(walls) if walls else np.nan:8.3f}  {PEERS.get(name, '')}", flush=True)
 
 
 if __name__ == "__main__":
