@@ -134,9 +134,11 @@ def episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles
     while t < max_steps:
         observe(s, markov, x, poles)
         step_any(kind, w, cfg, fixed, netstate, x, y)
-        force = (y[0, 0] - 0.5) * FORCE_MAG * 2.0
-        if not math.isfinite(force):
+        out = y[0, 0]
+        if not math.isfinite(out):
             break
+        # clipped so that any readout pushes with at most 10 N, as a sigmoid output does
+        force = (min(max(out, 0.0), 1.0) - 0.5) * FORCE_MAG * 2.0
         rk4(s, force, buf, poles)
         rk4(s, force, buf, poles)
         if failed(s):
