@@ -4,7 +4,6 @@ from __future__ import annotations
 import pickle
 import warnings
 
-import cma
 import numpy as np
 
 from .base import LegacyRandom, Optimizer, register
@@ -80,6 +79,7 @@ class CMAES(Optimizer):
             hi = [float(v) if np.isfinite(v) else None for v in self.upper]
             opts["bounds"] = [lo, hi]
         opts.update(self.options["cma_options"] or {})
+        import cma  # here, not at the top: importing pycma costs a second (scipy, pyplot)
         with self._legacy.active(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return cma.CMAEvolutionStrategy(x0, sigma, opts)

@@ -20,11 +20,12 @@ def _quiet_pyswarms():
         logging.config.dictConfig = saved
 
 
-with _quiet_pyswarms():
-    from pyswarms.backend import operators as ops
-    from pyswarms.backend.handlers import VelocityHandler
-    from pyswarms.backend.swarms import Swarm
-    from pyswarms.backend.topology import Ring, Star
+def _pyswarms():
+    """pyswarms' backend, imported on first use (it costs a noticeable part of a second)."""
+    with _quiet_pyswarms():
+        from pyswarms.backend import handlers, operators, swarms, topology
+    return operators, handlers, swarms, topology
+
 
 from .base import LegacyRandom, Optimizer, register  # noqa: E402
 
@@ -71,19 +72,22 @@ class PSO(Optimizer):
         self._pbest_cost = np.full(P, np.inf)
         self._best_pos = self._pos[0].copy()
         self._best_cost = np.inf
+        _, handlers, _, topology = _pyswarms()
         with _quiet_pyswarms():
-            self._topology = Star() if self.options["topology"] == "star" else Ring(static=False)
-            self._vh = VelocityHandler(strategy="unmodified")
+            self._topology = (topology.Star() if self.options["topology"] == "star"
+                              else topology.Ring(static=False))
+            self._vh = handlers.VelocityHandler(strategy="unmodified")
 
     def _ask(self):
         return self._pos.copy()
 
     def _tell(self, X, f, failed):
         o = self.options
-        swarm = Swarm(position=self._pos.copy(), velocity=self._vel.copy(),
-                      options={"c1": o["c1"], "c2": o["c2"], "w": o["w"]},
-                      pbest_pos=self._pbest_pos.copy(), pbest_cost=self._pbest_cost.copy(),
-                      best_pos=self._best_pos.copy(), best_cost=float(self._best_cost))
+        ops, _, swarms, _ = _pyswarms()
+        swarm = swarms.Swarm(position=self._pos.copy(), velocity=self._vel.copy(),
+                             options={"c1": o["c1"], "c2": o["c2"], "w": o["w"]},
+                             pbest_pos=self._pbest_pos.copy(), pbest_cost=self._pbest_cost.copy(),
+                             best_pos=self._best_pos.copy(), best_cost=float(self._best_cost))
         swarm.current_cost = np.where(failed, np.inf, -f)        # pyswarms minimizes
         swarm.pbest_pos, swarm.pbest_cost = ops.compute_pbest(swarm)
         if np.isfinite(swarm.pbest_cost).any():
