@@ -1,7 +1,7 @@
 """Evaluations to solve pole balancing under the literature's protocol, with the defaults
 that ``python -m evornn run`` uses.
 
-    python benchmarks/pole.py [--problems dpnv,double-pole] [--seeds 50]
+    python benchmarks/pole.py [--problems dpnv,double-pole] [--seeds 50] [--first-seed 0]
                               [--optimizers xnes,cmaes] [--arch A --hidden H --popsize P --sigma0 S]
 
 Each run is what ``python -m evornn run PROBLEM --seed S`` does (ask, evaluate, tell, test
@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import evornn  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
+from evornn.run import problem_optimizer  # noqa: E402
 
 PEERS = {
     "dpnv": "CoSyNE 3,416 (paper); EvoTorch XNES 20/20, mean 1,978; pycma 16/20, 2,923; "
@@ -36,8 +37,7 @@ PEERS = {
 
 def solve(prob, net, optimizer: str, seed: int, popsize, sigma0: float):
     """(evaluations to solve or None, seconds) for one seed, as the run loop does it."""
-    opt = evornn.optimizer(optimizer, net.n_params, seed=seed, popsize=popsize, sigma0=sigma0,
-                           bounds=net.bounds())
+    opt = problem_optimizer(prob, net, optimizer, seed, popsize, sigma0)
     t0 = time.perf_counter()
     while opt.evaluations < prob.max_evals:
         G = opt.ask()
@@ -55,13 +55,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--problems", default="dpnv,double-pole")
     ap.add_argument("--seeds", type=int, default=50)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1")
     ap.add_argument("--optimizers", default=None, help="default: each problem's own")
     ap.add_argument("--arch")
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--sigma0", type=float)
     args = ap.parse_args()
-    print(f"{args.seeds} seeds each; a run fails at the problem's budget")
+    print(f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1} each; a run fails at the "
+          "problem's budget")
     print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "
           f"{'max':>7} {'median s':>8}  published / peers (ANCHORS.md)")
     for name in args.problems.split(","):
@@ -74,7 +76,7 @@ def main() -> None:
         prob.solved(net, warm[0], 0.2)
         for optimizer in (args.optimizers or prob.optimizer).split(","):
             evals, walls = [], []
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 e, wall = solve(prob, net, optimizer, seed, popsize, sigma0)
                 if e is not None:
                     evals.append(e)

@@ -27,6 +27,8 @@ class Problem:
     n_hidden: int = 5
     arch_options: dict = field(default_factory=dict)
     optimizer: str = "xnes"
+    # options for the default optimizer (used only when the run uses that optimizer)
+    optimizer_options: dict = field(default_factory=dict)
     popsize: int | None = None
     sigma0: float = 1.0
     max_evals: int = 40_000

@@ -84,15 +84,21 @@ def new_run_dir(root: Path, cfg: RunConfig) -> Path:
 
 
 def _setup(cfg: RunConfig):
-    import evornn
-
     from .problem import get_problem
     prob = get_problem(cfg.problem)
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
-    opt = evornn.optimizer(cfg.optimizer, net.n_params, seed=cfg.seed, popsize=cfg.popsize,
-                           sigma0=cfg.sigma0, bounds=net.bounds(),
-                           x0=net.genome if prob.x0 == "init" else None)
+    opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0)
     return prob, net, opt
+
+
+def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None):
+    """The optimizer as a run of this problem sets it up: the problem's start, bounds and,
+    for its own default optimizer, its options."""
+    import evornn
+    opts = prob.optimizer_options if name == prob.optimizer else {}
+    return evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize,
+                            sigma0=sigma0 or prob.sigma0, bounds=net.bounds(),
+                            x0=net.genome if prob.x0 == "init" else None, **opts)
 
 
 def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:

@@ -440,3 +440,25 @@ def test_cmaes_restart_state_round_trip():
         a.tell(Xa, rastrigin(Xa))
         b.tell(Xb, rastrigin(Xb))
     assert a.popsize == b.popsize and a.restarts_done == b.restarts_done
+
+
+def test_xnes_restarts_when_sigma_collapses():
+    """On a sphere sigma shrinks; below restart_below * sigma0 the search starts again from
+    x0 with sigma0, at most `restarts` times, and a checkpoint carries the count."""
+    opt = make("xnes", dim=4, seed=2, x0=np.full(4, 3.0), sigma0=1.0, restart_below=0.5,
+               restarts=2)
+    sigmas = []
+    while opt.generation < 400:
+        X = opt.ask()
+        opt.tell(X, sphere(X))
+        sigmas.append(opt.sigma)
+        if opt.restarts_done == 1 and sigmas[-1] == 1.0:
+            np.testing.assert_array_equal(opt.mean, np.full(4, 3.0))
+    assert opt.restarts_done == 2 and opt.sigma < 0.5            # the third collapse stays
+    assert sum(s == 1.0 for s in sigmas) == 2
+    b = make("xnes", dim=4, seed=2, x0=np.full(4, 3.0), sigma0=1.0, restart_below=0.5, restarts=2)
+    b.load_state_dict(pickle.loads(pickle.dumps(opt.state_dict())))
+    assert b.restarts_done == 2
+    np.testing.assert_array_equal(b.ask(), opt.ask())
+    with pytest.raises(ValueError, match=r"option restart_below must be in \(0, 1\) or None, got 1.5"):
+        make("xnes", restart_below=1.5)

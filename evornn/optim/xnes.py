@@ -18,13 +18,17 @@ class XNES(Optimizer):
     """xNES: x = mean + sigma * B s with det(B) = 1, natural-gradient updates of mean,
     sigma and B (through the matrix exponential). O(D^3) per generation: for small dims.
 
-    Options: ``eta_mu`` (1.0), ``eta_sigma`` and ``eta_B`` (None = 3(3 + ln D)/(5 D sqrt D)).
+    Options: ``eta_mu`` (1.0), ``eta_sigma`` and ``eta_B`` (None = 3(3 + ln D)/(5 D sqrt D)),
+    ``restart_below`` (None): start again from x0 with sigma0 (the random stream goes on) when
+    sigma shrinks below this fraction of sigma0, at most ``restarts`` (10) times; a search
+    that narrows onto a deceptive optimum then gets another try.
     """
 
     name = "xnes"
     description = "exponential NES: full-covariance Gaussian, natural-gradient updates (small dims)"
-    option_defaults = {"eta_mu": 1.0, "eta_sigma": None, "eta_B": None}
-    _state_keys = ("mean", "sigma", "B", "_s")
+    option_defaults = {"eta_mu": 1.0, "eta_sigma": None, "eta_B": None, "restart_below": None,
+                       "restarts": 10}
+    _state_keys = ("mean", "sigma", "B", "_s", "restarts_done")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
@@ -34,6 +38,12 @@ class XNES(Optimizer):
         for k in ("eta_mu", "eta_sigma", "eta_B"):
             if o[k] is not None and not o[k] > 0:
                 raise ValueError(f"option {k} must be > 0 (or None for the default)")
+        rb = o["restart_below"]
+        if rb is not None and not 0 < rb < 1:
+            raise ValueError(f"option restart_below must be in (0, 1) or None, got {rb!r}")
+        r = o["restarts"]
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+            raise ValueError(f"option restarts must be a non-negative integer, got {r!r}")
 
     def _setup(self):
         D = self.dim
@@ -41,6 +51,7 @@ class XNES(Optimizer):
         self.sigma = self.sigma0
         self.B = np.eye(D)
         self._s = None
+        self.restarts_done = 0
         default = 3 * (3 + np.log(D)) / (5 * D * np.sqrt(D))
         o = self.options
         self._eta_sigma = o["eta_sigma"] if o["eta_sigma"] is not None else default
@@ -66,3 +77,8 @@ class XNES(Optimizer):
                             self.lower, self.upper)
         self.sigma *= float(np.exp(0.5 * self._eta_sigma * g_sigma))
         self.B = self.B @ _expm_sym(0.5 * self._eta_B * g_B)
+        rb = self.options["restart_below"]
+        if rb is not None and self.sigma < rb * self.sigma0 and \
+                self.restarts_done < self.options["restarts"]:
+            self.mean, self.sigma, self.B = self.x0.copy(), self.sigma0, np.eye(D)
+            self.restarts_done += 1
