@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import BACKENDS, make_evaluator, use_backend  # noqa: F401 (BACKENDS re-exported)
+
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
                                                "best.npz", "summary.json")
 METRIC_FIELDS = ["generation", "evaluations", "best", "mean", "median", "std", "failures",
@@ -41,23 +43,7 @@ class RunConfig:
     target: float | None = None
     backend: str = "threads"
     workers: int | None = None
-
-
-# how a population is spread over the machine; results are the same on every one
-BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
-            "serial": "the same kernels on one thread"}
-
-
-def use_backend(backend: str, workers: int | None) -> None:
-    """Set up the evaluation backend for this process."""
-    from .threads import set_threads
-    if backend not in BACKENDS:
-        from .network import _unknown
-        raise _unknown("backend", backend, list(BACKENDS))
-    if backend == "serial":
-        set_threads(1)
-    elif workers is not None:
-        set_threads(workers)
+    address: str | None = None          # a Ray cluster to join (backend ray)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -130,6 +116,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
     cfg = RunConfig(**json.loads((run_dir / CONFIG).read_text()))
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
+    evaluate = make_evaluator(cfg, prob, net)
     state = {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf, "done": False}
     ck = run_dir / CHECKPOINT
     if ck.exists():
@@ -150,7 +137,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
         while not state["done"]:
             t0 = time.perf_counter()
             G = opt.ask()
-            f = np.asarray(prob.evaluate(net, G, (cfg.seed, opt.generation)), dtype=np.float64)
+            f = np.asarray(evaluate(G, (cfg.seed, opt.generation)), dtype=np.float64)
             opt.tell(G, f)
             ok = np.isfinite(f)
             i = int(np.argmax(np.where(ok, f, -np.inf)))
@@ -186,6 +173,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
             if stop_after is not None and done_here >= stop_after and not state["done"]:
                 return {}
     finally:
+        evaluate.close()
         if bar is not None:
             bar.close()
     summary = {"problem": cfg.problem, "solved": bool(state["solved"]),

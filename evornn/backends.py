@@ -1,0 +1,140 @@
+"""Where a population is evaluated: worker threads, one thread, or Ray actors.
+
+Every backend gives the same fitness for the same genomes and seed: a genome's fitness
+depends only on the genome and the (run seed, generation) pair, never on how the
+population was split.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
+            "serial": "the same kernels on one thread",
+            "ray": "Ray actors on this machine or a cluster (--address), lost workers re-run"}
+
+
+def check_backend(backend: str) -> None:
+    """A ValueError naming the valid backends unless backend is one of them."""
+    if backend not in BACKENDS:
+        from .network import _unknown
+        raise _unknown("backend", backend, list(BACKENDS))
+
+
+def use_backend(backend: str, workers: int | None) -> None:
+    """Set up this process's threads for the backend (Ray actors set their own)."""
+    from .threads import set_threads
+    check_backend(backend)
+    if backend == "serial":
+        set_threads(1)
+    elif backend == "threads" and workers is not None:
+        set_threads(workers)
+
+
+def make_evaluator(cfg, prob, net) -> Callable:
+    """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it."""
+    if cfg.backend == "ray":
+        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers,
+                            getattr(cfg, "address", None))
+
+    def evaluate(G, seed):
+        return prob.evaluate(net, G, seed)
+    evaluate.close = lambda: None
+    return evaluate
+
+
+class _Worker:
+    """A Ray actor holding one problem and its network, compiled kernels warm after the first
+    chunk; evaluates chunks of genomes."""
+
+    def __init__(self, problem: str, arch: str, hidden: int, seed: int, threads: int):
+        from .problem import get_problem
+        from .threads import set_threads
+        set_threads(threads)
+        self.prob = get_problem(problem)
+        self.net = self.prob.network(arch, hidden, seed=seed)
+
+    def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
+        return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayEvaluator:
+    """A population split into chunks over Ray actors; a chunk whose actor dies is re-run on
+    a replacement actor, so a lost worker costs its in-flight chunk and nothing else."""
+
+    def __init__(self, problem: str, arch: str, hidden: int, seed: int, workers: int | None = None,
+                 address: str | None = None, max_retries: int = 3):
+        import ray
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                         log_to_driver=False)
+                self._started = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = int(workers or cpus)
+        # numba threads per actor: the cores divided among the actors, never oversubscribed
+        self._threads = max(1, cpus // self.workers)
+        self._args = (problem, arch, hidden, seed, self._threads)
+        self._cls = ray.remote(num_cpus=min(1, cpus / self.workers))(_Worker)
+        self.actors = [self._new_actor() for _ in range(self.workers)]
+        self.max_retries = max_retries
+        self.replaced = 0                  # actors lost and replaced, over the run
+
+    def _new_actor(self):
+        return self._cls.remote(*self._args)
+
+    def __call__(self, G: np.ndarray, seed) -> np.ndarray:
+        ray = self._ray
+        G = np.ascontiguousarray(G)
+        n = len(G)
+        # two chunks an actor: uneven chunks (episodes that end early) still balance
+        edges = np.linspace(0, n, min(n, 2 * len(self.actors)) + 1).astype(int)
+        chunks = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+        out = np.empty(n)
+        pending = {}
+        tries = {}
+        def submit(k, a):
+            lo, hi = chunks[k]
+            actor = self.actors[a]
+            pending[actor.evaluate.remote(G[lo:hi], seed)] = (k, a, actor)
+
+        for k in range(len(chunks)):
+            submit(k, k % len(self.actors))
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            ref = done[0]
+            k, a, actor = pending.pop(ref)
+            lo, hi = chunks[k]
+            try:
+                out[lo:hi] = ray.get(ref)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                tries[k] = tries.get(k, 0) + 1
+                if tries[k] > self.max_retries:
+                    raise RuntimeError(f"chunk {lo}..{hi} failed on {tries[k]} workers in a "
+                                       "row; giving up") from None
+                if self.actors[a] is actor:          # its other chunks reuse the replacement
+                    self.actors[a] = self._new_actor()
+                    self.replaced += 1
+                submit(k, a)
+        return out
+
+    def pids(self) -> list[int]:
+        """The actors' process ids (to watch or, in tests, to kill them)."""
+        return self._ray.get([a.pid.remote() for a in self.actors])
+
+    def close(self) -> None:
+        """Stop the actors, and Ray itself if this evaluator started it."""
+        for a in self.actors:
+            self._ray.kill(a)
+        self.actors = []
+        if self._started:
+            self._ray.shutdown()
