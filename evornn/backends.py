@@ -13,7 +13,9 @@ import numpy as np
 
 BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
             "serial": "the same kernels on one thread",
-            "ray": "Ray actors on this machine or a cluster (--address), lost workers re-run"}
+            "ray": "Ray actors on this machine or a cluster (--address), lost workers re-run",
+            "cupy": "population forward passes batched on a CUDA GPU (problems built on "
+                    "population_forward)"}
 
 
 def check_backend(backend: str) -> None:
@@ -25,8 +27,14 @@ def check_backend(backend: str) -> None:
 
 def use_backend(backend: str, workers: int | None) -> None:
     """Set up this process's threads for the backend (Ray actors set their own)."""
+    from .population import use_arrays
     from .threads import set_threads
     check_backend(backend)
+    if backend == "cupy":
+        from .arrays import array_module
+        use_arrays(array_module("cupy"))          # a RuntimeError saying why, without a GPU
+        return
+    use_arrays(None)
     if backend == "serial":
         set_threads(1)
     elif backend == "threads" and workers is not None:

@@ -140,7 +140,10 @@ def run(args) -> int:
         prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    use_backend(cfg.backend, cfg.workers)
+    try:
+        use_backend(cfg.backend, cfg.workers)
+    except RuntimeError as e:
+        raise UsageError(str(e)) from None
     try:
         d, summary = start(cfg, Path(opts.get("out", "runs")), quiet=opts.get("quiet", False))
     except KeyboardInterrupt:
@@ -210,6 +213,14 @@ def resume(args) -> int:
     d = _run_dir(args.run_dir)
     if (d / SUMMARY).exists() and not (d / CHECKPOINT).exists():
         raise UsageError(f"{d} has finished already")
+    import json
+
+    from evornn.run import CONFIG, use_backend
+    cfg = json.loads((d / CONFIG).read_text())
+    try:
+        use_backend(cfg.get("backend", "threads"), cfg.get("workers"))
+    except (RuntimeError, ValueError) as e:
+        raise UsageError(f"{d}: {e}") from None
     try:
         summary = run_loop(d, quiet=args.quiet)
     except KeyboardInterrupt:

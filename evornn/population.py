@@ -78,12 +78,28 @@ def _forward_raw(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
     return _layer_pass(net.layers[-1], G, XT)
 
 
+# the array module population_forward hands covered networks to (cupy backend), or None
+_ARRAYS = {"xp": None}
+
+
+def use_arrays(xp) -> None:
+    """Route population_forward through evornn.arrays in module xp (None: numba kernels)."""
+    _ARRAYS["xp"] = xp
+
+
 def population_forward(net, genomes, inputs) -> np.ndarray:
-    """outputs[P, B, T, O] of every genome on every input sequence (numba, parallel over P).
+    """outputs[P, B, T, O] of every genome on every input sequence (numba, parallel over P;
+    batched on the GPU under the cupy backend).
 
     ``net`` gives the architecture and sizes; the dtype of ``inputs`` (float32 or
     float64) sets the precision.
     """
+    xp = _ARRAYS["xp"]
+    if xp is not None:
+        from .arrays import ARRAY_FAMILIES, population_forward_array
+        if not net.bidirectional and all(la.family.name in ARRAY_FAMILIES for la in net.layers):
+            Y = population_forward_array(net, genomes, inputs, xp)
+            return Y.get() if hasattr(Y, "get") else Y        # a cupy array comes back to the host
     X = net.check_inputs(inputs, batched=True)
     G = net.check_genomes(genomes).astype(X.dtype, copy=False)
     return forward_layers(net, G, X)

@@ -99,6 +99,7 @@ def test_resume_after_a_stop_reaches_the_uninterrupted_result(tmp_path):
     (["run", "dpnv", "--backend", "thread"], "unknown backend 'thread' (did you mean 'threads'?)"),
     (["run", "dpnv", "--workers", "0"], "--workers must be >= 1, got 0"),
     (["run", "dpnv", "--address", "auto"], "--address joins a Ray cluster: it needs --backend ray"),
+    (["run", "parity", "--backend", "cupy"], "the cupy backend needs"),
     (["run", "--config", "nothere.toml"], "config file 'nothere.toml' does not exist"),
     (["run"], "no problem given"),
 ])
