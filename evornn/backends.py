@@ -67,6 +67,11 @@ class _Worker:
     def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
         return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
 
+    def evaluate_seeds(self, seeds, mean, sigma, lower, upper, seed) -> np.ndarray:
+        """Rebuild the OpenAI-ES population chunk from its seeds, then evaluate it."""
+        from .optim.es import population_from_seeds
+        return self.evaluate(population_from_seeds(seeds, mean, sigma, lower, upper), seed)
+
     def pid(self) -> int:
         return os.getpid()
 
@@ -96,24 +101,42 @@ class RayEvaluator:
         self.actors = [self._new_actor() for _ in range(self.workers)]
         self.max_retries = max_retries
         self.replaced = 0                  # actors lost and replaced, over the run
+        self.bytes_sent = 0                # genomes, or seeds and means, shipped so far
 
     def _new_actor(self):
         return self._cls.remote(*self._args)
 
     def __call__(self, G: np.ndarray, seed) -> np.ndarray:
-        ray = self._ray
         G = np.ascontiguousarray(G)
-        n = len(G)
+        self.bytes_sent += G.nbytes
+        return self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(G[lo:hi], seed))
+
+    def from_seeds(self, opt, seed) -> np.ndarray:
+        """Fitness of OpenAI-ES's pending population, shipping its perturbation seeds and one
+        mean instead of the genomes (Salimans et al. 2017): workers rebuild the genomes."""
+        seeds = opt.seeds
+        mean = self._ray.put(opt.mean)            # once a generation, shared by every chunk
+        args = (opt.sigma, opt.lower, opt.upper, seed)
+        self.bytes_sent += opt.mean.nbytes + seeds.nbytes
+        return self._run(len(seeds), lambda actor, lo, hi: actor.evaluate_seeds.remote(
+            seeds[lo:hi], mean, *args), pairs=True)
+
+    def _run(self, n: int, call, pairs: bool = False) -> np.ndarray:
+        """call(actor, lo, hi) for chunks of [0, n) over the actors, re-running lost chunks;
+        with pairs, item i gives fitness rows 2i and 2i + 1."""
+        ray = self._ray
         # two chunks an actor: uneven chunks (episodes that end early) still balance
         edges = np.linspace(0, n, min(n, 2 * len(self.actors)) + 1).astype(int)
         chunks = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-        out = np.empty(n)
+        k2 = 2 if pairs else 1
+        out = np.empty(k2 * n)
         pending = {}
         tries = {}
+
         def submit(k, a):
             lo, hi = chunks[k]
             actor = self.actors[a]
-            pending[actor.evaluate.remote(G[lo:hi], seed)] = (k, a, actor)
+            pending[call(actor, lo, hi)] = (k, a, actor)
 
         for k in range(len(chunks)):
             submit(k, k % len(self.actors))
@@ -123,7 +146,7 @@ class RayEvaluator:
             k, a, actor = pending.pop(ref)
             lo, hi = chunks[k]
             try:
-                out[lo:hi] = ray.get(ref)
+                out[k2 * lo:k2 * hi] = ray.get(ref)
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
                 tries[k] = tries.get(k, 0) + 1
                 if tries[k] > self.max_retries:

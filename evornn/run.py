@@ -137,7 +137,11 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
         while not state["done"]:
             t0 = time.perf_counter()
             G = opt.ask()
-            f = np.asarray(evaluate(G, (cfg.seed, opt.generation)), dtype=np.float64)
+            if hasattr(evaluate, "from_seeds") and getattr(opt, "seeds", None) is not None:
+                f = evaluate.from_seeds(opt, (cfg.seed, opt.generation))   # seeds, not genomes
+            else:
+                f = evaluate(G, (cfg.seed, opt.generation))
+            f = np.asarray(f, dtype=np.float64)
             opt.tell(G, f)
             ok = np.isfinite(f)
             i = int(np.argmax(np.where(ok, f, -np.inf)))

@@ -108,11 +108,13 @@ def test_head_and_worker_node_cluster_gives_the_same_fitness():
         cluster.shutdown()
 
 
-def test_cli_run_on_ray_equals_the_threads_run(tmp_path):
+@pytest.mark.parametrize("optimizer", ["xnes", "es"])     # es: seeds cross, not genomes
+def test_cli_run_on_ray_equals_the_threads_run(tmp_path, optimizer):
     rows = []
     for backend in ("threads", "ray"):
         out = tmp_path / backend
         r = subprocess.run([sys.executable, "-m", "evornn", "run", "dpnv", "--seed", "2",
+                            "--optimizer", optimizer, "--popsize", "12",
                             "--generations", "12", "--backend", backend, "--workers", "2",
                             "--quiet", "--out", str(out)], capture_output=True, text=True,
                            timeout=600)
@@ -121,3 +123,25 @@ def test_cli_run_on_ray_equals_the_threads_run(tmp_path):
         assert json.loads((d / "config.json").read_text())["backend"] == backend
         rows.append([row.rsplit(",", 1)[0] for row in (d / "metrics.csv").read_text().splitlines()])
     assert len(rows[0]) == 13 and rows[0] == rows[1]
+
+
+def test_openai_es_ships_seeds_not_genomes(local_ray):
+    """Workers rebuild OpenAI-ES's population from the perturbation seeds and the mean: the
+    same fitness as evaluating the asked genomes, for a fraction of the bytes."""
+    import evornn
+    prob = get_problem("parity")
+    net = prob.network()
+    opt = evornn.optimizer("es", net.n_params, seed=1, popsize=40, sigma0=0.5, bounds=net.bounds())
+    ev = RayEvaluator("parity", prob.arch, prob.n_hidden, 0, workers=2)
+    try:
+        for g in range(3):
+            G = opt.ask()
+            want = prob.evaluate(net, G, (0, g))
+            sent = ev.bytes_sent
+            got = ev.from_seeds(opt, (0, g))
+            np.testing.assert_array_equal(got, want)
+            assert ev.bytes_sent - sent == 8 * (net.n_params + 20)   # the mean and 20 seeds
+            opt.tell(G, got)
+        assert G.nbytes == 8 * 40 * net.n_params
+    finally:
+        ev.close()

@@ -11,6 +11,23 @@ import numpy as np
 from .base import Optimizer, centered_ranks, register
 
 
+def perturbation(seed: int, dim: int) -> np.ndarray:
+    """The standard-normal perturbation eps[dim] that integer ``seed`` stands for."""
+    return np.random.default_rng([int(seed), 0x5EED]).standard_normal(dim)
+
+
+def population_from_seeds(seeds, mean: np.ndarray, sigma: float, lower=-np.inf,
+                          upper=np.inf) -> np.ndarray:
+    """The [2 len(seeds), D] mirrored population (mean +- sigma eps(seed)), within bounds:
+    what a remote worker rebuilds from the seeds alone."""
+    mean = np.asarray(mean, np.float64)
+    E = np.array([perturbation(s, mean.size) for s in seeds]).reshape(len(seeds), mean.size)
+    X = np.empty((2 * len(seeds), mean.size))
+    X[0::2] = mean + sigma * E
+    X[1::2] = mean - sigma * E
+    return np.clip(X, lower, upper)
+
+
 @register
 class OpenAIES(Optimizer):
     """OpenAI-ES: antithetic Gaussian perturbations of the mean, rank-shaped gradient step.
@@ -50,7 +67,7 @@ class OpenAIES(Optimizer):
 
     def perturbation(self, seed: int) -> np.ndarray:
         """The standard-normal perturbation eps[D] that integer ``seed`` stands for."""
-        return np.random.default_rng([int(seed), 0x5EED]).standard_normal(self.dim)
+        return perturbation(seed, self.dim)
 
     @property
     def seeds(self) -> np.ndarray:
@@ -61,11 +78,7 @@ class OpenAIES(Optimizer):
         """Rebuild the [2*len(seeds), D] population (+eps, -eps pairs) from seeds."""
         mean = self.mean if mean is None else np.asarray(mean, np.float64)
         sigma = self.sigma if sigma is None else float(sigma)
-        E = np.array([self.perturbation(s) for s in seeds]).reshape(len(seeds), self.dim)
-        X = np.empty((2 * len(seeds), self.dim))
-        X[0::2] = mean + sigma * E
-        X[1::2] = mean - sigma * E
-        return X
+        return population_from_seeds(seeds, mean, sigma)
 
     def _ask(self):
         self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
