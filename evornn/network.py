@@ -154,6 +154,15 @@ def build_layers(arch, n_in, n_hidden, n_out, seed, options) -> tuple[list[Layer
     return layers, bidir
 
 
+def _torch_twin():
+    """evornn.arch.torch_twin, imported on first use: torch is an optional extra."""
+    try:
+        from .arch import torch_twin
+    except ImportError as e:
+        raise ImportError(f"torch twins need torch ({e}): pip install 'evornn[bptt]'") from e
+    return torch_twin
+
+
 class Network:
     """A recurrent network of a named architecture whose weights are one flat genome.
 
@@ -305,15 +314,14 @@ class Network:
 
     # -- torch ----------------------------------------------------------------------------
     def to_torch(self):
-        """A torch module (torch.nn.LSTM/GRU/RNN + Linear readout) computing the same function."""
-        from .arch.torch_twin import to_torch
-        return to_torch(self)
+        """A torch module computing the same function (torch.nn.LSTM/GRU/RNN + Linear for a
+        plain lstm/gru/elman network, else a StackTwin of evornn.arch.torch_modules layers)."""
+        return _torch_twin().to_torch(self)
 
     @classmethod
     def from_torch(cls, module) -> "Network":
         """The Network equal to a torch twin, or to a bare torch.nn.LSTM/GRU/RNN."""
-        from .arch.torch_twin import from_torch
-        return from_torch(module)
+        return _torch_twin().from_torch(module)
 
     def __repr__(self) -> str:
         return (f"Network({self.arch!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "

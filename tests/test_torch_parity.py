@@ -1,11 +1,18 @@
-"""lstm, gru and elman against torch.nn itself, both directions of the conversion."""
+"""Torch twins against the numba kernels: lstm, gru and elman against torch.nn itself, every
+other family (and mixed stacks) against its torch_modules twin; forward, round trips, gradients."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import evornn
+from evornn.arch import esn as esn_family
+from evornn.arch.kernels import C_OPT
 
 torch = pytest.importorskip("torch")
-from evornn.arch.torch_twin import TorchTwin  # noqa: E402
+from evornn.arch.torch_modules import LAYER_CLASSES, StackTwin  # noqa: E402
+from evornn.arch.torch_twin import TorchTwin, genome_from_module  # noqa: E402
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 CASES = [dict(), dict(num_layers=2), dict(num_layers=3), dict(bidirectional=True),
@@ -76,10 +83,215 @@ def test_bare_torch_module_converts_with_features_as_outputs():
     np.testing.assert_allclose(net.forward(X), ref, atol=1e-10)
 
 
-def test_no_twin_is_a_clear_error():
-    with pytest.raises(ValueError, match="no torch twin for 'ctrnn'.*lstm, gru, elman"):
-        evornn.Network("ctrnn", 2, 3, 1).to_torch()
-    with pytest.raises(ValueError, match="one hidden size"):
-        evornn.Network("lstm", 2, [3, 4], 1, num_layers=2).to_torch()
-    with pytest.raises(ValueError, match="TorchTwin or a torch.nn.LSTM/GRU/RNN"):
+def test_not_a_twin_is_a_clear_error():
+    with pytest.raises(ValueError, match="TorchTwin, a StackTwin or a torch.nn.LSTM/GRU/RNN"):
         evornn.Network.from_torch(torch.nn.Linear(2, 2))
+
+
+# ---------------------------------------------------------------------------------------
+# every family: twins in torch_modules (StackTwin), forward, round trip and gradient
+
+I_, H_, O_, B_, T_ = 3, 5, 2, 4, 9
+
+
+def twin_genome(net, rng, scale=0.7):
+    """A random genome with clipped genes (tau, u) inside or well outside their clip ranges,
+    never near a clip boundary, where the function has a kink."""
+    g = rng.normal(0.0, scale, net.n_params)
+    for lay in net.layers:
+        for b in lay.blocks:
+            name, sl = b.name.rsplit(".", 1)[-1], slice(b.offset, b.offset + b.size)
+            if name == "tau":
+                lo, hi = lay.opts["tau_range"]
+                v = rng.uniform(lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo), b.size)
+                v[0] = 1.5 * hi                               # clipped: flat, zero gradient
+                g[sl] = v
+            elif name == "u":
+                m = lay.opts["max_recurrent"]
+                v = rng.uniform(-0.8 * m, 0.8 * m, b.size)
+                v[0] = -1.8 * m                               # clipped
+                g[sl] = v
+            elif name in ("gain", "input_scaling", "bias_scaling"):
+                g[sl] = rng.uniform(0.3, 2.0, b.size)
+            elif name in ("leak", "spectral_radius"):
+                g[sl] = rng.uniform(0.2, 0.95, b.size)
+    return g
+
+
+def make(arch, options, seed=0, n_hidden=H_, n_out=O_):
+    rng = np.random.default_rng(seed)
+    net = evornn.Network(arch, I_, n_hidden, n_out, seed=seed, **options)
+    net.genome = twin_genome(net, rng)
+    return net, rng.uniform(-1.5, 1.5, (B_, T_, I_))
+
+
+FAMILY_CASES = [(f, {}) for f in evornn.architectures()]
+VARIANT_CASES = [
+    ("jordan", {"context_decay": 0.5, "readout": "linear"}),
+    ("jordan", {"readout": "sigmoid"}),
+    ("frnn", {"activation": "tanh", "bias": False}),
+    ("frnn", {"readout": "tanh"}),
+    ("indrnn", {"activation": "tanh", "max_recurrent": 0.5}),
+    ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
+    ("ctrnn", {"gains": True, "readout": "linear", "tau_range": (1.0, 2.0), "dt": 0.5}),
+    ("mtrnn", {"integrator": "rk4", "n_slow": 2}),
+    ("mtrnn", {"readout": "sigmoid", "tau_fast": 2.0, "dt": 0.5}),
+    ("esn", {"evolve_leak": True, "evolve_input_scaling": True, "evolve_spectral_radius": True,
+             "evolve_bias_scaling": True}),
+    ("esn", {"density": 1.0, "leak": 0.3, "bias_scaling": 0.5, "evolve_spectral_radius": True}),
+    ("esn", {"readout_inputs": False, "readout": "tanh", "evolve_leak": True}),
+    ("second_order", {"activation": "tanh", "readout": "sigmoid"}),
+]
+STACK_CASES = [
+    (["gru", "ctrnn"], {}),
+    (["lstm", "esn", "elman"], {"evolve_leak": True}),
+    ("ctrnn+mtrnn", {"integrator": "rk4"}),
+    (["indrnn", "frnn"], {"activation": "tanh"}),
+    (["second_order", "jordan"], {}),
+    ("lstm", {"num_layers": 2}),            # torch.nn.LSTM inside a StackTwin (two hidden sizes)
+    ("ctrnn", {"bidirectional": True}),
+    ("esn", {"bidirectional": True, "density": 1.0}),
+    (["indrnn", "mtrnn"], {"bidirectional": True}),
+    ("gru", {"bidirectional": True, "num_layers": 2}),   # one torch.nn.GRU (TorchTwin)
+]
+STACK_HIDDEN = {0: [5, 4], 1: [4, 6, 3], 2: [4, 6], 3: [5, 4], 4: [5, 4], 5: [3, 4]}
+
+
+def case_id(case):
+    arch, options = case
+    name = "+".join(arch) if isinstance(arch, list) else arch
+    return name + "".join(f"-{k}={v}" for k, v in options.items())
+
+
+ALL_CASES = FAMILY_CASES + VARIANT_CASES + STACK_CASES
+
+
+def hidden_for(case):
+    return STACK_HIDDEN.get(STACK_CASES.index(case), H_) if case in STACK_CASES else H_
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=case_id)
+def test_twin_computes_the_numba_function_and_round_trips(case):
+    arch, options = case
+    net, X = make(arch, options, n_hidden=hidden_for(case))
+    module = net.to_torch()
+    want = torch_out(module, X)
+    assert want.shape == (B_, T_, O_)
+    np.testing.assert_allclose(net.forward(X), want, atol=TOL[np.float64], rtol=0)
+    np.testing.assert_allclose(net.forward(X.astype(np.float32)), want, atol=TOL[np.float32], rtol=0)
+    with torch.no_grad():                     # the twin in float32 too
+        y32 = net.to_torch().float()(torch.from_numpy(X.astype(np.float32))).numpy()
+    np.testing.assert_allclose(y32, want, atol=TOL[np.float32], rtol=0)
+    # genome -> module -> genome, exactly, and back to a Network with the same layout
+    np.testing.assert_array_equal(genome_from_module(module), net.genome)
+    back = evornn.Network.from_torch(module)
+    assert [(b.name, b.shape) for b in back.layout] == [(b.name, b.shape) for b in net.layout]
+    np.testing.assert_array_equal(back.genome, net.genome)
+
+
+@pytest.mark.parametrize("family", evornn.architectures())
+def test_every_family_has_a_stack_twin_with_block_named_parameters(family):
+    """Outside the one-torch.nn-module case, each layer's parameters are its genome blocks."""
+    arch = ["elman", "jordan"] if family == "jordan" else [family, "elman"]
+    net, X = make(arch, {}, n_hidden=[4, 3])
+    module = net.to_torch()
+    assert isinstance(module, StackTwin) and type(module.layers[0]) is LAYER_CLASSES[arch[0]]
+    named = {f"{i}.{k}" for i, m in enumerate(module.layers) for k, _ in m.named_parameters(recurse=False)}
+    assert named <= {b.name for b in net.layout}
+    np.testing.assert_allclose(net.forward(X), torch_out(module, X), atol=TOL[np.float64], rtol=0)
+
+
+def loss_weights(net, seed=1):
+    return np.random.default_rng(seed).standard_normal((B_, T_, net.n_out))
+
+
+def autograd_genome_gradient(net, X, Wt):
+    """d(sum(Y * Wt))/d(genome) through the twin (float64), mapped back to layout order."""
+    module = net.to_torch()
+    y = module(torch.from_numpy(X))
+    (y * torch.from_numpy(Wt)).sum().backward()
+    return genome_from_module(module, grad=True)
+
+
+def finite_difference_gradient(net, X, Wt, eps=1e-5):
+    """Central differences of the numba forward pass for every gene (one population call)."""
+    D = net.n_params
+    G = net.genome + np.concatenate([eps * np.eye(D), -eps * np.eye(D)])
+    L = np.einsum("pbto,bto->p", evornn.population_forward(net, G, X), Wt)
+    return (L[:D] - L[D:]) / (2 * eps)
+
+
+GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 9, 11)] \
+    + [STACK_CASES[i] for i in (0, 1, 6, 8, 9)]
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=case_id)
+def test_twin_gradient_matches_finite_differences_of_numba(case):
+    arch, options = case
+    net, X = make(arch, options, seed=3, n_hidden=hidden_for(case))
+    Wt = loss_weights(net)
+    grad = autograd_genome_gradient(net, X, Wt)
+    fd = finite_difference_gradient(net, X, Wt)
+    assert grad.shape == (net.n_params,) and np.abs(grad).max() > 1e-2
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7)
+    # clipped genes (tau, u beyond their range) have zero gradient in both
+    for b in net.layout:
+        if b.name.rsplit(".", 1)[-1] in ("tau", "u"):
+            assert grad[b.offset] == 0.0 and abs(fd[b.offset]) < 1e-9
+
+
+def test_torch_side_changes_come_back_as_the_same_function():
+    """Train-like edits in torch (all parameters moved, torch.nn hidden biases nonzero) ->
+    from_torch gives a Network computing the edited module's function."""
+    net, X = make(["gru", "ctrnn", "esn"], {"evolve_leak": True}, n_hidden=[4, 5, 6])
+    module = net.to_torch()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.add_(0.05 * torch.randn_like(p) if not name.endswith("leak") else -0.1 * torch.ones_like(p))
+    back = evornn.Network.from_torch(module)
+    np.testing.assert_allclose(back.forward(X), torch_out(module, X), atol=1e-10, rtol=0)
+    np.testing.assert_array_equal(genome_from_module(back.to_torch()), back.genome)
+
+
+def test_sparse_esn_reservoir_twin():
+    """A sparse reservoir (compact `fixed`) decodes to the matrix the kernels step; gradients too."""
+    net, X = make("esn", {"density": 0.03, "evolve_spectral_radius": True, "evolve_leak": True},
+                  n_hidden=40)
+    assert net.layers[0].cfg[C_OPT + esn_family.C_SPARSE] == 1
+    module = net.to_torch()
+    W = module.layers[0].reservoir.numpy()
+    assert 0 < np.count_nonzero(W) < 0.1 * W.size
+    assert abs(np.abs(np.linalg.eigvals(W)).max() - 1.0) < 1e-8
+    np.testing.assert_allclose(net.forward(X), torch_out(module, X), atol=1e-10, rtol=0)
+    Wt = loss_weights(net)
+    np.testing.assert_allclose(autograd_genome_gradient(net, X, Wt), finite_difference_gradient(net, X, Wt),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_output_map_and_reservoir_checks():
+    X = np.random.default_rng(0).standard_normal((2, 5, 2))
+    for arch in ("ctrnn", "lstm"):
+        net = evornn.Network(arch, 2, 3, 1, output_map=(2.0, -1.0), seed=1)
+        module = net.to_torch()
+        np.testing.assert_allclose(net.forward(X), torch_out(module, X), atol=1e-12)
+        assert evornn.Network.from_torch(module).output_map == (2.0, -1.0)
+    esn = evornn.Network("esn", 2, 6, 1, density=1.0, seed=2).to_torch()
+    with torch.no_grad():
+        esn.layers[0].reservoir.mul_(0.5)
+    with pytest.raises(ValueError, match="reservoir differs from the one its seed 2 builds"):
+        evornn.Network.from_torch(esn)
+
+
+def test_family_without_twin_is_a_clear_error(monkeypatch):
+    monkeypatch.delitem(LAYER_CLASSES, "ctrnn")
+    with pytest.raises(ValueError, match="no torch twin for 'ctrnn': twins exist for lstm, gru"):
+        evornn.Network("ctrnn", 2, 3, 1).to_torch()
+
+
+def test_import_evornn_without_torch():
+    code = ("import sys; sys.modules['torch'] = None; import evornn; "
+            "net = evornn.Network('ctrnn', 2, 3, 1); print(net.forward([[0.0, 1.0]]).shape)\n"
+            "try:\n    net.to_torch()\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "(1, 1)" and "pip install" in out

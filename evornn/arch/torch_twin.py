@@ -1,9 +1,15 @@
-"""PyTorch twins of the lstm, gru and elman networks: real torch.nn.LSTM/GRU/RNN + Linear.
+"""PyTorch twins of evornn networks: genome <-> torch module, same function, same layout.
 
-Genome -> module -> genome round-trips exactly. torch keeps two bias vectors per
-layer where the genome keeps their sum (and, for GRU, b_hn apart since it sits
-inside r * (...)), so module -> genome -> module gives the same function with the
-hidden-side biases folded into the input-side ones.
+Every family has a twin. A network whose recurrent layers are all lstm, all gru or all
+elman with one hidden size becomes a ``TorchTwin``: a real torch.nn.LSTM/GRU/RNN
+(stacked, bidirectional) plus a Linear readout. Any other network (jordan, frnn, indrnn,
+ctrnn, mtrnn, second_order, esn, mixed stacks) becomes a ``StackTwin`` of the layer
+modules in ``torch_modules``, whose parameters carry the genome blocks' names.
+
+Genome -> module -> genome round-trips exactly (``genome_from_module``). torch keeps two
+bias vectors per layer where the genome keeps their sum (and, for GRU, b_hn apart since
+it sits inside r * (...)), so module -> genome -> module gives the same function with
+the hidden-side biases folded into the input-side ones.
 """
 from __future__ import annotations
 
@@ -11,8 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
-TORCH_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "elman": nn.RNN}
-GATES = {"lstm": 4, "gru": 3, "elman": 1}
+from .torch_modules import (
+    LAYER_CLASSES,
+    TORCH_NN,
+    StackTwin,
+    esn_reservoir,
+    leaf,
+    load_torch_nn,
+    read_torch_nn,
+)
+
 ACTS = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "none": None}
 
 
@@ -34,69 +48,78 @@ class TorchTwin(nn.Module):
         return y
 
 
-def _family(net) -> str:
-    names = {lay.family.name for lay in net.layers if lay.family.name != "dense"}
-    hidden = {lay.n_hidden for lay in net.layers if lay.family.name != "dense"}
-    if len(names) != 1 or next(iter(names)) not in TORCH_CLASSES:
-        raise ValueError(f"no torch twin for {net.arch!r}: twins exist for "
-                         f"{', '.join(TORCH_CLASSES)} (one family per network)")
-    if len(hidden) != 1:
-        raise ValueError("torch stacks need one hidden size for every layer, got "
-                         f"{sorted(hidden)}")
-    return next(iter(names))
+def _recurrent(net) -> list:
+    return [lay for lay in net.layers if lay.family.name != "dense"]
+
+
+def _is_torch_nn(net) -> bool:
+    """Whether one torch.nn.LSTM/GRU/RNN holds every recurrent layer of the network."""
+    rec = _recurrent(net)
+    return len({lay.family.name for lay in rec}) == 1 and rec[0].family.name in TORCH_NN \
+        and len({lay.n_hidden for lay in rec}) == 1
 
 
 def _recurrent_pairs(net):
     """(torch layer index, name suffix, Layer) for every recurrent layer of the network."""
-    rec = [lay for lay in net.layers if lay.family.name != "dense"]
+    rec = _recurrent(net)
     if net.bidirectional:
         return [(i // 2, "_reverse" if i % 2 else "", lay) for i, lay in enumerate(rec)]
     return [(i, "", lay) for i, lay in enumerate(rec)]
 
 
-def to_torch(net) -> TorchTwin:
-    """A TorchTwin with the network's weights, float64 parameters."""
-    fam = _family(net)
+def _blocks(net, lay, g: np.ndarray) -> dict:
+    return {leaf(b.name): g[b.offset:b.offset + b.size].reshape(b.shape) for b in lay.blocks}
+
+
+def to_torch(net) -> nn.Module:
+    """A torch module computing the network's function, float64 parameters (see module doc)."""
+    if _is_torch_nn(net) and net.output_map is None:     # TorchTwin has no output map
+        return _to_torch_nn(net)
+    g = net.genome
+    layers = []
+    for lay in net.layers:
+        cls = LAYER_CLASSES.get(lay.family.name)
+        if cls is None:
+            raise ValueError(f"no torch twin for {lay.family.name!r}: twins exist for "
+                             f"{', '.join(k for k in LAYER_CLASSES if k != 'dense')}")
+        m = cls(lay)
+        m.load_blocks(_blocks(net, lay, g))
+        layers.append(m)
+    config = dict(arch=net.arch, n_in=net.n_in, n_hidden=net.n_hidden, n_out=net.n_out, seed=net.seed,
+                  output_map=net.output_map, **net.options)
+    return StackTwin(layers, net.bidirectional, config)
+
+
+def _to_torch_nn(net) -> TorchTwin:
+    fam = _recurrent(net)[0].family.name
     g = net.genome
     first = net.layers[0]
     kw = {"nonlinearity": first.opts["activation"]} if fam == "elman" else {}
-    rnn = TORCH_CLASSES[fam](first.n_in, first.n_hidden, num_layers=len(_recurrent_pairs(net))
-                             // (2 if net.bidirectional else 1), batch_first=True,
-                             bidirectional=net.bidirectional, **kw).double()
-    params = dict(rnn.named_parameters())
-    with torch.no_grad():
-        for k, sfx, lay in _recurrent_pairs(net):
-            blocks = {b.name.rsplit(".", 1)[-1]: g[b.offset:b.offset + b.size].reshape(b.shape)
-                      for b in lay.blocks}
-            H = lay.n_hidden
-            params[f"weight_ih_l{k}{sfx}"].copy_(torch.from_numpy(blocks["W_ih"]))
-            params[f"weight_hh_l{k}{sfx}"].copy_(torch.from_numpy(blocks["W_hh"]))
-            if fam == "gru":
-                b_hh = np.concatenate([np.zeros(2 * H), blocks["b_hn"]])
-                params[f"bias_ih_l{k}{sfx}"].copy_(torch.from_numpy(blocks["b_ih"]))
-            else:
-                b_hh = np.zeros(GATES[fam] * H)
-                params[f"bias_ih_l{k}{sfx}"].copy_(torch.from_numpy(blocks["b"]))
-            params[f"bias_hh_l{k}{sfx}"].copy_(torch.from_numpy(b_hh))
-        top = net.layers[-1]
-        act = top.opts["readout"]
-        readout = None
-        if act != "none":
-            W, b = (g[bl.offset:bl.offset + bl.size].reshape(bl.shape) for bl in top.blocks[-2:])
-            readout = nn.Linear(W.shape[1], W.shape[0]).double()
+    rnn = TORCH_NN[fam](first.n_in, first.n_hidden, num_layers=len(_recurrent_pairs(net))
+                        // (2 if net.bidirectional else 1), batch_first=True,
+                        bidirectional=net.bidirectional, **kw).double()
+    for k, sfx, lay in _recurrent_pairs(net):
+        load_torch_nn(rnn, k, sfx, fam, _blocks(net, lay, g))
+    top = net.layers[-1]
+    act = top.opts["readout"]
+    readout = None
+    if act != "none":
+        W, b = (g[bl.offset:bl.offset + bl.size].reshape(bl.shape) for bl in top.blocks[-2:])
+        readout = nn.Linear(W.shape[1], W.shape[0]).double()
+        with torch.no_grad():
             readout.weight.copy_(torch.from_numpy(W))
             readout.bias.copy_(torch.from_numpy(b))
     return TorchTwin(rnn, readout, act)
 
 
-def from_torch(module):
-    """The Network computing the same function as a TorchTwin or a bare LSTM/GRU/RNN."""
+def _torch_nn_shell(module):
+    """(Network with the TorchTwin's / bare LSTM/GRU/RNN's layout, rnn, readout Linear or None)."""
     from ..network import Network
     rnn, readout, act = (module.rnn, module.readout, module.activation) \
         if isinstance(module, TorchTwin) else (module, None, "none")
-    fam = next((name for name, cls in TORCH_CLASSES.items() if type(rnn) is cls), None)
+    fam = next((name for name, cls in TORCH_NN.items() if type(rnn) is cls), None)
     if fam is None:
-        raise ValueError(f"from_torch takes a TorchTwin or a torch.nn.LSTM/GRU/RNN, got "
+        raise ValueError(f"from_torch takes a TorchTwin, a StackTwin or a torch.nn.LSTM/GRU/RNN, got "
                          f"{type(module).__name__}")
     if getattr(rnn, "proj_size", 0):
         raise ValueError("LSTM with proj_size has no evornn twin; use proj_size=0")
@@ -109,27 +132,53 @@ def from_torch(module):
     if readout is None and rnn.bidirectional:
         raise ValueError("a bare bidirectional torch RNN has no evornn twin: wrap it in a "
                          "TorchTwin with a Linear readout")
-    net = Network(fam, rnn.input_size, H, n_out, **opts)
+    return Network(fam, rnn.input_size, H, n_out, **opts), rnn, readout
+
+
+def _torch_nn_genome(net, rnn, readout, grad: bool) -> np.ndarray:
     g = np.zeros(net.n_params)
-    p = {k: v.detach().double().cpu().numpy() for k, v in rnn.named_parameters()}
-    n_g = GATES[fam] * H
+    fam = _recurrent(net)[0].family.name
     for k, sfx, lay in _recurrent_pairs(net):
-        b_ih = p.get(f"bias_ih_l{k}{sfx}", np.zeros(n_g))
-        b_hh = p.get(f"bias_hh_l{k}{sfx}", np.zeros(n_g))
-        vals = {"W_ih": p[f"weight_ih_l{k}{sfx}"], "W_hh": p[f"weight_hh_l{k}{sfx}"]}
-        if fam == "gru":
-            vals["b_ih"] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H)])
-            vals["b_hn"] = b_hh[2 * H:]
-        else:
-            vals["b"] = b_ih + b_hh
+        vals = read_torch_nn(rnn, k, sfx, fam, grad)
         for b in lay.blocks:
-            if b.name.endswith("_out"):
-                continue   # the readout, filled below
-            g[b.offset:b.offset + b.size] = vals[b.name.rsplit(".", 1)[-1]].ravel()
+            if leaf(b.name) in vals:      # the readout is filled below
+                g[b.offset:b.offset + b.size] = vals[leaf(b.name)].ravel()
     if readout is not None:
         W_out, b_out = net.layers[-1].blocks[-2:]
-        g[W_out.offset:W_out.offset + W_out.size] = readout.weight.detach().double().numpy().ravel()
-        g[b_out.offset:b_out.offset + b_out.size] = (
-            readout.bias.detach().double().numpy() if readout.bias is not None else 0.0)
-    net.genome = g
+        for bl, t in ((W_out, readout.weight), (b_out, readout.bias)):
+            t = t.grad if grad and t is not None else t        # a Linear may have no bias
+            g[bl.offset:bl.offset + bl.size] = 0.0 if t is None else t.detach().double().numpy().ravel()
+    return g
+
+
+def genome_from_module(module, grad: bool = False) -> np.ndarray:
+    """The genome a twin holds, in layout order; grad=True: d(loss)/d(genome) from its .grad."""
+    if isinstance(module, StackTwin):
+        parts = []
+        for m in module.layers:
+            vals = m.read_blocks(grad)
+            parts += [np.asarray(vals[name], dtype=np.float64).ravel() for name in m.block_names]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    net, rnn, readout = _torch_nn_shell(module)
+    return _torch_nn_genome(net, rnn, readout, grad)
+
+
+def from_torch(module):
+    """The Network computing the same function as a TorchTwin, a StackTwin or a bare LSTM/GRU/RNN."""
+    from ..network import Network
+    if not isinstance(module, StackTwin):
+        net, rnn, readout = _torch_nn_shell(module)
+        net.genome = _torch_nn_genome(net, rnn, readout, grad=False)
+        return net
+    cfg = dict(module.config)
+    net = Network(cfg.pop("arch"), cfg.pop("n_in"), cfg.pop("n_hidden"), cfg.pop("n_out"),
+                  genome=genome_from_module(module), **cfg)
+    for lay, m in zip(net.layers, module.layers):
+        # the reservoir is not in the genome: the seed rebuilds it, so it must be the module's
+        # (to float32 rounding, for a module that went through .float())
+        if lay.family.name == "esn" and not all(
+                np.allclose(a, m.get_buffer(k).detach().double().numpy(), rtol=1e-6, atol=1e-7)
+                for a, k in zip(esn_reservoir(lay), ("reservoir", "input_weights", "unit_bias"))):
+            raise ValueError("the module's ESN reservoir differs from the one its seed "
+                             f"{net.seed} builds; a Network's reservoir comes from its seed")
     return net
