@@ -110,25 +110,37 @@ def _fit_chunk(lo, hi, G, kind, cfg_res, cfg_lin, fixed, n_state, n_packed_res, 
 
 @dataclass(frozen=True)
 class ReservoirProblem(Problem):
-    """A problem whose genome is an ESN's reservoir genes; its network is the reservoir."""
+    """A problem whose genome is an ESN's reservoir genes; its network is the reservoir.
+
+    ``fan_in``, when given, sets the density to fan_in / n_hidden (the mean number of
+    reservoir inputs per unit), so ``--hidden`` keeps the connectivity per unit; the start
+    genes are where ``x0="init"`` starts the search.
+    """
 
     density: float = 0.1
     bias_scaling: float = 0.2
+    fan_in: float | None = None
+    start: tuple = (1.0, 1.0, 0.9)        # leak, input scaling, spectral radius
 
     def network(self, arch=None, n_hidden=None, seed=0):
         """The reservoir (esn, readout 'none', leak / input scaling / spectral radius evolved)."""
         if arch not in (None, "esn"):
             raise ValueError(f"{self.name} evolves an echo state network's reservoir and fits its "
                              f"readout; arch must be 'esn', got {arch!r}")
-        return reservoir(n_hidden or self.n_hidden, seed, self.density, self.bias_scaling)
+        H = n_hidden or self.n_hidden
+        density = self.density if self.fan_in is None else min(1.0, self.fan_in / H)
+        return reservoir(H, seed, density, self.bias_scaling, start=self.start)
 
 
 def reservoir(n_hidden: int, seed: int, density: float = 0.1, bias_scaling: float = 0.2,
-              readout: str = "none") -> evornn.Network:
-    """A one-input ESN whose genome starts with the three reservoir genes (outputs: the features)."""
+              readout: str = "none", start: tuple = (1.0, 1.0, 0.9)) -> evornn.Network:
+    """A one-input ESN whose genome starts with the three reservoir genes (initialized to
+    ``start``; outputs: the features)."""
     n_out = n_hidden + 1 if readout == "none" else 1
+    leak, scale, radius = start
     return evornn.Network("esn", 1, n_hidden, n_out, seed=seed, readout=readout, density=density,
-                          bias_scaling=bias_scaling, evolve_leak=True, evolve_input_scaling=True,
+                          bias_scaling=bias_scaling, leak=leak, input_scaling=scale,
+                          spectral_radius=radius, evolve_leak=True, evolve_input_scaling=True,
                           evolve_spectral_radius=True)
 
 

@@ -11,9 +11,12 @@ Protocol (ANCHORS.md section 3, Jaeger 2001): training = 3,000 teacher-forced st
 first 1,000 a washout; test = 50 runs, each 1,000 teacher-forced steps from a zero state on
 its own segment of an independent series (history x0 = 0.9), then 84 free-running steps
 with the output fed back as input; NRMSE84 = sqrt(sum_runs (x - xhat)^2 at step 84 /
-(50 * 0.067)). Evolution sets the reservoir's leak, input scaling and spectral radius;
-the readout is the ridge fit on the training steps (best of RIDGES by validation); the
-fitness is -log10 of the same NRMSE84 on 40 validation starts after the training steps.
+(50 * 0.067)). Evolution sets the reservoir's leak, input scaling and spectral radius,
+starting from the esn defaults (1, 1, 0.9); the readout is the ridge fit on the training
+steps (best of RIDGES by validation); the fitness is -log10 of the same NRMSE84 on 40
+validation starts after the training steps. The default reservoir has 1,000 units (Jaeger
+and Haas 2004) with 20 inputs each on average (density 0.02, stepped as a sparse matrix):
+measured as accurate as density 0.01-0.1 at 1,000 units, and 5x cheaper than 0.1.
 """
 from __future__ import annotations
 
@@ -31,8 +34,11 @@ WASHOUT, N_FIT = 1_000, 2_000    # Jaeger's 3,000 training steps
 VALID_STARTS = WASHOUT + N_FIT + 100 + 50 * np.arange(40)
 HORIZON = 84
 TEST_RUNS, TEST_TEACHER = 50, 1_000
-RIDGES = np.array([1e-12, 1e-10, 1e-8, 1e-6])
-TARGET = 2.8e-4                  # Jaeger 2001, 400 units
+# the series is noise-free: the smallest ridges validate (and test) best
+RIDGES = np.array([1e-16, 1e-14, 1e-12, 1e-10, 1e-8])
+JAEGER_2001 = 2.8e-4             # 400 units
+TARGET = 6.3e-5                  # Jaeger and Haas 2004, 1,000 units: 10^-4.2
+FAN_IN = 20                      # mean reservoir inputs per unit: density = FAN_IN / n_hidden
 TRAIN_X0, TEST_X0 = 1.2, 0.9
 
 
@@ -144,14 +150,14 @@ def solved(net, genome, fitness, target: float = TARGET) -> tuple[bool, dict]:
     return bool(err < target), {"nrmse84": float(f"{err:.3g}"), "ridge": ridge}
 
 
-def problem(n_hidden: int = 400, target: float = TARGET, max_evals: int = 200) -> rc.ReservoirProblem:
+def problem(n_hidden: int = 1000, target: float = TARGET, max_evals: int = 140) -> rc.ReservoirProblem:
     """The mackey-glass problem for a reservoir size and a test NRMSE84 target."""
     return rc.ReservoirProblem(
-        "mackey-glass", f"Mackey-Glass tau=17, ESN ({n_hidden} units) reservoir genes evolved, "
-        f"ridge readout; solved at test NRMSE84 < {target:g} (Jaeger 2001)",
+        "mackey-glass", f"Mackey-Glass tau=17, ESN ({n_hidden} units, {FAN_IN} inputs per unit) "
+        f"reservoir genes evolved, ridge readout; solved at test NRMSE84 < {target:g}",
         n_in=1, n_out=1, arch="esn", n_hidden=n_hidden, evaluate=evaluate,
         solved=lambda net, g, f: solved(net, g, f, target), optimizer="xnes", sigma0=0.3,
-        max_evals=max_evals, density=0.1, bias_scaling=0.2)
+        max_evals=max_evals, fan_in=FAN_IN, bias_scaling=0.2, x0="init")
 
 
 PROBLEM = problem()

@@ -13,6 +13,8 @@ import pytest
 
 import evornn
 from evornn import Network, population_forward
+from evornn.arch import esn as esn_family
+from evornn.arch.kernels import C_OPT
 
 I_, H_, O_, T_, B_ = 3, 5, 2, 7, 5   # B = 5 runs both the 4-row tiles and the remainder row
 SEEDS = (0, 1, 2)
@@ -66,8 +68,9 @@ DEFAULTS = {
     "mtrnn": {"readout": "neurons", "dt": 1.0, "integrator": "euler", "n_slow": None,
               "tau_fast": 5.0, "tau_slow": 70.0},
     "esn": {"readout": "linear", "spectral_radius": 0.9, "leak": 1.0, "input_scaling": 1.0,
-            "readout_inputs": True, "evolve_leak": False, "evolve_input_scaling": False,
-            "evolve_spectral_radius": False},
+            "bias_scaling": 0.0, "density": 0.1, "readout_inputs": True, "evolve_leak": False,
+            "evolve_input_scaling": False, "evolve_spectral_radius": False,
+            "evolve_bias_scaling": False},
     "second_order": {"readout": "linear", "activation": "sigmoid"},
 }
 
@@ -196,25 +199,37 @@ def ref_mtrnn(get, X, H, O, o, fixed):
     return apply_readout(get, R, o["readout"], O)
 
 
-def esn_reservoir(fixed, I, H):
-    """(W [H, H] with unit spectral radius, W_in [H, I], b [H]) from the layer's fixed array."""
+def esn_reservoir(fixed, I, H, density=0.1):
+    """(W [H, H] with unit spectral radius, W_in [H, I], unit b [H]) from the layer's fixed
+    array: W_in^T, b, then W as rows' nonzero counts and (column, value) pairs at density
+    <= 0.05, else W^T dense."""
     fixed = np.asarray(fixed, dtype=np.float64)
-    assert fixed.size == H * H + I * H + H
-    W = fixed[:H * H].reshape(H, H).T
-    W_in = fixed[H * H:H * H + I * H].reshape(I, H).T
-    return W, W_in, fixed[H * H + I * H:]
+    W_in = fixed[:I * H].reshape(I, H).T
+    b = fixed[I * H:I * H + H]
+    res = fixed[I * H + H:]
+    if density > 0.05:
+        assert res.size == H * H
+        return res.reshape(H, H).T, W_in, b
+    counts = res[:H].astype(int)
+    pairs = res[H:].reshape(-1, 2)
+    assert len(pairs) == counts.sum() and np.all(counts >= 0)
+    W = np.zeros((H, H))
+    W[np.repeat(np.arange(H), counts), pairs[:, 0].astype(int)] = pairs[:, 1]
+    assert np.count_nonzero(W) == len(pairs)           # no column twice in a row
+    return W, W_in, b
 
 
 def ref_esn(get, X, H, O, o, fixed):
     I = X.shape[2]
-    W, W_in, b = esn_reservoir(fixed, I, H)
+    W, W_in, b = esn_reservoir(fixed, I, H, o["density"])
     a = get("leak")[0] if o["evolve_leak"] else o["leak"]
     s = get("input_scaling")[0] if o["evolve_input_scaling"] else o["input_scaling"]
     rho = get("spectral_radius")[0] if o["evolve_spectral_radius"] else o["spectral_radius"]
+    beta = get("bias_scaling")[0] if o["evolve_bias_scaling"] else o["bias_scaling"]
     h = np.zeros((X.shape[0], H))
     feats = []
     for t in range(X.shape[1]):
-        h = (1 - a) * h + a * np.tanh(rho * h @ W.T + s * X[:, t] @ W_in.T + b)
+        h = (1 - a) * h + a * np.tanh(rho * h @ W.T + s * X[:, t] @ W_in.T + beta * b)
         feats.append(np.concatenate([h, X[:, t]], 1) if o["readout_inputs"] else h)
     return apply_readout(get, np.stack(feats, 1), o["readout"], O)
 
@@ -301,6 +316,8 @@ def random_genome(net, rng, scale=0.8):
             g[sl] = rng.uniform(0.2, 2.0, b.size)
         elif leaf == "spectral_radius":
             g[sl] = rng.uniform(0.2, 1.5, b.size)
+        elif leaf == "bias_scaling":
+            g[sl] = rng.uniform(0.1, 1.5, b.size)
         elif leaf == "u":
             g[sl] = rng.uniform(-2.5, 2.5, b.size)         # |u| > 1 is clipped
     return g
@@ -406,6 +423,9 @@ VARIANTS = [
     ("esn", {"density": 1.0, "bias_scaling": 0.5}),
     ("esn", {"density": 1.0, "leak": 0.3, "evolve_spectral_radius": True,
              "evolve_input_scaling": True}),
+    ("esn", {"evolve_bias_scaling": True, "bias_scaling": 0.4}),
+    ("esn", {"density": 0.05, "evolve_bias_scaling": True, "leak": 0.5}),
+    ("esn", {"density": 0.06, "bias_scaling": 0.7}),
     ("second_order", {"activation": "tanh"}),
     ("second_order", {"readout": "sigmoid"}),
 ]
@@ -458,14 +478,31 @@ def test_ctrnn_connection_direction():
 # ESN reservoir
 
 
-@pytest.mark.parametrize("H,density", [(30, 0.1), (5, 1.0), (12, 0.5)])
+@pytest.mark.parametrize("H,density", [(30, 0.1), (5, 1.0), (12, 0.5), (40, 0.3)])
 def test_esn_reservoir_has_unit_spectral_radius(H, density):
     for seed in (0, 1, 2):
         net = Network("esn", I_, H, O_, seed=seed, density=density)
-        W, W_in, b = esn_reservoir(net.layers[0].fixed, I_, H)
+        W, W_in, b = esn_reservoir(net.layers[0].fixed, I_, H, density)
         radius = np.abs(np.linalg.eigvals(W)).max()
         assert abs(radius - 1.0) < 1e-8, (seed, radius)
         assert np.all(np.abs(W_in) <= 1) and W_in.std() > 0
+
+
+@pytest.mark.parametrize("density", [0.03, 0.05])
+@pytest.mark.parametrize("B", [1, 6])
+def test_sparse_esn_matches_reference_and_dense_path(density, B, monkeypatch):
+    """A reservoir big enough to have many nonzeros per row: the sparse step (one sequence,
+    or a batch) equals the NumPy reference and the dense step on the same reservoir."""
+    opts = {"density": density, "evolve_leak": True, "evolve_input_scaling": True,
+            "evolve_spectral_radius": True, "evolve_bias_scaling": True}
+    net, X, want = check_against_reference("esn", opts, 4, n_hidden=40, T=12, B=B)
+    W, _, _ = esn_reservoir(net.layers[0].fixed, I_, 40, density)
+    assert 0.5 * density < np.count_nonzero(W) / 40 ** 2 < 1.5 * density
+    monkeypatch.setattr(esn_family, "SPARSE_MAX", 0.0)     # same reservoir, stored dense
+    dense = Network("esn", I_, 40, O_, seed=4, genome=net.genome, **opts)
+    assert dense.layers[0].cfg[C_OPT + esn_family.C_SPARSE] == 0
+    np.testing.assert_allclose(dense.forward(X), net.forward(X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dense.forward(X.astype(np.float32)), want, rtol=0, atol=ATOL32)
 
 
 def test_esn_reservoir_depends_on_seed_only():
@@ -473,7 +510,7 @@ def test_esn_reservoir_depends_on_seed_only():
     b = Network("esn", I_, 20, O_, seed=4).layers[0].fixed
     c = Network("esn", I_, 20, O_, seed=5).layers[0].fixed
     np.testing.assert_array_equal(a, b)
-    assert a.shape == c.shape and not np.array_equal(a, c)
+    assert not np.array_equal(a[:I_ * 20], c[:I_ * 20])
     # and the outputs follow: same genome, different seed -> different function
     rng = np.random.default_rng(0)
     n4, n5 = Network("esn", I_, 20, O_, seed=4), Network("esn", I_, 20, O_, seed=5)

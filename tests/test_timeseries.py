@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import evornn
+from evornn.arch import esn
+from evornn.arch.kernels import C_OPT
 from evornn.run import RunConfig, start
 from problems import _reservoir as rc
 from problems import mackey_glass as mg
@@ -38,18 +40,31 @@ def test_nrmse84_of_perfect_and_mean_predictors():
     assert mso.nrmse(x, np.full_like(x, x.mean())) == pytest.approx(1.0)
 
 
-def _small_mg_net():
+def _small_mg_net(sparse=False):
+    """40 units (density 0.5, the dense step), or 120 at density 0.05 (the sparse step)."""
+    if sparse:
+        return rc.reservoir(120, 3, density=0.05)
     return mg.problem(n_hidden=40).network(seed=3)
 
 
-def test_ridge_readout_matches_evornn_fit_readout_and_predicts_its_training_data():
-    net = _small_mg_net()
+def test_reservoir_density_follows_the_fan_in():
+    assert mg.problem(n_hidden=40).network(seed=3).options["density"] == 0.5
+    assert mg.problem(n_hidden=400).network(seed=3).options["density"] == 0.05
+    np.testing.assert_array_equal(mg.problem(n_hidden=40).network(seed=3).genome, [1.0, 1.0, 0.9])
+    assert [_small_mg_net(s).layers[0].cfg[C_OPT + esn.C_SPARSE] for s in (False, True)] == [0, 1]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_ridge_readout_matches_evornn_fit_readout_and_predicts_its_training_data(sparse):
+    net = _small_mg_net(sparse)
     g = np.array([0.6, 1.5, 0.9])
     u = mg.squash(mg._train())
-    readouts, _ = rc.fit_and_generate(net, g[None], u, 100, 600, [800], 5, [1e-9])
+    # fit_readout solves the normal equations: a ridge that keeps 121 features well conditioned
+    ridge = 1e-6 if sparse else 1e-9
+    readouts, _ = rc.fit_and_generate(net, g[None], u, 100, 600, [800], 5, [ridge])
     full = rc.linear_twin(net)
     full.genome = np.concatenate([g, np.zeros(full.n_params - 3)])
-    ref = full.fit_readout(u[None, :700, None], u[None, 1:701, None], washout=100, ridge=1e-9)
+    ref = full.fit_readout(u[None, :700, None], u[None, 1:701, None], washout=100, ridge=ridge)
     np.testing.assert_allclose(readouts[0, 0], ref[3:], rtol=1e-5, atol=1e-7)
     # a relation the features hold exactly: u_{t+1} = 0.1 - u_t (input and bias features)
     geo = np.empty(400)
@@ -60,8 +75,9 @@ def test_ridge_readout_matches_evornn_fit_readout_and_predicts_its_training_data
     np.testing.assert_allclose(preds[0, 0, 0], geo[351:391], atol=1e-7)
 
 
-def test_free_runs_from_injected_states_equal_teacher_forced_runs_and_network_step():
-    net = _small_mg_net()
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_free_runs_from_injected_states_equal_teacher_forced_runs_and_network_step(sparse):
+    net = _small_mg_net(sparse)
     g = np.array([0.6, 1.5, 0.9])
     u = mg.squash(mg._train())
     starts = [700, 950]
