@@ -237,6 +237,7 @@ def list_all(args) -> int:
     print("problems:")
     for name, p in sorted(builtin_problems().items()):
         print(f"  {name:14} {p.description}")
+    print(f"  {'gym:ENV_ID':14} any gymnasium environment (flat Box observations; Discrete or Box actions)")
     print("architectures:")
     for name, d in evornn.describe_architectures().items():
         print(f"  {name:14} {d}")

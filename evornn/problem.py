@@ -91,12 +91,24 @@ def get_problem(name: str) -> Problem:
         if not found:
             raise ValueError(f"{name} defines no PROBLEM (an evornn.problem.Problem)")
         return found[0]
+    if name.startswith("gym:"):
+        try:
+            import gymnasium as gym
+        except ImportError:
+            raise ValueError("gym: problems need gymnasium: pip install 'evornn[gym]'") from None
+        env_id = name[4:]
+        if env_id not in gym.registry:
+            close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+            hint = f" (did you mean 'gym:{close[0]}'?)" if close else ""
+            raise ValueError(f"unknown gymnasium environment {env_id!r}{hint}")
+        from problems._gym import make_problem
+        return make_problem(env_id)
     probs = builtin_problems()
     if name not in probs:
         close = difflib.get_close_matches(name, list(probs), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown problem {name!r}{hint}; valid: {', '.join(sorted(probs))}, "
-                         "or a path to a .py file defining PROBLEM")
+                         "gym:ENV_ID, or a path to a .py file defining PROBLEM")
     return probs[name]
 
 

@@ -57,7 +57,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
     """A fresh runs/<problem>-<arch>-<optimizer>-s<seed>[-n] directory (never an existing one)."""
-    base = f"{Path(cfg.problem).stem}-{cfg.arch}-{cfg.optimizer}-s{cfg.seed}"
+    base = f"{Path(cfg.problem).stem.replace(':', '-')}-{cfg.arch}-{cfg.optimizer}-s{cfg.seed}"
     root.mkdir(parents=True, exist_ok=True)
     for i in range(1000):
         d = root / (base if i == 0 else f"{base}-{i}")
