@@ -1,0 +1,68 @@
+"""Beer's single-leg walker: the compiled body against the equations written out again."""
+import math
+
+import numpy as np
+
+import evornn
+from problems import walker
+
+
+def py_walk(net, genome, steps):
+    """The walker's equations of motion in plain Python, network stepped by Network.step."""
+    net.genome = genome
+    net.reset()
+    lim, L = math.pi / 6, 15.0
+    cx = vx = jx = omega = 0.0
+    angle, fx = lim, L * math.sin(lim)
+    for _ in range(steps):
+        foot, back_o, fwd_o = net.step(np.array([angle * 5 / lim]))
+        down = foot > 0.5
+        fwd = 0.0 if down else 0.05 * fwd_o
+        back = 0.05 * back_o
+        f = back - fwd
+        force = f if down and (-lim <= angle <= lim or (angle < -lim and f < 0)
+                               or (angle > lim and f > 0)) else 0.0
+        vx = min(max(vx + 0.1 * force, -6.0), 6.0)
+        cx, jx = cx + 0.1 * vx, jx + 0.1 * vx
+        if down:
+            new = math.atan2(fx - jx, L * math.cos(angle))
+            omega, angle = (new - angle) / 0.1, new
+        else:
+            vx = 0.0
+            omega = min(max(omega + 0.1 * 0.5 * (fwd - back), -1.0), 1.0)
+            angle += 0.1 * omega
+            if angle < -lim:
+                angle, omega = -lim, 0.0
+            if angle > lim:
+                angle, omega = lim, 0.0
+            fx = jx + L * math.sin(angle)
+        if cx - fx > 20:
+            vx = 0.0
+    return cx
+
+
+def test_hand_set_controller_matches_the_equations():
+    net = evornn.Network("ctrnn", 1, 3, 3, dt=0.1)
+    g = np.zeros(net.n_params)
+    rng = np.random.default_rng(4)
+    for name in ("W", "W_in", "theta"):            # a hand-set, strongly coupled controller
+        b = next(b for b in net.layout if b.name == name)
+        g[b.offset:b.offset + b.size] = rng.uniform(-8, 8, b.size)
+    tau = next(b for b in net.layout if b.name == "tau")
+    g[tau.offset:tau.offset + tau.size] = [0.7, 1.5, 3.0]
+    got = walker.evaluate(net, g[None])[0]
+    want = py_walk(net, g, walker.STEPS)
+    assert got == want or abs(got - want) < 1e-9 * max(1.0, abs(want)), (got, want)
+    G = evornn.optimizer("xnes", net.n_params, seed=0, sigma0=4.0).ask()
+    some = walker.evaluate(net, G)
+    for p in range(3):
+        assert abs(some[p] - py_walk(net, G[p], walker.STEPS)) < 1e-9 * max(1.0, abs(some[p]))
+    assert np.ptp(some) > 1.0                      # the random walkers differ
+
+
+def test_evolution_reaches_the_velocity_plateau(tmp_path):
+    from evornn.run import RunConfig, start
+    cfg = RunConfig(problem="walker", arch="ctrnn", hidden=5, optimizer="xnes", popsize=20,
+                    sigma0=4.0, max_evals=6000, seed=1)
+    _, s = start(cfg, tmp_path, quiet=True)
+    assert s["solved"] and s["velocity"] >= 0.62 and s["evaluations"] <= 6000
