@@ -199,11 +199,16 @@ def report(args) -> int:
     if not (d / METRICS).exists():
         raise UsageError(f"{d} holds no {METRICS} yet: no generation has finished")
     png = plot_fitness(d)
+    from evornn.report import plot_traces
+    from evornn.run import BEST
+    extra = plot_traces(d) if (d / BEST).exists() else []
     if (d / SUMMARY).exists():
         _report(d, json.loads((d / SUMMARY).read_text()))
     else:
         print(f"{d}: unfinished (resume it with python -m evornn resume {d})")
     print(f"fitness plot: {png}")
+    for f in extra:
+        print(f"picture: {f}")
     return 0
 
 

@@ -5,6 +5,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 PLOT = "fitness.png"
 
 
@@ -61,3 +63,76 @@ def replay(run_dir) -> dict:
     if prob.inspect is not None:
         out.update(prob.inspect(net, g))
     return out
+
+
+def plot_traces(run_dir) -> list[Path]:
+    """For problems with a trace (CTRNN robotics): activity.png (neuron rates and signals over
+    time), phase.png (the first two neurons against each other) and, for walkers, gait.png
+    (stance per leg over time). Returns the files written."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .problem import get_problem
+    from .run import CONFIG, load
+    d = Path(run_dir)
+    cfg = json.loads((d / CONFIG).read_text())
+    prob = get_problem(cfg["problem"])
+    if prob.trace is None:
+        return []
+    net = load(d)
+    tr = prob.trace(net, net.genome)
+    t, R = tr["t"], tr["neurons"]
+    signals = tr.get("signals", {})
+    out = []
+    fig, axes = plt.subplots(1 + len(signals), 1, figsize=(8, 2.2 * (1 + len(signals))),
+                             sharex=True, squeeze=False)
+    for i in range(R.shape[1]):
+        axes[0, 0].plot(t, R[:, i], lw=1, label=f"neuron {i}")
+    axes[0, 0].set_ylabel("firing rate")
+    axes[0, 0].legend(loc="upper right", fontsize=7, ncol=min(R.shape[1], 5))
+    for ax, (name, v) in zip(axes[1:, 0], signals.items()):
+        ax.plot(t, v, lw=1, color="k")
+        ax.set_ylabel(name)
+    axes[-1, 0].set_xlabel("time")
+    out.append(_save(fig, d / "activity.png"))
+    if R.shape[1] >= 2:
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        half = len(t) // 2                    # the settled half: the limit cycle, not the start
+        ax.plot(R[half:, 0], R[half:, 1], lw=0.8)
+        ax.set_xlabel("neuron 0")
+        ax.set_ylabel("neuron 1")
+        ax.set_title("phase plot (second half of the run)")
+        out.append(_save(fig, d / "phase.png"))
+    if "stance" in tr:
+        S = np.asarray(tr["stance"], bool)
+        fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * S.shape[1]))
+        for leg in range(S.shape[1]):
+            down = np.flatnonzero(S[:, leg])
+            ax.broken_barh(_runs(t, down), (leg - 0.4, 0.8), color="k")
+        ax.set_yticks(range(S.shape[1]))
+        ax.set_yticklabels([f"leg {i}" for i in range(S.shape[1])])
+        ax.set_xlabel("time (black: stance, foot down)")
+        out.append(_save(fig, d / "gait.png"))
+    return out
+
+
+def _runs(t, idx) -> list[tuple[float, float]]:
+    """(start, width) of the runs of consecutive indices, in the units of t."""
+    if len(idx) == 0:
+        return []
+    dt = t[1] - t[0] if len(t) > 1 else 1.0
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    starts = np.r_[idx[0], idx[breaks + 1]]
+    ends = np.r_[idx[breaks], idx[-1]]
+    return [(float(t[a]), float(t[b] - t[a] + dt)) for a, b in zip(starts, ends)]
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

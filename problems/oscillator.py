@@ -57,7 +57,15 @@ def solved(net, genome, f):
     return ok, {"period": round(float(period), 4), "amplitude": round(float(amp), 4)}
 
 
+def trace(net, genome) -> dict:
+    """Every neuron's firing rate over the whole run (the pictures of `report`)."""
+    full = evornn.Network(net.arch, net.n_in, net.n_hidden, net.n_hidden, genome=genome,
+                          **net.options)                    # readout 'neurons': all of them
+    R = full.forward(np.zeros((STEPS, 1)))
+    return {"t": np.arange(STEPS) * DT, "neurons": R}
+
+
 PROBLEM = Problem("oscillator", f"CTRNN pattern generator: period {PERIOD:g}, amplitude "
                   f"{AMPLITUDE:g} (within {TOLERANCE:.0%})", n_in=1, n_out=1, evaluate=evaluate,
                   solved=solved, arch="ctrnn", n_hidden=3, arch_options={"dt": DT},
-                  optimizer="xnes", popsize=16, sigma0=3.0, max_evals=10_000)
+                  optimizer="xnes", popsize=16, sigma0=3.0, max_evals=10_000, trace=trace)

@@ -39,8 +39,9 @@ FOOT, BACKWARD, FORWARD = 0, 1, 2          # motor neurons
 @njit(**JIT)
 def body_step(leg, foot_out, back_out, fwd_out, dt):
     """Advance the body and leg one step; leg = [cx, vx, joint_x, foot_x, angle, omega,
-    foot_down], joint at height 0 and the foot at the leg's length below it."""
-    cx, vx, jx, fx, angle, omega = leg[0], leg[1], leg[2], leg[3], leg[4], leg[5]
+    foot_down, foot_y], the joint at height 0. A planted foot stays where it is (x and y)
+    while the joint moves on, so the leg angle follows the body."""
+    cx, vx, jx, fx, angle, omega, fy = leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[7]
     down = foot_out > 0.5
     fwd = 0.0 if down else fwd_out * MAX_LEG_FORCE
     back = back_out * MAX_LEG_FORCE
@@ -53,7 +54,7 @@ def body_step(leg, foot_out, back_out, fwd_out, dt):
     cx += dt * vx
     jx += dt * vx
     if down:
-        new = math.atan2(fx - jx, LEG_LENGTH * math.cos(angle))
+        new = math.atan2(fx - jx, fy)
         omega = (new - angle) / dt
         angle = new
     else:
@@ -65,17 +66,27 @@ def body_step(leg, foot_out, back_out, fwd_out, dt):
         if angle > FORWARD_LIMIT:
             angle, omega = FORWARD_LIMIT, 0.0
         fx = jx + LEG_LENGTH * math.sin(angle)
+        fy = LEG_LENGTH * math.cos(angle)
     if cx - fx > 20.0:
         vx = 0.0
-    leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[6] = cx, vx, jx, fx, angle, omega, down
+    leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[6], leg[7] = (cx, vx, jx, fx, angle, omega,
+                                                                      down, fy)
+
+
+@njit(**JIT)
+def start():
+    """At rest, leg forward at its limit, foot up."""
+    leg = np.zeros(8)
+    leg[4] = FORWARD_LIMIT
+    leg[3] = LEG_LENGTH * math.sin(FORWARD_LIMIT)
+    leg[7] = LEG_LENGTH * math.cos(FORWARD_LIMIT)
+    return leg
 
 
 @njit(**JIT)
 def episode(kind, w, cfg, fixed, netstate, steps, dt):
     """Distance the body travels in ``steps`` steps from rest, leg forward, foot up."""
-    leg = np.zeros(7)
-    leg[4] = FORWARD_LIMIT
-    leg[3] = LEG_LENGTH * math.sin(FORWARD_LIMIT)
+    leg = start()
     x = np.empty((1, 1))
     y = np.empty((1, int(cfg[3])))
     netstate[:] = 0.0
@@ -112,6 +123,26 @@ def evaluate(net, genomes, seed=None) -> np.ndarray:
     return out
 
 
+def trace(net, genome) -> dict:
+    """The best walker's run: every neuron's rate, the leg angle, the body position and
+    the stance (foot down) at each step (the pictures of `report`)."""
+    import evornn
+    full = evornn.Network(net.arch, net.n_in, net.n_hidden, net.n_hidden, genome=genome,
+                          **net.options)                    # readout 'neurons': all of them
+    leg = start()
+    R, angle, x, stance = [], [], [], []
+    for _ in range(STEPS):
+        r = full.step(np.array([leg[4] * 5.0 / FORWARD_LIMIT]))
+        body_step(leg, r[FOOT], r[BACKWARD], r[FORWARD], DT)
+        R.append(r)
+        angle.append(leg[4])
+        x.append(leg[0])
+        stance.append(leg[6] > 0.5)
+    return {"t": np.arange(1, STEPS + 1) * DT, "neurons": np.array(R),
+            "stance": np.array(stance)[:, None],
+            "signals": {"leg angle (rad)": np.array(angle), "body position": np.array(x)}}
+
+
 def _solved(net, genome, fitness):
     velocity = fitness / DURATION
     return bool(velocity >= SOLVED_VELOCITY), {"velocity": round(float(velocity), 4)}
@@ -123,4 +154,4 @@ SOLVED_VELOCITY = 0.62
 PROBLEM = Problem("walker", "Beer's single-leg walker (CTRNN): distance in 220 time units",
                   n_in=1, n_out=3, evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                  max_evals=20_000)
+                  max_evals=20_000, trace=trace)
