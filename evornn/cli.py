@@ -63,8 +63,8 @@ def _positive(name: str, v, allow_none=True, minimum=1):
 # run options that a TOML file may set too: name -> type (CLI names, '-' or '_' alike)
 RUN_OPTIONS = {"problem": str, "arch": str, "hidden": int, "optimizer": str, "popsize": int,
                "sigma0": float, "max-evals": int, "generations": int, "target": float,
-               "seed": int, "backend": str, "workers": int, "address": str, "out": str,
-               "quiet": bool}
+               "seed": int, "backend": str, "workers": int, "address": str, "init": str,
+               "out": str, "quiet": bool}
 
 
 def read_config(path: str) -> dict:
@@ -133,11 +133,15 @@ def run(args) -> int:
                     sigma0=opts.get("sigma0") or prob.sigma0,
                     max_evals=opts.get("max_evals") or prob.max_evals, seed=opts.get("seed", 0),
                     generations=opts.get("generations"), target=opts.get("target"),
-                    backend=backend, workers=opts.get("workers"), address=opts.get("address"))
+                    backend=backend, workers=opts.get("workers"), address=opts.get("address"),
+                    init=str(Path(opts["init"]).resolve()) if opts.get("init") else None)
     if cfg.address and cfg.backend != "ray":
         raise UsageError(f"--address joins a Ray cluster: it needs --backend ray, not {cfg.backend!r}")
     try:
-        prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
+        net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
+        if cfg.init:
+            from evornn.run import init_genome
+            init_genome(cfg.init, net)
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
@@ -275,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--address", help="with --backend ray: a cluster to join (auto or HOST:PORT)")
     r.add_argument("--workers", type=int, help="worker threads, or Ray actors (default: the CPUs)")
     r.add_argument("--out", help="where run directories go (default runs/)")
+    r.add_argument("--init", help="start from the best genome of this run directory")
     r.add_argument("--config", help="a TOML file with any of these options")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=run)

@@ -44,6 +44,7 @@ class RunConfig:
     backend: str = "threads"
     workers: int | None = None
     address: str | None = None          # a Ray cluster to join (backend ray)
+    init: str | None = None             # a run directory whose best genome starts the search
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -73,18 +74,35 @@ def _setup(cfg: RunConfig):
     from .problem import get_problem
     prob = get_problem(cfg.problem)
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
-    opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0)
+    x0 = init_genome(cfg.init, net) if cfg.init else None
+    opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0)
     return prob, net, opt
 
 
-def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None):
-    """The optimizer as a run of this problem sets it up: the problem's start, bounds and,
-    for its own default optimizer, its options."""
+def init_genome(run_dir, net) -> np.ndarray:
+    """The best genome of another run, checked to fit net (hybrids: --init RUN_DIR)."""
+    d = Path(run_dir)
+    if not (d / BEST).exists():
+        raise ValueError(f"--init {d}: no {BEST} there (not an evornn run directory, or no "
+                         "generation finished)")
+    with np.load(d / BEST) as z:
+        g = z["genome"]
+    if g.shape != (net.n_params,):
+        raise ValueError(f"--init {d}: its best genome has {g.size} genes, this run's network "
+                         f"needs {net.n_params} (use the same --arch and --hidden)")
+    lo, hi = net.bounds()
+    return np.clip(g, lo, hi)
+
+
+def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None):
+    """The optimizer as a run of this problem sets it up: the problem's start (or x0), bounds
+    and, for its own default optimizer, its options."""
     import evornn
     opts = prob.optimizer_options if name == prob.optimizer else {}
+    if x0 is None and prob.x0 == "init":
+        x0 = net.genome
     return evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize,
-                            sigma0=sigma0 or prob.sigma0, bounds=net.bounds(),
-                            x0=net.genome if prob.x0 == "init" else None, **opts)
+                            sigma0=sigma0 or prob.sigma0, bounds=net.bounds(), x0=x0, **opts)
 
 
 def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:

@@ -229,3 +229,24 @@ def test_bad_start_is_named():
     from evornn.problem import Problem
     with pytest.raises(ValueError, match="x0 must be 'center' or 'init', got 'middle'"):
         Problem("p", "", 1, 1, evaluate=None, solved=None, x0="middle")
+
+
+def test_init_starts_a_run_from_another_runs_best_genome(tmp_path):
+    from evornn.run import _setup
+    r = cli("run", "dpnv", "--seed", "3", "--generations", "5", "--quiet", "--out", str(tmp_path / "a"))
+    assert r.returncode == 1, r.stderr
+    (da,) = (tmp_path / "a").iterdir()
+    best = evornn.load(da).genome
+    r = cli("run", "dpnv", "--seed", "4", "--optimizer", "cmaes", "--generations", "1", "--init",
+            str(da), "--quiet", "--out", str(tmp_path / "b"))
+    assert r.returncode == 1, r.stderr
+    (db,) = (tmp_path / "b").iterdir()
+    cfg = RunConfig(**json.loads((db / "config.json").read_text()))
+    assert cfg.init == str(da.resolve())
+    _, _, opt = _setup(cfg)
+    np.testing.assert_array_equal(opt.x0, best)
+    r = cli("run", "dpnv", "--hidden", "3", "--init", str(da), "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and "its best genome has 12 genes, this run's network needs 21" in r.stderr
+    r = cli("run", "dpnv", "--init", str(tmp_path), "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and "no best.npz there" in r.stderr
+    assert not (tmp_path / "c").exists()
