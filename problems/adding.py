@@ -13,9 +13,17 @@ sequences drawn fresh every generation from (run seed, generation). The champion
 on a fixed, seeded held-out set (not counted as evaluations) and the problem is solved when
 at least 95% of it is correct (``make(accuracy=1.0)`` asks for all of it). The paper runs
 T = 100, 500 and 1,000; the default here is T = 50 (``make(T=100)`` gives the paper's
-shortest setting). Evolution finds this task hard: nothing reaches the end of a sequence
-until the input gate opens only on marks and the forget gate stays shut, all at once, so
-fitness is flat around the optimizer's start and many seeds never leave it (README).
+shortest setting).
+
+The default network is one GRU unit, not the paper's LSTM. Fitness is flat until a marked
+value reaches the end of the sequence. From a start near zero, an LSTM cell forgets in a
+few steps (forget gate 0.5), and it only improves once two gates are right together: the
+input gate open only on marks, and the forget gate held at 1. In a GRU, one gate does
+both jobs: with the update gate z near 1 the unit holds its state and blocks the input,
+and with z near 0 on marked steps it takes the marked value in. Evolution finds that
+single gate far more often. Measured (README): 0/3 of seeds 1-3 solved with LSTM 1 / snes,
+and 8/8 of seeds 1-8 with GRU 1 / CMA-ES with BIPOP restarts. A descent that ends on the
+plateau restarts from the wide start.
 """
 from __future__ import annotations
 
@@ -92,10 +100,12 @@ def make(T: int = 50, batch: int = 100, n_test: int = 2000, accuracy: float = 0.
         return acc >= accuracy, {"test_accuracy": acc, "test_sequences": n_test,
                                  "sequences_per_evaluation": batch, "T": T}
 
-    # one LSTM cell suffices (see the tests' hand-built adder); the gates must saturate
-    # (weights ~ 10-20) before any marked value reaches the end, hence the wide start
-    fields = dict(arch="lstm", n_hidden=1, optimizer="snes", popsize=100, sigma0=10.0,
-                  max_evals=100_000)
+    # the gates must saturate (weights ~ 10-20) before any marked value reaches the end,
+    # hence the wide start; the descent that finds no memory stops (pycma's criteria) and
+    # BIPOP restarts it, alternating large and small populations
+    fields = dict(arch="gru", n_hidden=1, optimizer="cmaes", popsize=100, sigma0=10.0,
+                  optimizer_options={"restarts": 20, "restart_strategy": "bipop"},
+                  max_evals=200_000)
     fields.update(defaults)
     return Problem(name or f"adding-{T}", f"adding problem, T = {T}: output 0.5 + (X1 + X2)/4 at "
                    f"the end; solved at {accuracy:.0%} of {n_test} test sequences within 0.04",

@@ -18,6 +18,14 @@ drawn fresh every generation from (run seed, generation). The champion is solved
 predicts all 10,000 strings of a fixed held-out set correctly (the paper's test set size;
 a set of the first 500 strings screens champions first, so that most generations cost
 little). ``make(embedded=False)`` gives the plain Reber grammar, a much easier task.
+
+Defaults differ by grammar. The plain grammar keeps the 4-cell LSTM that solves it
+reliably. The embedded one needs more state: it must track the inner graph, know that the
+previous symbol was the outer B, and hold T or P across the inner string. With LSTM 4 the
+search stalls at an MSE of about 0.03 without even predicting the inner B right.
+An 8-unit GRU, searched more finely (sigma0 0.5, popsize 50), learns all of it. It gets
+100 strings a generation, against 50 for the plain grammar. With 50, one of seeds 1-3
+reached a batch MSE of 1e-4 but never passed all 10,000 test strings.
 """
 from __future__ import annotations
 
@@ -124,9 +132,21 @@ def test_set(embedded: bool, n: int):
     return draw(n, np.random.default_rng(TEST_SEED), embedded)
 
 
-def make(embedded: bool = True, batch: int = 50, n_test: int = 10_000, name: str | None = None,
-         **defaults) -> Problem:
-    """Next-symbol prediction on the (embedded) Reber grammar; ``defaults`` override fields."""
+# the measured defaults of each grammar (see the module docstring)
+EMBEDDED_DEFAULTS = dict(arch="gru", n_hidden=8, arch_options={"readout": "sigmoid"},
+                         optimizer="snes", popsize=50, sigma0=0.5, max_evals=150_000)
+PLAIN_DEFAULTS = dict(arch="lstm", n_hidden=4, arch_options={"readout": "sigmoid"},
+                      optimizer="snes", sigma0=1.0, max_evals=100_000)
+
+
+def make(embedded: bool = True, batch: int | None = None, n_test: int = 10_000,
+         name: str | None = None, **defaults) -> Problem:
+    """Next-symbol prediction on the (embedded) Reber grammar; ``defaults`` override fields.
+
+    ``batch`` (strings a generation) defaults to 100 for the embedded grammar, 50 for the plain.
+    """
+    if batch is None:
+        batch = 100 if embedded else 50
     def evaluate(net, genomes, seed) -> np.ndarray:
         X, Y, M = draw(batch, np.random.default_rng(seed), embedded)
         return fitness(outputs(net, genomes, X), Y, M)
@@ -140,8 +160,7 @@ def make(embedded: bool = True, batch: int = 50, n_test: int = 10_000, name: str
         return acc == 1.0, {"test_accuracy": acc, "test_strings": n_test,
                             "sequences_per_evaluation": batch}
 
-    fields = dict(arch="lstm", n_hidden=4, arch_options={"readout": "sigmoid"}, optimizer="snes",
-                  sigma0=1.0, max_evals=100_000)
+    fields = dict(EMBEDDED_DEFAULTS if embedded else PLAIN_DEFAULTS)
     fields.update(defaults)
     kind = "embedded Reber grammar" if embedded else "Reber grammar"
     return Problem(name or ("reber" if embedded else "reber-plain"),
