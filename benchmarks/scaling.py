@@ -4,9 +4,10 @@
 
 For each problem and population size: random genomes (the problem's network, N(0, 2^2)),
 evaluated for --generations generations (seeds (0, g)) by the threads backend with 1 and
-all threads, and by Ray with 1 and 2 actors, after one warm-up generation each (kernels
-compiled, actors started). The Ray overhead is a generation's time on Ray minus on
-threads with the same number of cores; the speedup is 1 actor's time over 2 actors'.
+all threads, and by Ray with 1 and 2 actors of one numba thread each, after one warm-up
+generation each (kernels compiled, actors started). The Ray overhead is a generation's
+time on 2 actors minus on threads with all cores; the speedup is 1 actor's time over 2
+actors'.
 Every backend's fitness is checked equal to the threads backend's.
 """
 from __future__ import annotations
@@ -58,7 +59,8 @@ def main() -> None:
                 res[f"t{n}"] = per_generation(lambda G, s: prob.evaluate(net, G, s), G,
                                               args.generations)
             for w in (1, 2):
-                ev = RayEvaluator(name, prob.arch, prob.n_hidden, 0, workers=w)
+                # one numba thread an actor: 1 actor = 1 core, 2 actors = 2 cores
+                ev = RayEvaluator(name, prob.arch, prob.n_hidden, 0, workers=w, threads=1)
                 try:
                     res[f"r{w}"] = per_generation(ev, G, args.generations)
                 finally:

@@ -81,7 +81,7 @@ class RayEvaluator:
     a replacement actor, so a lost worker costs its in-flight chunk and nothing else."""
 
     def __init__(self, problem: str, arch: str, hidden: int, seed: int, workers: int | None = None,
-                 address: str | None = None, max_retries: int = 3):
+                 address: str | None = None, max_retries: int = 3, threads: int | None = None):
         import ray
         self._ray = ray
         self._started = False
@@ -95,7 +95,7 @@ class RayEvaluator:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or cpus)
         # numba threads per actor: the cores divided among the actors, never oversubscribed
-        self._threads = max(1, cpus // self.workers)
+        self._threads = int(threads or max(1, cpus // self.workers))
         self._args = (problem, arch, hidden, seed, self._threads)
         self._cls = ray.remote(num_cpus=min(1, cpus / self.workers))(_Worker)
         self.actors = [self._new_actor() for _ in range(self.workers)]
