@@ -114,7 +114,42 @@ def plot_traces(run_dir) -> list[Path]:
         ax.set_yticklabels([f"leg {i}" for i in range(S.shape[1])])
         ax.set_xlabel("time (black: stance, foot down)")
         out.append(_save(fig, d / "gait.png"))
+    if "legs" in tr:
+        out.append(animate_legs(t, np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
+                                d / "walk.gif"))
     return out
+
+
+def animate_legs(t, legs, stance, path: Path, frames: int = 120) -> Path:
+    """A GIF of the walk: body, legs (red while the foot is down), from legs[T, n, 3]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    idx = np.linspace(0, len(t) - 1, frames).astype(int)
+    fig, ax = plt.subplots(figsize=(6, 2.4))
+    lines = [ax.plot([], [], lw=3)[0] for _ in range(legs.shape[1])]
+    body, = ax.plot([], [], "ks", ms=10)
+    ax.set_ylim(-18, 4)
+    ax.set_yticks([])
+
+    def draw(k):
+        i = idx[k]
+        jx = legs[i, :, 0]
+        ax.set_xlim(jx.mean() - 30, jx.mean() + 30)
+        body.set_data([jx.mean()], [0.0])
+        for n, ln in enumerate(lines):
+            ln.set_data([jx[n], legs[i, n, 1]], [0.0, -legs[i, n, 2]])
+            ln.set_color("r" if stance[i, n] else "b")
+        ax.set_title(f"t = {t[i]:.1f}")
+        return lines + [body]
+
+    anim = FuncAnimation(fig, draw, frames=frames, blit=False)
+    tmp = path.with_name(path.name + ".tmp.gif")
+    anim.save(tmp, writer=PillowWriter(fps=15))
+    plt.close(fig)
+    tmp.replace(path)
+    return path
 
 
 def _runs(t, idx) -> list[tuple[float, float]]:

@@ -130,7 +130,7 @@ def trace(net, genome) -> dict:
     full = evornn.Network(net.arch, net.n_in, net.n_hidden, net.n_hidden, genome=genome,
                           **net.options)                    # readout 'neurons': all of them
     leg = start()
-    R, angle, x, stance = [], [], [], []
+    R, angle, x, stance, legs = [], [], [], [], []
     for _ in range(STEPS):
         r = full.step(np.array([leg[4] * 5.0 / FORWARD_LIMIT]))
         body_step(leg, r[FOOT], r[BACKWARD], r[FORWARD], DT)
@@ -138,8 +138,9 @@ def trace(net, genome) -> dict:
         angle.append(leg[4])
         x.append(leg[0])
         stance.append(leg[6] > 0.5)
+        legs.append((leg[2], leg[3], leg[7]))           # joint x, foot x, foot depth
     return {"t": np.arange(1, STEPS + 1) * DT, "neurons": np.array(R),
-            "stance": np.array(stance)[:, None],
+            "stance": np.array(stance)[:, None], "legs": np.array(legs)[:, None],
             "signals": {"leg angle (rad)": np.array(angle), "body position": np.array(x)}}
 
 

@@ -73,5 +73,8 @@ def test_evolution_reaches_the_velocity_plateau(tmp_path):
     assert abs(tr["signals"]["body position"][-1] - s["best_fitness"]) < 1e-9 * s["best_fitness"]
     assert 0.2 < tr["stance"].mean() < 0.95 and tr["neurons"].shape == (walker.STEPS, 5)
     files = plot_traces(d)
-    assert [f.name for f in files] == ["activity.png", "phase.png", "gait.png"]
-    assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files)
+    assert [f.name for f in files] == ["activity.png", "phase.png", "gait.png", "walk.gif"]
+    assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files[:3])
+    assert files[3].read_bytes()[:6] == b"GIF89a"
+    legs = tr["legs"][:, 0]
+    np.testing.assert_allclose(legs[:, 0], tr["signals"]["body position"], atol=1e-12)  # joint = body
