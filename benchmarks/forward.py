@@ -123,7 +123,7 @@ def main() -> None:
     print(f"P={P} I={I} O={O} B={B} T={T}; {threads()} worker threads; "
           "figures: M genome-timesteps/s (median of %d)" % args.repeats)
     print(f"{'arch':7} {'dtype':8} {'evornn':>8} {'numpy':>8} {'torch':>8} {'x numpy':>8} "
-          f"{'x torch':>8} {'target':>7} {'compile s':>9} {'max|diff|':>9}")
+          f"{'x torch':>8} {'target':>7} {'compile s':>9} {'max|diff| t<10':>14}")
     rng = np.random.default_rng(0)
     for arch in args.archs.split(","):
         H = HIDDEN[arch]
@@ -141,10 +141,12 @@ def main() -> None:
             t_th = np.nan
             if have_torch:
                 t_th, y_th = timed(lambda: torch_reference(arch, net, G, X), args.repeats)
-            diff = float(np.abs(y - y_np).max())
+            # over the first 10 steps: these random networks are chaotic at H = 32, so later
+            # steps amplify the last bit of a different summation order to O(1)
+            diff = float(np.abs(y[:, :, :10] - y_np[:, :, :10]).max())
             target = f"{TARGET32[arch]:.1f}x" if dt == np.float32 else "-"
             print(f"{arch:7} {dname:8} {work / t_ev:8.2f} {work / t_np:8.2f} {work / t_th:8.2f} "
-                  f"{t_np / t_ev:7.2f}x {t_th / t_ev:7.2f}x {target:>7} {compile_s:9.2f} {diff:9.1e}",
+                  f"{t_np / t_ev:7.2f}x {t_th / t_ev:7.2f}x {target:>7} {compile_s:9.2f} {diff:14.1e}",
                   flush=True)
 
 
