@@ -44,8 +44,7 @@ def use_backend(backend: str, workers: int | None) -> None:
 def make_evaluator(cfg, prob, net) -> Callable:
     """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it."""
     if cfg.backend == "ray":
-        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers,
-                            getattr(cfg, "address", None))
+        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address)
 
     def evaluate(G, seed):
         return prob.evaluate(net, G, seed)

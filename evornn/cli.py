@@ -102,8 +102,9 @@ def run(args) -> int:
     """Evolve a network on a problem with the problem's defaults for anything not given."""
     from pathlib import Path
 
+    from evornn.backends import check_backend
     from evornn.problem import get_problem
-    from evornn.run import BACKENDS, RunConfig, start, use_backend
+    from evornn.run import RunConfig, start, use_backend
     opts = read_config(args.config) if args.config else {}
     for k in list(RUN_OPTIONS):
         k = k.replace("-", "_")
@@ -115,9 +116,10 @@ def run(args) -> int:
                          "the config file)")
     _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
     backend = opts.get("backend", "threads")
-    if backend not in BACKENDS:
-        from evornn.network import _unknown
-        raise UsageError(str(_unknown("backend", backend, list(BACKENDS))))
+    try:
+        check_backend(backend)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     _positive("popsize", opts.get("popsize"), minimum=2)
     _positive("hidden", opts.get("hidden"))
     _positive("max-evals", opts.get("max_evals"))
@@ -185,7 +187,10 @@ def eval_run(args) -> int:
     d = _run_dir(args.run_dir)
     if not (d / BEST).exists():
         raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
-    r = replay(d)
+    try:
+        r = replay(d)
+    except RuntimeError as e:            # e.g. a cupy run replayed where there is no GPU
+        raise UsageError(f"{d}: {e}") from None
     verdict = "passes" if r["solved"] else "does not pass"
     extra = "".join(f", {k} {v}" for k, v in r.items() if k not in ("problem", "fitness", "solved"))
     print(f"{r['problem']}: the best network of {d} has fitness {r['fitness']:.6g} and {verdict} "
