@@ -4,7 +4,7 @@ import pytest
 from numba import njit
 
 import evornn
-from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh
+from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh, view2d
 from evornn.threads import set_threads, threads
 
 ARCHS = evornn.architectures()
@@ -89,3 +89,22 @@ def test_small_matmul_matches_numpy(B, K, M):
     want = z + x @ w
     mm_acc(z, x, w)
     np.testing.assert_allclose(z, want, atol=1e-12)
+
+
+@njit
+def _view_and_write(a, off, rows, cols):
+    v = view2d(a, off, rows, cols)
+    v[rows - 1, cols - 1] = -1.0
+    return v.copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_view2d_is_a_writable_reshape_and_refuses_out_of_bounds(dtype):
+    a = np.arange(40, dtype=dtype)
+    v = _view_and_write(a, 5, 3, 7)
+    want = np.arange(5, 26, dtype=dtype).reshape(3, 7)
+    want[2, 6] = -1.0
+    np.testing.assert_array_equal(v, want)
+    assert a[25] == -1.0 and a[24] == 24.0 and a[26] == 26.0
+    with pytest.raises(IndexError, match="out of the array's bounds"):
+        _view_and_write(a, 30, 2, 6)

@@ -18,6 +18,7 @@ from .kernels import (
     readout_size,
     set_rows,
     tanh,
+    view2d,
 )
 from .spec import Family, need_choice
 
@@ -49,12 +50,12 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
-    h = state[:B * H].reshape((B, H))
-    z = state[B * H:2 * B * H].reshape((B, H))
+    h = view2d(state, 0, B, H)
+    z = view2d(state, B * H, B, H)
     bo = (I + H) * H
     set_rows(z, w[bo:bo + H])
-    mm_acc(z, x, w[:I * H].reshape((I, H)))
-    mm_acc(z, h, w[I * H:bo].reshape((H, H)))
+    mm_acc(z, x, view2d(w, 0, I, H))
+    mm_acc(z, h, view2d(w, I * H, H, H))
     zero = x.dtype.type(0.0)
     if cfg[C_OPT] == 0:
         for b in range(B):

@@ -24,6 +24,7 @@ from .kernels import (
     readout,
     readout_size,
     tanh,
+    view2d,
 )
 from .spec import Family, need_choice, need_positive
 
@@ -188,9 +189,9 @@ def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
     F = int(cfg[C_OPT + C_FEATS])
-    h = state[:B * H].reshape((B, H))
-    z = state[B * H:2 * B * H].reshape((B, H))
-    feats = state[2 * B * H:2 * B * H + B * F].reshape((B, F))
+    h = view2d(state, 0, B, H)
+    z = view2d(state, B * H, B, H)
+    feats = view2d(state, 2 * B * H, B, F)
     n = N_EVOLVABLE
     bias = w[n + I * H:n + I * H + H]
     res = fixed[I * H + H:]
@@ -198,17 +199,17 @@ def step(w, cfg, fixed, state, x, y):
     one = x.dtype.type(1.0)
     if cfg[C_OPT + C_SPARSE] == 0:
         z[:] = 0
-        mm_acc(z, h, res[:H * H].reshape((H, H)))
+        mm_acc(z, h, view2d(res, 0, H, H))
     elif B == 1:
         csr_row_dots(z, h, res, H)
     else:
         s0 = 2 * B * H + B * F
-        csr_batch(z, h, res, H, state[s0:s0 + B * H].reshape((H, B)),
-                  state[s0 + B * H:s0 + 2 * B * H].reshape((H, B)))
+        csr_batch(z, h, res, H, view2d(state, s0, H, B),
+                  view2d(state, s0 + B * H, H, B))
     for b in range(B):
         for j in range(H):
             z[b, j] = rho * z[b, j] + bias[j]
-    mm_acc(z, x, w[n:n + I * H].reshape((I, H)))
+    mm_acc(z, x, view2d(w, n, I, H))
     for b in range(B):
         for j in range(H):
             v = (one - a) * h[b, j] + a * tanh(z[b, j])

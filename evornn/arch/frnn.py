@@ -21,6 +21,7 @@ from .kernels import (
     readout_size,
     sigmoid,
     tanh,
+    view2d,
 )
 from .spec import Family, need_choice
 
@@ -64,14 +65,14 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
-    a = state[:B * H].reshape((B, H))
-    z = state[B * H:2 * B * H].reshape((B, H))
+    a = view2d(state, 0, B, H)
+    z = view2d(state, B * H, B, H)
     bo = (I + H) * H
     for b in range(B):
         for j in range(H):
             z[b, j] = w[bo + j]
-    mm_acc(z, x, w[:I * H].reshape((I, H)))
-    mm_acc(z, a, w[I * H:bo].reshape((H, H)))
+    mm_acc(z, x, view2d(w, 0, I, H))
+    mm_acc(z, a, view2d(w, I * H, H, H))
     if cfg[C_OPT] == 0:
         for b in range(B):
             for j in range(H):

@@ -22,6 +22,7 @@ from .kernels import (
     set_rows,
     sigmoid,
     tanh,
+    view2d,
 )
 from .spec import Family
 
@@ -49,14 +50,14 @@ def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
     M = 3 * H
-    h = state[:B * H].reshape((B, H))
-    zi = state[B * H:4 * B * H].reshape((B, M))
-    zh = state[4 * B * H:7 * B * H].reshape((B, M))
+    h = view2d(state, 0, B, H)
+    zi = view2d(state, B * H, B, M)
+    zh = view2d(state, 4 * B * H, B, M)
     bo = (I + H) * M
     set_rows(zi, w[bo:bo + M])
-    mm_acc(zi, x, w[:I * M].reshape((I, M)))
+    mm_acc(zi, x, view2d(w, 0, I, M))
     zh[:] = 0
-    mm_acc(zh, h, w[I * M:bo].reshape((H, M)))
+    mm_acc(zh, h, view2d(w, I * M, H, M))
     one = x.dtype.type(1.0)
     for b in range(B):
         for j in range(H):

@@ -22,6 +22,7 @@ from .kernels import (
     set_rows,
     tanh,
     transpose_into,
+    view2d,
 )
 from .spec import Family, need_choice, need_positive
 
@@ -47,7 +48,7 @@ def check(I, H, O, opts):
 @njit(**JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off = transpose_into(w[:I * H].reshape((I, H)), g, 0, H, I)
+    off = transpose_into(view2d(w, 0, I, H), g, 0, H, I)
     m = cfg[C_OPT + 1]
     for j in range(H):
         w[I * H + j] = min(max(g[off + j], -m), m)
@@ -59,10 +60,10 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
-    h = state[:B * H].reshape((B, H))
-    z = state[B * H:2 * B * H].reshape((B, H))
+    h = view2d(state, 0, B, H)
+    z = view2d(state, B * H, B, H)
     set_rows(z, w[I * H + H:I * H + 2 * H])
-    mm_acc(z, x, w[:I * H].reshape((I, H)))
+    mm_acc(z, x, view2d(w, 0, I, H))
     zero = x.dtype.type(0.0)
     relu = cfg[C_OPT] == 0
     for b in range(B):

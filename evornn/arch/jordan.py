@@ -22,6 +22,7 @@ from .kernels import (
     readout_size,
     set_rows,
     tanh,
+    view2d,
 )
 from .spec import Family, need_positive
 
@@ -53,12 +54,12 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H, O = int(cfg[C_HID]), int(cfg[C_OUT])
-    ctx = state[:B * O].reshape((B, O))
-    h = state[B * O:B * (O + H)].reshape((B, H))
+    ctx = view2d(state, 0, B, O)
+    h = view2d(state, B * O, B, H)
     bo = (I + O) * H
     set_rows(h, w[bo:bo + H])
-    mm_acc(h, x, w[:I * H].reshape((I, H)))
-    mm_acc(h, ctx, w[I * H:bo].reshape((O, H)))
+    mm_acc(h, x, view2d(w, 0, I, H))
+    mm_acc(h, ctx, view2d(w, I * H, O, H))
     for b in range(B):
         for j in range(H):
             h[b, j] = tanh(h[b, j])

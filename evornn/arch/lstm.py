@@ -30,6 +30,7 @@ from .kernels import (
     set_rows,
     sigmoid,
     tanh,
+    view2d,
 )
 
 
@@ -140,12 +141,12 @@ def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
     M = 4 * H
-    h = state[:B * H].reshape((B, H))
-    c = state[B * H:2 * B * H].reshape((B, H))
-    z = state[2 * B * H:6 * B * H].reshape((B, M))
+    h = view2d(state, 0, B, H)
+    c = view2d(state, B * H, B, H)
+    z = view2d(state, 2 * B * H, B, M)
     set_rows(z, w[(I + H) * M:(I + H + 1) * M])
-    mm_acc(z, x, w[:I * M].reshape((I, M)))
-    mm_acc(z, h, w[I * M:(I + H) * M].reshape((H, M)))
+    mm_acc(z, x, view2d(w, 0, I, M))
+    mm_acc(z, h, view2d(w, I * M, H, M))
     gates(z, c, h)
     readout(w, (I + H + 1) * M, h, y, int(cfg[C_READOUT]))
 

@@ -10,7 +10,7 @@ from numba import njit
 
 from .blocks import readout_blocks, uniform
 from .ctrnn import check_common, packed_size, step
-from .kernels import C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, pack_readout, transpose_into
+from .kernels import C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, pack_readout, transpose_into, view2d
 from .spec import Family, need_positive
 
 
@@ -48,8 +48,8 @@ def cfg(I, H, O, opts):
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
     nf = H - int(cfg[C_OPT + 2])
-    off = transpose_into(w[:H * H].reshape((H, H)), g, 0, H, H)
-    win = w[H * H:(H + I) * H].reshape((I, H))
+    off = transpose_into(view2d(w, 0, H, H), g, 0, H, H)
+    win = view2d(w, H * H, I, H)
     win[:] = 0
     off = transpose_into(win[:, :nf], g, off, nf, I)
     p = (H + I) * H

@@ -22,6 +22,7 @@ from .kernels import (
     sigmoid,
     tanh,
     transpose_into,
+    view2d,
 )
 from .spec import Family, need_choice
 
@@ -45,7 +46,7 @@ def check(I, H, O, opts):
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
     K = H * I
-    off = transpose_into(w[:K * H].reshape((K, H)), g, 0, H, K)
+    off = transpose_into(view2d(w, 0, K, H), g, 0, H, K)
     for j in range(H):
         w[K * H + j] = g[off + j]
     pack_readout(g, off + H, w, (K + 1) * H, H, O, int(cfg[C_READOUT]))
@@ -56,15 +57,15 @@ def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[C_HID])
     K = H * I
-    h = state[:B * H].reshape((B, H))
-    z = state[B * H:2 * B * H].reshape((B, H))
-    hx = state[2 * B * H:2 * B * H + B * K].reshape((B, K))
+    h = view2d(state, 0, B, H)
+    z = view2d(state, B * H, B, H)
+    hx = view2d(state, 2 * B * H, B, K)
     for b in range(B):
         for j in range(H):
             for k in range(I):
                 hx[b, j * I + k] = h[b, j] * x[b, k]
     set_rows(z, w[K * H:(K + 1) * H])
-    mm_acc(z, hx, w[:K * H].reshape((K, H)))
+    mm_acc(z, hx, view2d(w, 0, K, H))
     if cfg[C_OPT] == 0:
         for b in range(B):
             for j in range(H):
