@@ -45,16 +45,21 @@ class Problem:
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
     x0: str = "center"
+    # seed -> (inputs [B, T, I], targets [B, T, O], weights [B, T, O] summing to 1): the data
+    # gradient training (--optimizer bptt / rtrl) learns from; the problem's fitness on the
+    # same seed must be minus the weighted squared error (tests/test_problems.py checks it)
+    batch: Callable | None = None
 
     def __post_init__(self):
         if self.x0 not in ("center", "init"):
             raise ValueError(f"problem {self.name!r}: x0 must be 'center' or 'init', got {self.x0!r}")
 
-    def network(self, arch=None, n_hidden=None, seed=0):
-        """The problem's network: its defaults unless arch / n_hidden are given."""
+    def network(self, arch=None, n_hidden=None, seed=0, options=None):
+        """The problem's network: its defaults unless arch / n_hidden / options are given
+        (options add to, or override, the problem's own architecture options)."""
         import evornn
         arch = arch or self.arch
-        opts = self.arch_options if arch == self.arch else {}
+        opts = {**(self.arch_options if arch == self.arch else {}), **(options or {})}
         return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
                               output_map=self.output_map, **opts)
 

@@ -88,6 +88,14 @@ def make(T: int = 50, batch: int = 100, n_test: int = 2000, accuracy: float = 0.
         X, lengths, target = generate(T, batch, np.random.default_rng(seed))
         return fitness(end_outputs(net, genomes, X, lengths), target)
 
+    def data(seed):
+        X, lengths, target = generate(T, batch, np.random.default_rng(seed))
+        Y, W = np.zeros(X.shape[:2] + (1,)), np.zeros(X.shape[:2] + (1,))
+        rows = np.arange(batch)
+        Y[rows, lengths - 1, 0] = target
+        W[rows, lengths - 1, 0] = 1.0 / batch          # only the last step of each sequence counts
+        return X, Y, W
+
     def solved(net, genome, fitness) -> tuple[bool, dict]:
         X, lengths, target = test_set(T, n_test)
         # the champion is tested every generation: a first tenth of the set weeds out most
@@ -109,7 +117,7 @@ def make(T: int = 50, batch: int = 100, n_test: int = 2000, accuracy: float = 0.
     fields.update(defaults)
     return Problem(name or f"adding-{T}", f"adding problem, T = {T}: output 0.5 + (X1 + X2)/4 at "
                    f"the end; solved at {accuracy:.0%} of {n_test} test sequences within 0.04",
-                   n_in=2, n_out=1, evaluate=evaluate, solved=solved, **fields)
+                   n_in=2, n_out=1, evaluate=evaluate, solved=solved, batch=data, **fields)
 
 
 PROBLEMS = [make(50, name="adding")]

@@ -89,6 +89,12 @@ def make(n_train: int = 10, n_test: int = 100, name: str = "anbncn", **defaults)
         X, Y, M = batch(train)
         return fitness(outputs(net, genomes, X), Y, M)
 
+    def data(seed):
+        X, Y, M = batch(train)
+        # each string's steps and outputs averaged first, then the strings, as fitness does
+        W = M / (M.sum(axis=1, keepdims=True) * Y.shape[2] * len(train))
+        return X, Y, np.broadcast_to(W[..., None], Y.shape).copy()
+
     def solved(net, genome, fitness) -> tuple[bool, dict]:
         X, Y, M = batch(train)
         if not strings_right(outputs(net, genome[None], X), Y, M).all():
@@ -105,7 +111,7 @@ def make(n_train: int = 10, n_test: int = 100, name: str = "anbncn", **defaults)
     fields.update(defaults)
     return Problem(name, f"a^n b^n c^n next-symbol prediction, trained on n = 1..{n_train}; "
                    f"reports the range of n it generalizes to (tested to {n_test})",
-                   n_in=4, n_out=4, evaluate=evaluate, solved=solved, **fields)
+                   n_in=4, n_out=4, evaluate=evaluate, solved=solved, batch=data, **fields)
 
 
 PROBLEMS = [make()]

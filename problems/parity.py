@@ -59,6 +59,10 @@ def make(T: int = 10, batch: int = 50, n_test: int = 1000, name: str | None = No
         X, target = generate(T, batch, np.random.default_rng(seed))
         return fitness(outputs(net, genomes, X), target)
 
+    def data(seed):
+        X, target = generate(T, batch, np.random.default_rng(seed))
+        return X, target[..., None].astype(np.float64), np.full(X.shape, 1.0 / X[..., 0].size)
+
     def solved(net, genome, fitness) -> tuple[bool, dict]:
         X, target = test_set(T, n_test)
         acc = float(sequences_right(outputs(net, genome[None], X), target).mean())
@@ -75,7 +79,7 @@ def make(T: int = 10, batch: int = 50, n_test: int = 1000, name: str | None = No
     fields.update(defaults)
     return Problem(name or f"parity-{T}", f"running parity of a stream of {T} bits, every step; "
                    f"solved when all of {n_test} test sequences are right",
-                   n_in=1, n_out=1, evaluate=evaluate, solved=solved, **fields)
+                   n_in=1, n_out=1, evaluate=evaluate, solved=solved, batch=data, **fields)
 
 
 PROBLEMS = [make(10, name="parity")]

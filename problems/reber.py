@@ -151,6 +151,11 @@ def make(embedded: bool = True, batch: int | None = None, n_test: int = 10_000,
         X, Y, M = draw(batch, np.random.default_rng(seed), embedded)
         return fitness(outputs(net, genomes, X), Y, M)
 
+    def data(seed):
+        X, Y, M = draw(batch, np.random.default_rng(seed), embedded)
+        W = np.broadcast_to(M[..., None] / (M.sum() * 7.0), Y.shape).copy()
+        return X, Y.astype(np.float64), W
+
     def solved(net, genome, fitness) -> tuple[bool, dict]:
         X, Y, M = test_set(embedded, n_test)
         screen = min(500, n_test)
@@ -166,7 +171,7 @@ def make(embedded: bool = True, batch: int | None = None, n_test: int = 10_000,
     return Problem(name or ("reber" if embedded else "reber-plain"),
                    f"{kind}: predict the possible next symbols; solved when all outputs are within "
                    f"0.25 on all {n_test} test strings", n_in=7, n_out=7, evaluate=evaluate,
-                   solved=solved, **fields)
+                   solved=solved, batch=data, **fields)
 
 
 PROBLEMS = [make(True), make(False)]

@@ -23,3 +23,28 @@ def test_problem_contract(name):
     np.testing.assert_array_equal(prob.evaluate(net, G, (0, 1)), f)   # same seed, same fitness
     ok, info = prob.solved(net, G[0], float(f[0]))
     assert isinstance(ok, bool) and isinstance(info, dict)
+
+
+GRADIENT_PROBLEMS = sorted(n for n, p in builtin_problems().items() if p.batch is not None)
+
+
+def test_the_sequence_problems_have_a_gradient_form():
+    assert {"adding", "parity", "reber", "reber-plain", "anbncn"} <= set(GRADIENT_PROBLEMS)
+
+
+@pytest.mark.parametrize("name", GRADIENT_PROBLEMS)
+def test_batch_hook_is_the_fitness_in_gradient_form(name):
+    """Minus the weighted squared error on batch(seed) is the problem's fitness on that seed,
+    so that gradient training minimizes exactly what evolution maximizes."""
+    import evornn
+    prob = builtin_problems()[name]
+    net = prob.network(seed=0)
+    rng = np.random.default_rng(1)
+    G = net.genome + 0.3 * rng.standard_normal((3, net.n_params))
+    X, Y, W = prob.batch((5, 2))
+    assert X.ndim == Y.ndim == 3 and W.shape == Y.shape and Y.shape[2] == prob.n_out
+    assert X.shape[:2] == Y.shape[:2] and X.shape[2] == prob.n_in
+    assert np.all(W >= 0) and abs(W.sum() - 1.0) < 1e-12
+    out = evornn.population_forward(net, G, X.astype(np.float32)).astype(np.float64)
+    loss = (W * (out - Y) ** 2).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-9, atol=1e-12)

@@ -17,6 +17,7 @@ class Block:
     init: tuple = (-0.1, 0.1)     # uniform(low, high); low == high for a constant
     bounds: tuple | None = None   # (low, high) every optimizer must respect
     offset: int = 0
+    shift: tuple = ()             # per-element values added to the uniform draw (or none)
 
     @property
     def size(self) -> int:
@@ -51,6 +52,8 @@ def init_genome(blocks: list[Block], rng: np.random.Generator) -> np.ndarray:
     for b in blocks:
         lo, hi = b.init
         v = rng.uniform(lo, hi, b.size) if hi > lo else np.full(b.size, float(lo))
+        if b.shift:
+            v = v + np.asarray(b.shift, dtype=np.float64)
         if b.bounds is not None:
             v = np.clip(v, *b.bounds)
         parts.append(v)

@@ -1,4 +1,6 @@
 """LSTM with forget gate: torch.nn.LSTM's equations and gate order (i, f, g, o)."""
+from dataclasses import replace
+
 import numpy as np
 from numba import njit
 
@@ -36,8 +38,19 @@ from .kernels import (
 
 def blocks(I, H, O, opts):
     s = 1.0 / np.sqrt(H)
-    return [uniform("W_ih", (4 * H, I), s), uniform("W_hh", (4 * H, H), s),
-            uniform("b", (4 * H,), s)] + readout_blocks(H, O, opts["readout"])
+    # forget_bias shifts the forget gates' initial biases (Gers et al. 2000; Jozefowicz et
+    # al. 2015 recommend 1): the cell then starts out remembering instead of halving its
+    # content every step
+    shift = (0.0,) * H + (float(opts["forget_bias"]),) * H + (0.0,) * (2 * H)
+    b = uniform("b", (4 * H,), s)
+    if opts["forget_bias"]:
+        b = replace(b, shift=shift)
+    return [uniform("W_ih", (4 * H, I), s), uniform("W_hh", (4 * H, H), s), b] \
+        + readout_blocks(H, O, opts["readout"])
+
+
+def check(I, H, O, opts):
+    need_finite("lstm", "forget_bias", opts["forget_bias"])
 
 
 def features(I, H, opts):
@@ -151,9 +164,9 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, (I + H + 1) * M, h, y, int(cfg[C_READOUT]))
 
 
-from .spec import Family  # noqa: E402
+from .spec import Family, need_finite  # noqa: E402
 
 FAMILY = Family(
     name="lstm", description="LSTM with forget gate, exactly torch.nn.LSTM (gates i, f, g, o)",
-    options={"readout": "linear"}, readouts=("linear", "tanh", "sigmoid", "none"),
-    blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step)
+    options={"readout": "linear", "forget_bias": 0.0}, readouts=("linear", "tanh", "sigmoid", "none"),
+    blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step, check=check)

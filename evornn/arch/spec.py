@@ -39,6 +39,13 @@ def need_choice(family: str, key: str, value, allowed) -> None:
                          f"choose one of {', '.join(map(repr, allowed))}")
 
 
+def need_finite(family: str, key: str, value) -> None:
+    """Raise ValueError unless value is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise ValueError(f"{family}: option {key}={value!r} must be a finite number")
+
+
 def need_positive(family: str, key: str, value, strict: bool = True) -> None:
     """Raise ValueError unless value is a positive (or non-negative) finite number."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \

@@ -7,6 +7,9 @@ is a buffer. Every layer maps x [B, T, I] -> [B, T, O] from a zero state with th
 equations of its family's module docstring, and clips where the numba ``pack`` clips
 (ctrnn tau, indrnn u, esn leak), so gradients are zero where the kernels are flat.
 ``lstm``/``gru``/``elman`` layers wrap torch.nn.LSTM/GRU/RNN.
+
+State: a layer starts from ``h0`` (None: zeros) and leaves its final state in ``hT``, so
+a sequence can be run in windows (truncated BPTT) or one step at a time (RTRL, feedback).
 """
 from __future__ import annotations
 
@@ -36,9 +39,14 @@ class BlockModule(nn.Module):
         super().__init__()
         self.readout_kind, self.n_out = lay.opts["readout"], lay.n_out
         self.block_names = [leaf(b.name) for b in lay.blocks]   # genome order
+        self.h0 = self.hT = None
         for b in lay.blocks:
             if own is None or leaf(b.name) in own:
                 self.register_parameter(leaf(b.name), nn.Parameter(torch.zeros(b.shape, dtype=torch.float64)))
+
+    def start(self, x: torch.Tensor, width: int) -> torch.Tensor:
+        """The state a sequence starts from: h0, or zeros [B, width]."""
+        return x.new_zeros(x.shape[0], width) if self.h0 is None else self.h0
 
     def load_blocks(self, values: dict) -> None:
         """Copy genome blocks (leaf name -> array in the block's shape) into the parameters."""
@@ -92,7 +100,8 @@ class TorchNNLayer(BlockModule):
         return {**super().read_blocks(grad), **read_torch_nn(self.rnn, 0, "", self.family, grad)}
 
     def features(self, x):
-        return self.rnn(x)[0]
+        y, self.hT = self.rnn(x, self.h0)
+        return y
 
 
 def load_torch_nn(rnn: nn.Module, k: int, sfx: str, family: str, blocks: dict) -> None:
@@ -137,13 +146,14 @@ class JordanTwin(BlockModule):
         self.decay = float(lay.opts["context_decay"])
 
     def forward(self, x):
-        c = x.new_zeros(x.shape[0], self.n_out)
+        c = self.start(x, self.n_out)
         u = x @ self.W_ih.T + self.b
         ys = []
         for t in range(x.shape[1]):
             y = self.readout(torch.tanh(u[:, t] + c @ self.W_ch.T))
             c = self.decay * c + y
             ys.append(y)
+        self.hT = c
         return torch.stack(ys, 1)
 
 
@@ -156,10 +166,11 @@ class ElementwiseRNN(BlockModule):
 
     def features(self, x):
         u = x @ self.W_ih.T + (self.b if "b" in self.block_names else 0.0)
-        h, hs = x.new_zeros(x.shape[0], self.H), []
+        h, hs = self.start(x, self.H), []
         for t in range(x.shape[1]):
             h = self.act(u[:, t] + self.recur(h))
             hs.append(h)
+        self.hT = h
         return torch.stack(hs, 1)
 
 
@@ -191,15 +202,17 @@ class SecondOrderTwin(BlockModule):
     def features(self, x):
         B, T, I = x.shape
         Wf = self.W.reshape(self.H, self.H * I)        # the kernels' (j, k) -> j * I + k order
-        h, hs = x.new_zeros(B, self.H), []
+        h, hs = self.start(x, self.H), []
         for t in range(T):
             h = self.act((h[:, :, None] * x[:, t, None, :]).reshape(B, -1) @ Wf.T + self.b)
             hs.append(h)
+        self.hT = h
         return torch.stack(hs, 1)
 
 
-def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool) -> torch.Tensor:
-    """Firing rates [B, T, H] of Beer's CTRNN from y = 0, one Euler or RK4 step per input."""
+def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool, y0=None):
+    """(firing rates [B, T, H], final y) of Beer's CTRNN from y0 (None: 0), one Euler or
+    RK4 step per input."""
     u = x @ W_in.T                                     # input held during the whole step
 
     def rate(v):
@@ -208,7 +221,7 @@ def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool) -> torch
     def deriv(v, o, ut):
         return (ut + o @ W.T - v) * inv_tau
 
-    y = x.new_zeros(x.shape[0], W.shape[0])
+    y = x.new_zeros(x.shape[0], W.shape[0]) if y0 is None else y0
     o, rates = rate(y), []
     for t in range(x.shape[1]):
         ut = u[:, t]
@@ -225,7 +238,7 @@ def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool) -> torch
             y = y + dt * inv_tau * (ut + o @ W.T - y)
         o = rate(y)
         rates.append(o)
-    return torch.stack(rates, 1)
+    return torch.stack(rates, 1), y
 
 
 class CTRNNTwin(BlockModule):
@@ -239,7 +252,9 @@ class CTRNNTwin(BlockModule):
     def features(self, x):
         inv_tau = 1.0 / torch.clamp(self.tau, *self.tau_range)
         gain = self.gain if "gain" in self.block_names else 1.0
-        return ctrnn_rates(x, self.W, self.W_in, self.theta, inv_tau, gain, self.dt, self.rk4)
+        rates, self.hT = ctrnn_rates(x, self.W, self.W_in, self.theta, inv_tau, gain, self.dt,
+                                     self.rk4, self.h0)
+        return rates
 
 
 class MTRNNTwin(BlockModule):
@@ -257,7 +272,9 @@ class MTRNNTwin(BlockModule):
 
     def features(self, x):
         W_in = torch.cat([self.W_in, self.W_in.new_zeros(self.n_slow, x.shape[2])])
-        return ctrnn_rates(x, self.W, W_in, self.theta, self.inv_tau, 1.0, self.dt, self.rk4)
+        rates, self.hT = ctrnn_rates(x, self.W, W_in, self.theta, self.inv_tau, 1.0, self.dt,
+                                     self.rk4, self.h0)
+        return rates
 
 
 class ESNTwin(BlockModule):
@@ -288,10 +305,11 @@ class ESNTwin(BlockModule):
         rho = self.scalar("spectral_radius")
         u = x @ (self.scalar("input_scaling") * self.input_weights).T \
             + self.scalar("bias_scaling") * self.unit_bias
-        h, feats = x.new_zeros(x.shape[0], self.reservoir.shape[0]), []
+        h, feats = self.start(x, self.reservoir.shape[0]), []
         for t in range(x.shape[1]):
             h = (1 - a) * h + a * torch.tanh(rho * (h @ self.reservoir.T) + u[:, t])
             feats.append(torch.cat([h, x[:, t]], 1) if self.readout_inputs else h)
+        self.hT = h
         return torch.stack(feats, 1)
 
 

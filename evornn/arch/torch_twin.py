@@ -36,10 +36,11 @@ class TorchTwin(nn.Module):
     def __init__(self, rnn: nn.Module, readout: nn.Linear | None, activation: str = "linear"):
         super().__init__()
         self.rnn, self.readout, self.activation = rnn, readout, activation
+        self.h0 = self.hT = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, T, n_in] -> outputs [B, T, n_out] from a zero initial state."""
-        y, _ = self.rnn(x)
+        """x [B, T, n_in] -> outputs [B, T, n_out] from h0 (None: zeros); final state in hT."""
+        y, self.hT = self.rnn(x, self.h0)
         if self.readout is not None:
             y = self.readout(y)
             act = ACTS[self.activation]
@@ -163,6 +164,24 @@ def genome_from_module(module, grad: bool = False) -> np.ndarray:
     return _torch_nn_genome(net, rnn, readout, grad)
 
 
+def load_genome(module, net, genome) -> None:
+    """Copy a genome into a twin of net in place (its parameter objects, and so an optimizer's
+    hold on them, stay the same)."""
+    g = np.asarray(genome, dtype=np.float64)
+    if isinstance(module, StackTwin):
+        for m, lay in zip(module.layers, net.layers):
+            m.load_blocks(_blocks(net, lay, g))
+        return
+    fam = _recurrent(net)[0].family.name
+    for k, sfx, lay in _recurrent_pairs(net):
+        load_torch_nn(module.rnn, k, sfx, fam, _blocks(net, lay, g))
+    if module.readout is not None:
+        W, b = (g[bl.offset:bl.offset + bl.size].reshape(bl.shape) for bl in net.layers[-1].blocks[-2:])
+        with torch.no_grad():
+            module.readout.weight.copy_(torch.from_numpy(W))
+            module.readout.bias.copy_(torch.from_numpy(b))
+
+
 def from_torch(module):
     """The Network computing the same function as a TorchTwin, a StackTwin or a bare LSTM/GRU/RNN."""
     from ..network import Network
@@ -182,3 +201,62 @@ def from_torch(module):
             raise ValueError("the module's ESN reservoir differs from the one its seed "
                              f"{net.seed} builds; a Network's reservoir comes from its seed")
     return net
+
+
+def stateful_parts(module) -> list:
+    """The parts of a twin that carry state between calls (each has h0 and hT)."""
+    if isinstance(module, StackTwin):
+        if module.bidirectional:
+            raise ValueError("a bidirectional network reads its whole input at once: it cannot "
+                             "be run in windows or step by step")
+        return list(module.layers)
+    if getattr(module, "rnn", None) is not None and module.rnn.bidirectional:
+        raise ValueError("a bidirectional network reads its whole input at once: it cannot "
+                         "be run in windows or step by step")
+    return [module]
+
+
+def get_state(module) -> list:
+    """The final state of every stateful part after the last forward call."""
+    return [m.hT for m in stateful_parts(module)]
+
+
+def set_state(module, states) -> None:
+    """Start the next forward call from states (None: zeros), e.g. a detached get_state()."""
+    parts = stateful_parts(module)
+    states = [None] * len(parts) if states is None else states
+    for m, h in zip(parts, states):
+        m.h0 = h
+
+
+def flatten_state(states) -> tuple[torch.Tensor, list]:
+    """states -> (one [B, S] tensor, the layout unflatten_state needs). torch.nn's
+    [layers, B, H] states and LSTM (h, c) pairs become columns in a fixed order."""
+    spec, cols = [], []
+    for h in states:
+        parts = h if isinstance(h, tuple) else (h,)
+        spec.append((isinstance(h, tuple), [None if p is None else tuple(p.shape) for p in parts]))
+        for p in parts:
+            if p is not None:
+                cols.append(p.permute(1, 0, 2).reshape(p.shape[1], -1) if p.dim() == 3 else p)
+    return torch.cat(cols, 1), spec
+
+
+def unflatten_state(flat: torch.Tensor, spec: list) -> list:
+    """The inverse of flatten_state."""
+    states, k = [], 0
+    for is_tuple, shapes in spec:
+        parts = []
+        for shape in shapes:
+            if shape is None:
+                parts.append(None)
+                continue
+            if len(shape) == 3:
+                L, B, H = shape
+                parts.append(flat[:, k:k + L * H].reshape(B, L, H).permute(1, 0, 2).contiguous())
+                k += L * H
+            else:
+                parts.append(flat[:, k:k + shape[1]])
+                k += shape[1]
+        states.append(tuple(parts) if is_tuple else parts[0])
+    return states
