@@ -44,7 +44,8 @@ def use_backend(backend: str, workers: int | None) -> None:
 def make_evaluator(cfg, prob, net) -> Callable:
     """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it."""
     if cfg.backend == "ray":
-        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address)
+        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address,
+                            arch_options=getattr(cfg, "arch_options", None))
 
     def evaluate(G, seed):
         return prob.evaluate(net, G, seed)
@@ -56,12 +57,13 @@ class _Worker:
     """A Ray actor holding one problem and its network, compiled kernels warm after the first
     chunk; evaluates chunks of genomes."""
 
-    def __init__(self, problem: str, arch: str, hidden: int, seed: int, threads: int):
+    def __init__(self, problem: str, arch: str, hidden: int, seed: int, threads: int,
+                 arch_options=None):
         from .problem import get_problem
         from .threads import set_threads
         set_threads(threads)
         self.prob = get_problem(problem)
-        self.net = self.prob.network(arch, hidden, seed=seed)
+        self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
     def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
         return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
@@ -80,7 +82,8 @@ class RayEvaluator:
     a replacement actor, so a lost worker costs its in-flight chunk and nothing else."""
 
     def __init__(self, problem: str, arch: str, hidden: int, seed: int, workers: int | None = None,
-                 address: str | None = None, max_retries: int = 3, threads: int | None = None):
+                 address: str | None = None, max_retries: int = 3, threads: int | None = None,
+                 arch_options: dict | None = None):
         import ray
         self._ray = ray
         self._started = False
@@ -95,7 +98,7 @@ class RayEvaluator:
         self.workers = int(workers or cpus)
         # numba threads per actor: the cores divided among the actors, never oversubscribed
         self._threads = int(threads or max(1, cpus // self.workers))
-        self._args = (problem, arch, hidden, seed, self._threads)
+        self._args = (problem, arch, hidden, seed, self._threads, arch_options)
         self._cls = ray.remote(num_cpus=min(1, cpus / self.workers))(_Worker)
         self.actors = [self._new_actor() for _ in range(self.workers)]
         self.max_retries = max_retries

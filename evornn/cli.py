@@ -49,8 +49,26 @@ def _check_names(problem: str, arch, optimizer) -> None:
         raise UsageError(str(e)) from None
     if arch is not None and arch not in evornn.architectures():
         raise UsageError(str(_unknown("architecture", arch, evornn.architectures())))
-    if optimizer is not None and optimizer not in evornn.optimizers():
-        raise UsageError(str(_unknown("optimizer", optimizer, sorted(evornn.optimizers()))))
+    from evornn.bptt import GRADIENT_METHODS
+    valid = sorted(evornn.optimizers()) + sorted(GRADIENT_METHODS)
+    if optimizer is not None and optimizer not in valid:
+        raise UsageError(str(_unknown("optimizer", optimizer, valid)))
+
+
+def parse_options(pairs, flag: str = "--option") -> dict:
+    """--option KEY=VALUE pairs -> {key: value}, values read as Python literals (3, 0.01,
+    None, True, 'adam') or else kept as strings."""
+    import ast
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} takes KEY=VALUE (e.g. {flag} lr=0.003), got {pair!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
 
 
 def _positive(name: str, v, allow_none=True, minimum=1):
@@ -64,7 +82,7 @@ def _positive(name: str, v, allow_none=True, minimum=1):
 RUN_OPTIONS = {"problem": str, "arch": str, "hidden": int, "optimizer": str, "popsize": int,
                "sigma0": float, "max-evals": int, "generations": int, "target": float,
                "seed": int, "backend": str, "workers": int, "address": str, "init": str,
-               "out": str, "quiet": bool}
+               "out": str, "quiet": bool, "options": dict, "arch-options": dict}
 
 
 def read_config(path: str) -> dict:
@@ -98,22 +116,30 @@ def read_config(path: str) -> dict:
     return out
 
 
-def run(args) -> int:
-    """Evolve a network on a problem with the problem's defaults for anything not given."""
-    from pathlib import Path
-
-    from evornn.backends import check_backend
-    from evornn.problem import get_problem
-    from evornn.run import RunConfig, start, use_backend
-    opts = read_config(args.config) if args.config else {}
+def _gather(args) -> dict:
+    """The run's options: the TOML file's, then the command line's over them."""
+    opts = read_config(args.config) if getattr(args, "config", None) else {}
     for k in list(RUN_OPTIONS):
         k = k.replace("-", "_")
         v = getattr(args, k, None)
+        if k in ("options", "arch_options"):
+            flag = "--option" if k == "options" else "--arch-option"
+            v = {**opts.get(k, {}), **parse_options(getattr(args, k[:-1]), flag)} or None
         if v is not None and v is not False:
             opts[k] = v                       # the command line wins over the file
     if "problem" not in opts:
         raise UsageError("no problem given: python -m evornn run PROBLEM (or problem = ... in "
                          "the config file)")
+    return opts
+
+
+def _make_config(opts: dict):
+    """(RunConfig, Problem) from checked options, the problem's defaults for the rest."""
+    from pathlib import Path
+
+    from evornn.backends import check_backend
+    from evornn.problem import get_problem
+    from evornn.run import RunConfig
     _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
     backend = opts.get("backend", "threads")
     try:
@@ -121,6 +147,10 @@ def run(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     _positive("popsize", opts.get("popsize"), minimum=2)
+    from evornn.bptt import is_gradient_method
+    if is_gradient_method(opts.get("optimizer") or "") and opts.get("popsize"):
+        raise UsageError(f"--popsize does not apply to {opts['optimizer']}: it trains one network "
+                         "(set its batches a generation with --option updates=N)")
     _positive("hidden", opts.get("hidden"))
     _positive("max-evals", opts.get("max_evals"))
     _positive("generations", opts.get("generations"))
@@ -136,20 +166,42 @@ def run(args) -> int:
                     max_evals=opts.get("max_evals") or prob.max_evals, seed=opts.get("seed", 0),
                     generations=opts.get("generations"), target=opts.get("target"),
                     backend=backend, workers=opts.get("workers"), address=opts.get("address"),
-                    init=str(Path(opts["init"]).resolve()) if opts.get("init") else None)
+                    init=str(Path(opts["init"]).resolve()) if opts.get("init") else None,
+                    options=opts.get("options"), arch_options=opts.get("arch_options"))
     if cfg.address and cfg.backend != "ray":
         raise UsageError(f"--address joins a Ray cluster: it needs --backend ray, not {cfg.backend!r}")
+    return cfg, prob
+
+
+def _validate(cfg, prob) -> None:
+    """Build the network and the optimizer once, so that a bad option or a missing torch
+    stops the run in one line before any work."""
     try:
-        net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
-        if cfg.init:
-            from evornn.run import init_genome
-            init_genome(cfg.init, net)
-    except ValueError as e:
+        net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
+        from evornn.run import init_genome, problem_optimizer
+        x0 = init_genome(cfg.init, net) if cfg.init else None
+        problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0, cfg.options)
+    except (ValueError, ImportError) as e:
         raise UsageError(str(e)) from None
+
+
+def _use_backend(cfg) -> None:
+    from evornn.run import use_backend
     try:
         use_backend(cfg.backend, cfg.workers)
     except RuntimeError as e:
         raise UsageError(str(e)) from None
+
+
+def run(args) -> int:
+    """Evolve a network on a problem with the problem's defaults for anything not given."""
+    from pathlib import Path
+
+    from evornn.run import start
+    opts = _gather(args)
+    cfg, prob = _make_config(opts)
+    _validate(cfg, prob)
+    _use_backend(cfg)
     try:
         d, summary = start(cfg, Path(opts.get("out", "runs")), quiet=opts.get("quiet", False))
     except KeyboardInterrupt:
@@ -158,6 +210,58 @@ def run(args) -> int:
         return 130
     _report(d, summary)
     return 0 if summary["solved"] else 1
+
+
+def _scoped(options: dict | None, name: str, names: list[str]) -> dict | None:
+    """The --option values for optimizer name: unscoped keys, and NAME.KEY keys of its own."""
+    out = {}
+    for key, v in (options or {}).items():
+        scope, dot, k = key.partition(".")
+        if not dot:
+            out[key] = v
+        elif scope not in names:
+            raise UsageError(f"--option {key}: {scope!r} is not one of the compared optimizers "
+                             f"({', '.join(names)})")
+        elif scope == name:
+            out[k] = v
+    return out or None
+
+
+def compare(args) -> int:
+    """Several optimizers x seeds on one problem: a table and a plot in one directory."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from evornn.bptt import is_gradient_method
+    from evornn.compare import format_table, run_comparison
+    opts = _gather(args)
+    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+    if not names or len(set(names)) != len(names):
+        raise UsageError(f"--optimizers takes distinct names separated by commas, got {args.optimizers!r}")
+    _positive("seeds", args.seeds)
+    if args.first_seed < 0:
+        raise UsageError(f"--first-seed must be >= 0, got {args.first_seed}")
+    configs = {}
+    for name in names:
+        o = {**opts, "optimizer": name, "options": _scoped(opts.get("options"), name, names)}
+        if is_gradient_method(name):
+            o.pop("popsize", None)             # a gradient method trains one network
+        cfg, prob = _make_config(o)
+        if is_gradient_method(name):
+            cfg = replace(cfg, popsize=None)
+        _validate(cfg, prob)
+        configs[name] = cfg
+    _use_backend(cfg)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    try:
+        d, rows = run_comparison(configs, seeds, Path(opts.get("out", "runs")))
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are in the comparison directory; each unfinished run "
+              "resumes with python -m evornn resume RUN_DIR", file=sys.stderr)
+        return 130
+    print(format_table(rows))
+    print(f"Results in {d} (table.csv, table.md, compare.png, one run directory per run)")
+    return 0
 
 
 def _report(d, summary) -> None:
@@ -258,6 +362,9 @@ def list_all(args) -> int:
     print("optimizers:")
     for name, d in evornn.optimizers().items():
         print(f"  {name:14} {d}")
+    from evornn.bptt import GRADIENT_METHODS
+    for name, d in GRADIENT_METHODS.items():
+        print(f"  {name:14} {d}")
     from evornn.run import BACKENDS
     print("backends:")
     for name, d in BACKENDS.items():
@@ -285,9 +392,30 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--workers", type=int, help="worker threads, or Ray actors (default: the CPUs)")
     r.add_argument("--out", help="where run directories go (default runs/)")
     r.add_argument("--init", help="start from the best genome of this run directory")
+    r.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="an option of the optimizer, repeatable (e.g. --option lr=0.003 "
+                        "--option window=20 for bptt)")
+    r.add_argument("--arch-option", action="append", metavar="KEY=VALUE",
+                   help="an option of the architecture, repeatable (e.g. --arch-option "
+                        "forget_bias=1 for lstm)")
     r.add_argument("--config", help="a TOML file with any of these options")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=run)
+    c = sub.add_parser("compare", help="several optimizers x seeds on one problem: a table")
+    c.add_argument("problem", help="a built-in problem (python -m evornn list) or a .py file")
+    c.add_argument("--optimizers", required=True,
+                   help="comma-separated, e.g. xnes,cmaes,bptt (python -m evornn list)")
+    c.add_argument("--seeds", type=int, default=3, help="runs per optimizer (default 3)")
+    c.add_argument("--first-seed", type=int, default=0)
+    for flag, kw in (("--arch", {}), ("--hidden", {"type": int}), ("--popsize", {"type": int}),
+                     ("--sigma0", {"type": float}), ("--max-evals", {"type": int}),
+                     ("--generations", {"type": int}), ("--backend", {}), ("--workers", {"type": int}),
+                     ("--out", {})):
+        c.add_argument(flag, **kw)
+    c.add_argument("--option", action="append", metavar="[OPTIMIZER.]KEY=VALUE",
+                   help="an optimizer option, for all or (OPTIMIZER.KEY) for one, e.g. bptt.lr=0.003")
+    c.add_argument("--arch-option", action="append", metavar="KEY=VALUE")
+    c.set_defaults(func=compare)
     e = sub.add_parser("eval", help="replay a run's best network and test it")
     e.add_argument("run_dir")
     e.set_defaults(func=eval_run)

@@ -45,6 +45,8 @@ class RunConfig:
     workers: int | None = None
     address: str | None = None          # a Ray cluster to join (backend ray)
     init: str | None = None             # a run directory whose best genome starts the search
+    options: dict | None = None         # the optimizer's (or gradient trainer's) options
+    arch_options: dict | None = None    # the architecture's options (e.g. forget_bias)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -73,9 +75,10 @@ def new_run_dir(root: Path, cfg: RunConfig) -> Path:
 def _setup(cfg: RunConfig):
     from .problem import get_problem
     prob = get_problem(cfg.problem)
-    net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed)
+    net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
     x0 = init_genome(cfg.init, net) if cfg.init else None
-    opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0)
+    opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0,
+                            cfg.options)
     return prob, net, opt
 
 
@@ -94,11 +97,17 @@ def init_genome(run_dir, net) -> np.ndarray:
     return np.clip(g, lo, hi)
 
 
-def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None):
+def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None,
+                      options=None):
     """The optimizer as a run of this problem sets it up: the problem's start (or x0), bounds
-    and, for its own default optimizer, its options."""
+    and, for its own default optimizer, its options (``options`` override them). A gradient
+    method (bptt, rtrl) trains the network itself from x0 or its initialization."""
     import evornn
-    opts = prob.optimizer_options if name == prob.optimizer else {}
+
+    from .bptt import GradientTrainer, is_gradient_method
+    opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
+    if is_gradient_method(name):
+        return GradientTrainer(name, prob, net, seed=seed, x0=x0, **opts)
     if x0 is None and prob.x0 == "init":
         x0 = net.genome
     return evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize,
@@ -120,7 +129,8 @@ def load(run_dir) -> "evornn.Network":  # noqa: F821
                          "finished yet")
     with np.load(d / BEST) as z:
         cfg = RunConfig(**json.loads(str(z["config"])))
-        net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed)
+        net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
+                                               options=cfg.arch_options)
         net.genome = z["genome"]
     return net
 

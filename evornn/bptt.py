@@ -1,0 +1,243 @@
+"""Gradient training on a problem's data: backpropagation through time (BPTT) or real-time
+recurrent learning (RTRL) on the network's torch twin.
+
+A trainer has the optimizers' ask/tell shape, so a run writes the same directory,
+metrics, checkpoints and summary as an evolution run. One generation is ``updates``
+optimizer steps, each on a fresh batch ``problem.batch((seed, generation, k))``; ask()
+returns the trained genome, which the run loop evaluates with the problem's own fitness
+and success test like any champion. ``evaluations`` counts passes over a batch: every
+update (a forward and a backward pass) and every fitness evaluation, so a row of
+metrics.csv compares with evolution's. The loss is the problem's weighted squared error,
+minus its fitness (tests/test_problems.py checks that the two agree).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+GRADIENT_METHODS = {
+    "bptt": "backpropagation through time on the torch twin (Adam or SGD, truncation window, "
+            "gradient clipping)",
+    "rtrl": "real-time recurrent learning: forward-mode sensitivities, online or per sequence "
+            "(small networks)",
+}
+OPTION_DEFAULTS = {
+    "lr": 0.01,               # learning rate
+    "method": "adam",         # adam or sgd
+    "momentum": 0.9,          # sgd only
+    "window": None,           # truncated BPTT: steps per window (None: whole sequences)
+    "clip": 1.0,              # largest gradient norm per update (None or 0: no clipping)
+    "updates": 10,            # optimizer steps a generation
+    "dtype": "float64",       # float32 or float64 (tiny networks: no faster in float32)
+    "online": False,          # rtrl only: update the weights after every time step
+}
+METHODS = ("adam", "sgd")
+
+
+def is_gradient_method(name: str) -> bool:
+    """Whether name is a gradient method (bptt, rtrl) rather than an evolutionary optimizer."""
+    return name in GRADIENT_METHODS
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("gradient training needs PyTorch: pip install torch==2.13.0, then "
+                          "pip install 'evornn[bptt]'") from None
+    return torch
+
+
+def check_options(name: str, options: dict) -> dict:
+    """The trainer's options with defaults filled in; ValueError naming a bad one."""
+    unknown = sorted(set(options) - set(OPTION_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(map(repr, unknown))} for {name}; valid "
+                         f"options: {', '.join(OPTION_DEFAULTS)}")
+    o = {**OPTION_DEFAULTS, **options}
+    if o["method"] not in METHODS:
+        raise ValueError(f"{name}: method must be one of {', '.join(METHODS)}, got {o['method']!r}")
+    if o["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"{name}: dtype must be float32 or float64, got {o['dtype']!r}")
+    for key, lo in (("lr", 0.0), ("momentum", -1e-300)):
+        if not isinstance(o[key], (int, float)) or isinstance(o[key], bool) or not o[key] > lo \
+                or not np.isfinite(o[key]):
+            raise ValueError(f"{name}: {key} must be a number > {max(lo, 0):g}, got {o[key]!r}")
+    for key in ("window", "updates"):
+        v = o[key]
+        if (v is not None or key == "updates") and (isinstance(v, bool) or not isinstance(v, int)
+                                                    or v < 1):
+            raise ValueError(f"{name}: {key} must be a positive integer"
+                             f"{' or None' if key == 'window' else ''}, got {v!r}")
+    if o["clip"] is not None and (isinstance(o["clip"], bool) or not isinstance(o["clip"], (int, float))
+                                  or o["clip"] < 0):
+        raise ValueError(f"{name}: clip must be a number >= 0 or None, got {o['clip']!r}")
+    if o["online"] not in (True, False):
+        raise ValueError(f"{name}: online must be true or false, got {o['online']!r}")
+    if o["online"] and name != "rtrl":
+        raise ValueError("online updates are RTRL's (--optimizer rtrl); bptt updates per window")
+    if o["window"] is not None and name == "rtrl":
+        raise ValueError("rtrl needs no truncation window: it carries its sensitivities forward")
+    return o
+
+
+def weighted_loss(y, Y, W):
+    """sum W (y - Y)^2: minus the problem's fitness when W is the batch's weights."""
+    return (W * (y - Y) ** 2).sum()
+
+
+class GradientTrainer:
+    """BPTT or RTRL on the problem's batches, behind ask/tell (one genome a generation)."""
+
+    popsize = 1
+
+    def __init__(self, name: str, prob, net, seed: int = 0, x0=None, **options):
+        if not is_gradient_method(name):
+            raise ValueError(f"unknown gradient method {name!r}; valid: {', '.join(GRADIENT_METHODS)}")
+        if prob.batch is None:
+            from .problem import builtin_problems
+            have = sorted(n for n, p in builtin_problems().items() if p.batch is not None)
+            raise ValueError(f"problem {prob.name!r} has no gradient form (no batch of inputs and "
+                             f"targets): --optimizer {name} trains on {', '.join(have)}; evolution "
+                             "runs on every problem")
+        self.name, self.prob, self.seed = name, prob, int(seed)
+        self.options = check_options(name, options)
+        torch = _torch()
+        self.net = copy.deepcopy(net)
+        if x0 is not None:
+            self.net.genome = np.asarray(x0, dtype=np.float64)
+        from .arch.torch_twin import stateful_parts
+        self.module = self.net.to_torch()
+        if self.options["dtype"] == "float32":
+            self.module = self.module.float()
+        if name == "rtrl" or self.options["window"] is not None:
+            stateful_parts(self.module)         # a bidirectional network fails here, not later
+        self.dtype = getattr(torch, self.options["dtype"])
+        self.params = [p for p in self.module.parameters() if p.requires_grad]
+        o = self.options
+        self.torch_opt = (torch.optim.Adam(self.params, lr=o["lr"]) if o["method"] == "adam" else
+                          torch.optim.SGD(self.params, lr=o["lr"], momentum=o["momentum"]))
+        self.lower, self.upper = net.bounds()
+        self.generation = self.evaluations = self.failures = 0
+        self.last_loss = np.nan
+        self._best = (None, -np.inf)
+        self._pending = None
+        self._diverged = False
+
+    # -- ask / tell ---------------------------------------------------------------------------
+    def ask(self) -> np.ndarray:
+        """Train for one generation; the trained genome as a [1, D] population."""
+        if self._pending is None:
+            torch = _torch()
+            threads = torch.get_num_threads()
+            # one thread: these networks are tiny, and torch's intra-op threads cost 20-40x
+            # on a busy 2-core machine (21 ms an update against 955, measured)
+            torch.set_num_threads(1)
+            try:
+                losses = [self._update(*self.prob.batch((self.seed, self.generation, k)))
+                          for k in range(self.options["updates"])]
+            finally:
+                torch.set_num_threads(threads)
+            self.last_loss = float(np.mean(losses))
+            self._diverged = not np.isfinite(self.last_loss)
+            self._pending = self.genome()[None]
+        return self._pending.copy()
+
+    def tell(self, X: np.ndarray, fitness) -> None:
+        """Record the evaluated genome's fitness (the run loop's evaluation of ask())."""
+        f = float(np.asarray(fitness, dtype=np.float64).reshape(-1)[0])
+        if np.isfinite(f) and f > self._best[1]:
+            self._best = (np.asarray(X, dtype=np.float64)[0].copy(), f)
+        self.failures += int(not np.isfinite(f))
+        self.evaluations += self.options["updates"] + 1
+        self.generation += 1
+        self._pending = None
+
+    @property
+    def best(self):
+        """(genome, fitness) of the best evaluated genome so far."""
+        return self._best
+
+    def stop(self) -> list[str]:
+        """Reasons to stop: a diverged loss (NaN or inf)."""
+        return ["loss diverged (nan or inf): lower lr or clip"] if self._diverged else []
+
+    def genome(self) -> np.ndarray:
+        """The module's current weights as a genome, inside the network's bounds."""
+        from .arch.torch_twin import genome_from_module
+        return np.clip(genome_from_module(self.module), self.lower, self.upper)
+
+    # -- one update ---------------------------------------------------------------------------
+    def _update(self, X, Y, W) -> float:
+        torch = _torch()
+        X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
+        if self.name == "rtrl":
+            from .rtrl import rtrl_step
+            return rtrl_step(self.module, self.params, self.torch_opt, X, Y, W, self.options)
+        from .arch.torch_twin import get_state, set_state
+        T = X.shape[1]
+        window = self.options["window"] or T
+        total = 0.0
+        if window < T:
+            set_state(self.module, None)
+        for t0 in range(0, T, window):
+            sl = slice(t0, t0 + window)
+            loss = weighted_loss(self.module(X[:, sl]), Y[:, sl], W[:, sl])
+            total += float(loss.detach())
+            if window < T:
+                set_state(self.module, [_detach(h) for h in get_state(self.module)])
+            if not bool(W[:, sl].any()):
+                continue                          # nothing to learn in this window
+            self._step(loss)
+        if window < T:
+            set_state(self.module, None)
+        self._project()
+        return total
+
+    def _step(self, loss) -> None:
+        torch = _torch()
+        self.torch_opt.zero_grad()
+        loss.backward()
+        if self.options["clip"]:
+            torch.nn.utils.clip_grad_norm_(self.params, self.options["clip"])
+        self.torch_opt.step()
+
+    def _project(self) -> None:
+        """Keep the weights inside the network's bounds, as every optimizer does."""
+        if np.all(np.isinf(self.lower)) and np.all(np.isinf(self.upper)):
+            return
+        from .arch.torch_twin import genome_from_module, load_genome
+        g = genome_from_module(self.module)
+        inside = np.clip(g, self.lower, self.upper)
+        if not np.array_equal(g, inside):
+            load_genome(self.module, self.net, inside)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything to continue bit-identically: weights, the torch optimizer's moments,
+        counters, best (plain numpy and python values, picklable)."""
+        return {"genome": self.genome(), "module": {k: v.detach().clone() for k, v in
+                                                    self.module.state_dict().items()},
+                "torch_opt": copy.deepcopy(self.torch_opt.state_dict()),
+                "generation": self.generation, "evaluations": self.evaluations,
+                "failures": self.failures, "best": (None if self._best[0] is None else
+                                                    self._best[0].copy(), self._best[1]),
+                "last_loss": self.last_loss, "diverged": self._diverged}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict() (the module, optimizer state, counters and best)."""
+        self.module.load_state_dict(state["module"])
+        self.torch_opt.load_state_dict(state["torch_opt"])
+        self.generation, self.evaluations = state["generation"], state["evaluations"]
+        self.failures, self._best = state["failures"], state["best"]
+        self.last_loss, self._diverged = state["last_loss"], state["diverged"]
+        self._pending = None
+
+
+def _detach(h):
+    if h is None:
+        return None
+    if isinstance(h, tuple):
+        return tuple(p.detach() for p in h)
+    return h.detach()
