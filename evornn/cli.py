@@ -146,6 +146,12 @@ def run(args) -> int:
             init_genome(cfg.init, net)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if cfg.backend == "ray":
+        from evornn.backends import problem_bytes
+        try:
+            problem_bytes(prob)               # an unpicklable problem is refused before the run
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     try:
         use_backend(cfg.backend, cfg.workers)
     except RuntimeError as e:
