@@ -4,13 +4,17 @@ Where the numba kernels loop over genomes, this path keeps the population as a l
 axis: every weight block is an array [P, ...] and each time step is a batched matrix
 product [P, B, I] x [P, I, H]. On a GPU (``xp=cupy``) one step covers the whole
 population; on a CPU (``xp=numpy``) it computes the same function, which is how CI tests
-it. The equations are the families' own (their module docstrings).
+it. The equations are the families' own (their module docstrings); every family has an
+array form, and bidirectional networks too.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-ARRAY_FAMILIES = ("elman", "frnn", "lstm", "gru", "indrnn", "ctrnn")
+ARRAY_FAMILIES = ("elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
+                  "second_order")
 
 
 def array_module(name: str = "numpy"):
@@ -120,20 +124,153 @@ def _states(layer, w, X, xp):
     return feats
 
 
+def _jordan(layer, w, X, xp):
+    """A Jordan layer's outputs [P, B, T, O]: its context units read its own outputs, so the
+    readout runs inside the recurrence."""
+    o, O = layer.opts, layer.n_out
+    P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
+    act = _act(xp, o["readout"])
+    decay = o["context_decay"]
+    ctx = xp.zeros((P, B, O), X.dtype)
+    out = xp.empty((P, B, T, O), X.dtype)
+    for t in range(T):
+        h = xp.tanh(_mm(X[:, :, t], w["W_ih"]) + _mm(ctx, w["W_ch"]) + w["b"][:, None])
+        y = act(_mm(h, w["W_out"]) + w["b_out"][:, None])
+        ctx = decay * ctx + y
+        out[:, :, t] = y
+    return out
+
+
+def _as_ctrnn(layer, w, xp):
+    """An mtrnn layer as the CTRNN it steps as (as its numba kernel does): fixed time
+    constants, unit gains, zero input weights into the slow neurons."""
+    from .arch import ctrnn
+    from .arch.mtrnn import n_slow
+    o, H = layer.opts, layer.n_hidden
+    ns = n_slow(H, o)
+    P, nf, I = w["W_in"].shape
+    dt = w["W"].dtype
+    taus = xp.asarray([o["tau_fast"]] * nf + [o["tau_slow"]] * ns, dt)
+    opts = {**ctrnn.FAMILY.options, "dt": o["dt"], "integrator": o["integrator"], "gains": False,
+            "tau_range": (min(o["tau_fast"], o["tau_slow"]), max(o["tau_fast"], o["tau_slow"]))}
+    cw = {"W": w["W"], "W_in": xp.concatenate([w["W_in"], xp.zeros((P, ns, I), dt)], axis=1),
+          "theta": w["theta"], "tau": xp.broadcast_to(taus, (P, H))}
+    return SimpleNamespace(family=ctrnn.FAMILY, opts=opts, n_hidden=H), cw
+
+
+def _sparse_module(xp):
+    """xp's sparse matrices (scipy.sparse beside numpy, cupyx.scipy.sparse beside cupy), or None."""
+    try:
+        if xp is np:
+            import scipy.sparse as sp
+        else:
+            import cupyx.scipy.sparse as sp
+    except ImportError:
+        return None
+    return sp
+
+
+def _reservoir(layer, dt, xp):
+    """h [..., H] -> h W^T for an ESN layer's fixed reservoir W (shared by every genome): one
+    product over the whole population, sparse where the layer is and xp has sparse matrices."""
+    from .arch.esn import sparse
+    I, H = layer.n_in, layer.n_hidden
+    res = layer.fixed[I * H + H:]
+    if not sparse(layer.opts):
+        WT = xp.asarray(res.reshape(H, H).astype(dt))
+        return lambda h: h @ WT
+    counts = res[:H].astype(np.int32)                 # to_csr: row counts, then (column, value)
+    pairs = res[H:].reshape(-1, 2)
+    cols, vals = pairs[:, 0].astype(np.int32), pairs[:, 1].astype(dt)
+    sp = _sparse_module(xp)
+    if sp is not None:
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        W = sp.csr_matrix((xp.asarray(vals), xp.asarray(cols), xp.asarray(ptr)), shape=(H, H))
+        return lambda h: (W @ h.reshape(-1, H).T).T.reshape(h.shape)
+    WT = np.zeros((H, H), dt)
+    WT[cols, np.repeat(np.arange(H), counts)] = vals
+    WT = xp.asarray(WT)
+    return lambda h: h @ WT
+
+
+def _esn_states(layer, w, X, xp, P):
+    """An ESN layer's features [P, B, T, F]: states, then the inputs if the readout sees them."""
+    from .arch.esn import EVOLVABLE
+    o, I, H = layer.opts, layer.n_in, layer.n_hidden
+    B, T, dt = X.shape[1], X.shape[2], X.dtype
+    # each scaling a gene per genome [P, 1, 1] or the option's value
+    a, s, rho, beta = (w[n][:, :, None] if o["evolve_" + n] else dt.type(o[n]) for n, _ in EVOLVABLE)
+    if o["evolve_leak"]:
+        a = xp.clip(a, 0.0, 1.0)
+    fixed = layer.fixed.astype(dt)
+    W_inT, b = xp.asarray(fixed[:I * H].reshape(I, H)), xp.asarray(fixed[I * H:I * H + H])
+    spin = _reservoir(layer, dt, xp)
+    F = H + I if o["readout_inputs"] else H
+    h = xp.zeros((P, B, H), dt)
+    feats = xp.empty((P, B, T, F), dt)
+    for t in range(T):
+        x = X[:, :, t]
+        z = rho * spin(h) + beta * b + s * (x @ W_inT)
+        h = (1 - a) * h + a * xp.tanh(z)
+        feats[:, :, t, :H] = h
+        if F > H:
+            feats[:, :, t, H:] = x
+    return feats
+
+
+def _second_order_states(layer, w, X, xp):
+    """A second-order layer's states [P, B, T, H]: weights on every (state, input) product."""
+    H = layer.n_hidden
+    P, B, T, I = w["W"].shape[0], X.shape[1], X.shape[2], X.shape[3]
+    Wf = w["W"].reshape(P, H, H * I)
+    act = _act(xp, layer.opts["activation"])
+    h = xp.zeros((P, B, H), X.dtype)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    for t in range(T):
+        hx = (h[..., :, None] * X[:, :, t, None, :]).reshape(P, B, H * I)
+        h = act(_mm(hx, Wf) + w["b"][:, None])
+        feats[:, :, t] = h
+    return feats
+
+
+def _layer(layer, G, X, xp):
+    """One layer's outputs [P, B, T, O] for inputs X [P|1, B, T, I]."""
+    w = _weights(layer, G, xp)
+    name = layer.family.name
+    if name == "jordan":
+        return _jordan(layer, w, X, xp)
+    if name == "dense":                             # the readout on top of bidirectional layers
+        feats = X
+    elif name == "esn":
+        feats = _esn_states(layer, w, X, xp, G.shape[0])
+    elif name == "second_order":
+        feats = _second_order_states(layer, w, X, xp)
+    elif name == "mtrnn":
+        feats = _states(*_as_ctrnn(layer, w, xp), X, xp)
+    else:
+        feats = _states(layer, w, X, xp)
+    return _readout(xp, w, feats, layer.opts["readout"], layer.n_out)
+
+
 def population_forward_array(net, genomes, inputs, xp=np):
     """outputs[P, B, T, O] like ``evornn.population_forward``, as batched array operations in
-    the array module xp (numpy, or cupy on a GPU). Families: ARRAY_FAMILIES, stacked too."""
-    bad = [lay.family.name for lay in net.layers if lay.family.name not in ARRAY_FAMILIES]
-    if net.bidirectional or bad:
-        what = "bidirectional networks" if net.bidirectional else f"the {bad[0]} family"
-        raise ValueError(f"the array path does not cover {what} yet; it covers "
-                         f"{', '.join(ARRAY_FAMILIES)} (stacked too)")
+    the array module xp (numpy, or cupy on a GPU). Families: ARRAY_FAMILIES, stacked and
+    bidirectional too."""
+    bad = [lay.family.name for lay in net.layers if lay.family.name not in ARRAY_FAMILIES + ("dense",)]
+    if bad:
+        raise ValueError(f"the array path does not cover the {bad[0]} family yet; it covers "
+                         f"{', '.join(ARRAY_FAMILIES)} (stacked and bidirectional too)")
     X = net.check_inputs(inputs, batched=True)
     G = xp.asarray(net.check_genomes(genomes).astype(X.dtype, copy=False))
     Y = xp.asarray(X)[None]                                    # [1, B, T, I]
-    for lay in net.layers:
-        w = _weights(lay, G, xp)
-        Y = _readout(xp, w, _states(lay, w, Y, xp), lay.opts["readout"], lay.n_out)
+    if net.bidirectional:                          # (fwd, bwd) pairs, then the top readout
+        for fwd, bwd in zip(net.layers[:-1:2], net.layers[1:-1:2]):
+            b = _layer(bwd, G, Y[:, :, ::-1], xp)[:, :, ::-1]
+            Y = xp.concatenate([_layer(fwd, G, Y, xp), b], axis=3)
+        Y = _layer(net.layers[-1], G, Y, xp)
+    else:
+        for lay in net.layers:
+            Y = _layer(lay, G, Y, xp)
     if net.output_map is not None:
         Y = Y * net.output_map[0] + net.output_map[1]
     return Y.astype(X.dtype, copy=False)

@@ -41,10 +41,36 @@ def use_backend(backend: str, workers: int | None) -> None:
         set_threads(workers)
 
 
+def problem_bytes(prob) -> bytes:
+    """The problem pickled for Ray workers, or a ValueError naming the part that does not pickle.
+
+    cloudpickle sends lambdas, closures and the functions of a problem file (a module no
+    worker can import) by value, and the functions of installed modules by reference.
+    """
+    from dataclasses import fields
+
+    from ray import cloudpickle
+    try:
+        return cloudpickle.dumps(prob)
+    except Exception as e:                     # TypeError, PicklingError, ...: whatever pickle raises
+        def pickles(v):
+            try:
+                cloudpickle.dumps(v)
+                return True
+            except Exception:
+                return False
+        part = next((f.name for f in fields(prob) if not pickles(getattr(prob, f.name))), None)
+        raise ValueError(
+            f"problem {prob.name!r} cannot be sent to Ray workers: {f'its {part}' if part else 'it'} "
+            f"does not pickle ({type(e).__name__}: {e}); what its functions refer to must pickle "
+            "(create locks, open files or connections inside evaluate), or run it with --backend "
+            "threads") from None
+
+
 def make_evaluator(cfg, prob, net) -> Callable:
     """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it."""
     if cfg.backend == "ray":
-        return RayEvaluator(cfg.problem, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address,
+        return RayEvaluator(prob, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address,
                             arch_options=getattr(cfg, "arch_options", None))
 
     def evaluate(G, seed):
@@ -57,12 +83,13 @@ class _Worker:
     """A Ray actor holding one problem and its network, compiled kernels warm after the first
     chunk; evaluates chunks of genomes."""
 
-    def __init__(self, problem: str, arch: str, hidden: int, seed: int, threads: int,
+    def __init__(self, problem: bytes, arch: str, hidden: int, seed: int, threads: int,
                  arch_options=None):
-        from .problem import get_problem
+        import pickle
+
         from .threads import set_threads
         set_threads(threads)
-        self.prob = get_problem(problem)
+        self.prob = pickle.loads(problem)          # the driver's own Problem, not a re-import
         self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
     def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
@@ -79,12 +106,21 @@ class _Worker:
 
 class RayEvaluator:
     """A population split into chunks over Ray actors; a chunk whose actor dies is re-run on
-    a replacement actor, so a lost worker costs its in-flight chunk and nothing else."""
+    a replacement actor, so a lost worker costs its in-flight chunk and nothing else.
 
-    def __init__(self, problem: str, arch: str, hidden: int, seed: int, workers: int | None = None,
+    ``problem`` is a Problem or a name for ``get_problem`` (built-in, ``gym:ENV_ID`` or a .py
+    file); the driver pickles it once into the object store and every actor, replacements
+    too, unpickles that copy, so workers need evornn but not the problem file.
+    """
+
+    def __init__(self, problem, arch: str, hidden: int, seed: int, workers: int | None = None,
                  address: str | None = None, max_retries: int = 3, threads: int | None = None,
                  arch_options: dict | None = None):
         import ray
+
+        from .problem import get_problem
+        prob = get_problem(problem) if isinstance(problem, str) else problem
+        blob = problem_bytes(prob)                 # a ValueError before Ray starts
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -98,7 +134,7 @@ class RayEvaluator:
         self.workers = int(workers or cpus)
         # numba threads per actor: the cores divided among the actors, never oversubscribed
         self._threads = int(threads or max(1, cpus // self.workers))
-        self._args = (problem, arch, hidden, seed, self._threads, arch_options)
+        self._args = (ray.put(blob), arch, hidden, seed, self._threads, arch_options)
         self._cls = ray.remote(num_cpus=min(1, cpus / self.workers))(_Worker)
         self.actors = [self._new_actor() for _ in range(self.workers)]
         self.max_retries = max_retries

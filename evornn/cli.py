@@ -183,6 +183,12 @@ def _validate(cfg, prob) -> None:
         problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0, cfg.options)
     except (ValueError, ImportError) as e:
         raise UsageError(str(e)) from None
+    if cfg.backend == "ray":
+        from evornn.backends import problem_bytes
+        try:
+            problem_bytes(prob)               # an unpicklable problem is refused before the run
+        except ValueError as e:
+            raise UsageError(str(e)) from None
 
 
 def _use_backend(cfg) -> None:

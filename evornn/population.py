@@ -96,10 +96,9 @@ def population_forward(net, genomes, inputs) -> np.ndarray:
     """
     xp = _ARRAYS["xp"]
     if xp is not None:
-        from .arrays import ARRAY_FAMILIES, population_forward_array
-        if not net.bidirectional and all(la.family.name in ARRAY_FAMILIES for la in net.layers):
-            Y = population_forward_array(net, genomes, inputs, xp)
-            return Y.get() if hasattr(Y, "get") else Y        # a cupy array comes back to the host
+        from .arrays import population_forward_array
+        Y = population_forward_array(net, genomes, inputs, xp)   # every family has an array form
+        return Y.get() if hasattr(Y, "get") else Y            # a cupy array comes back to the host
     X = net.check_inputs(inputs, batched=True)
     G = net.check_genomes(genomes).astype(X.dtype, copy=False)
     return forward_layers(net, G, X)

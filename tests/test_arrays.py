@@ -5,14 +5,29 @@ import pytest
 import evornn
 from evornn.arrays import ARRAY_FAMILIES, array_module, population_forward_array
 
-CASES = [(f, {}) for f in ARRAY_FAMILIES] + [
+# every architecture (a family added later fails here until it has an array form), then
+# options that change the equations, stacks and bidirectional networks
+CASES = [(f, {}) for f in evornn.architectures()] + [
     ("elman", {"activation": "relu", "readout": "tanh"}),
+    ("jordan", {"context_decay": 0.5, "readout": "linear"}),
+    ("jordan", {"readout": "sigmoid"}),
     ("frnn", {"bias": False, "activation": "tanh"}),
     ("lstm", {"readout": "sigmoid"}),
     ("indrnn", {"activation": "tanh"}),
     ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
+    ("mtrnn", {"integrator": "rk4", "n_slow": 2, "tau_fast": 2.0, "tau_slow": 9.0, "readout": "linear"}),
+    ("esn", {"density": 0.05, "readout": "tanh"}),              # the sparse reservoir
+    ("esn", {"evolve_leak": True, "evolve_input_scaling": True, "evolve_spectral_radius": True,
+             "evolve_bias_scaling": True, "readout_inputs": False, "leak": 0.4}),
+    ("esn", {"bias_scaling": 0.3, "leak": 0.7, "spectral_radius": 1.2, "readout": "sigmoid"}),
+    ("second_order", {"activation": "tanh", "readout": "tanh"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
+    (["esn", "second_order", "jordan"], {}),
+    (["mtrnn", "elman"], {}),
+    ("lstm", {"bidirectional": True}),
+    (["esn", "gru"], {"bidirectional": True, "readout": "tanh"}),
+    (["second_order", "mtrnn"], {"bidirectional": True}),
 ]
 
 
@@ -43,15 +58,27 @@ def test_output_map_applies():
                                atol=1e-12)
 
 
-@pytest.mark.parametrize("arch,options,message", [
-    ("esn", {}, "does not cover the esn family yet; it covers elman, frnn"),
-    ("lstm", {"bidirectional": True}, "does not cover bidirectional networks yet"),
-])
-def test_uncovered_networks_are_named(arch, options, message):
-    net = evornn.Network(arch, 2, 3, 1, **options)
-    with pytest.raises(ValueError, match=message):
-        population_forward_array(net, net.genome, np.zeros((1, 2, 2)))
+def test_every_architecture_has_an_array_form():
+    assert sorted(ARRAY_FAMILIES) == sorted(evornn.architectures())
 
+
+@pytest.mark.parametrize("arch,options", CASES[:len(evornn.architectures())] + CASES[-2:],
+                         ids=lambda v: str(v))
+def test_population_forward_under_arrays_never_falls_back(arch, options):
+    """With the arrays routed to NumPy, population_forward is the array path itself, bit for bit,
+    for every family and for bidirectional networks."""
+    from evornn.population import use_arrays
+    rng = np.random.default_rng(3)
+    net = evornn.Network(arch, 3, 5, 2, seed=2, **options)
+    G = genomes(net, 4, rng)
+    X = rng.uniform(-1, 1, (2, 7, 3))
+    use_arrays(np)
+    try:
+        got = evornn.population_forward(net, G, X)
+    finally:
+        use_arrays(None)
+    np.testing.assert_array_equal(got, population_forward_array(net, G, X, np))
+    np.testing.assert_allclose(got, evornn.population_forward(net, G, X), rtol=0, atol=1e-10)
 
 def test_cupy_without_a_gpu_says_so():
     with pytest.raises(ValueError, match="array module must be 'numpy' or 'cupy', got 'jax'"):

@@ -31,6 +31,55 @@ PROBLEM = Problem("slow-sphere", "a sphere that takes its time", n_in=1, n_out=1
                   n_hidden=2, evaluate=evaluate, solved=lambda net, g, f: (f > -1e-3, {}))
 '''
 
+# a user's problem file: module-level data, a compiled helper and a lambda, all sent by value
+USER_PROBLEM = '''
+import numpy as np
+from numba import njit
+
+import evornn
+from evornn.problem import Problem
+
+X = np.random.default_rng(11).uniform(-1, 1, (6, 12, 1))
+Y = np.roll(X, 2, axis=1)                     # recall the input of two steps ago
+
+
+@njit
+def mse(out, target):
+    P, B, T, _ = out.shape
+    f = np.empty(P)
+    for p in range(P):
+        f[p] = np.mean((out[p, :, 2:, 0] - target[:, 2:, 0]) ** 2)
+    return f
+
+
+def evaluate(net, G, seed):
+    return -mse(evornn.population_forward(net, G, X), Y)
+
+
+PROBLEM = Problem("recall-2", "recall the input of two steps ago", n_in=1, n_out=1, arch="elman",
+                  n_hidden=4, evaluate=evaluate, solved=lambda net, g, f: (f > -1e-3, {}))
+'''
+
+# a problem that holds a lock: it cannot be pickled, so it cannot reach Ray workers
+LOCKED_PROBLEM = '''
+import threading
+import numpy as np
+from evornn.problem import Problem
+
+LOCK = threading.Lock()
+
+
+def evaluate(net, G, seed):
+    with LOCK:
+        return -np.sum(G ** 2, axis=1)
+
+
+PROBLEM = Problem("locked", "a sphere behind a lock", n_in=1, n_out=1, arch="elman", n_hidden=2,
+                  evaluate=evaluate, solved=lambda net, g, f: (f > -1e-3, {}))
+'''
+LOCKED_ERROR = ("problem 'locked' cannot be sent to Ray workers: its evaluate does not pickle "
+                "(TypeError: cannot pickle '_thread.lock' object)")
+
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -145,3 +194,53 @@ def test_openai_es_ships_seeds_not_genomes(local_ray):
         assert G.nbytes == 8 * 40 * net.n_params
     finally:
         ev.close()
+
+
+def test_a_problem_file_the_workers_cannot_import_is_shipped_to_them(local_ray, tmp_path):
+    """The driver's Problem object goes through the object store: the file is gone (as on
+    another node) and the actors still evaluate exactly what the threads backend does."""
+    mine = tmp_path / "recall.py"
+    mine.write_text(USER_PROBLEM)
+    prob = get_problem(str(mine))
+    mine.unlink()
+    with pytest.raises(ValueError, match="does not exist"):
+        get_problem(str(mine))                            # what a worker would get today
+    net = prob.network()
+    G = population(net, n=20, seed=3)
+    ev = RayEvaluator(prob, prob.arch, prob.n_hidden, 0, workers=2)
+    try:
+        for g in range(2):
+            want = prob.evaluate(net, G, (0, g))
+            np.testing.assert_array_equal(ev(G, (0, g)), want)
+        assert len(ev.actors) == 2 and ev.replaced == 0
+    finally:
+        ev.close()
+    assert want.max() > want.min() and np.isfinite(want).all()
+
+
+def test_a_gym_problem_on_ray_equals_threads(local_ray):
+    pytest.importorskip("gymnasium")
+    prob = get_problem("gym:CartPole-v1")
+    net = prob.network()
+    G = population(net, n=8, seed=4)
+    want = prob.evaluate(net, G, (1, 2))
+    ev = RayEvaluator("gym:CartPole-v1", prob.arch, prob.n_hidden, 1, workers=2)
+    try:
+        np.testing.assert_array_equal(ev(G, (1, 2)), want)
+    finally:
+        ev.close()
+    assert want.max() > want.min()
+
+
+def test_an_unpicklable_problem_is_one_clear_error_before_the_run(tmp_path):
+    mine = tmp_path / "locked.py"
+    mine.write_text(LOCKED_PROBLEM)
+    with pytest.raises(ValueError) as e:
+        RayEvaluator(str(mine), "elman", 2, 0, workers=2)
+    assert str(e.value).startswith(LOCKED_ERROR) and "--backend threads" in str(e.value)
+    out = tmp_path / "runs"
+    r = subprocess.run([sys.executable, "-m", "evornn", "run", str(mine), "--backend", "ray",
+                        "--quiet", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and LOCKED_ERROR in r.stderr, r.stderr
+    assert not out.exists()                               # no run directory, no Ray started
