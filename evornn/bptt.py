@@ -31,6 +31,7 @@ OPTION_DEFAULTS = {
     "updates": 10,            # optimizer steps a generation
     "dtype": "float64",       # float32 or float64 (tiny networks: no faster in float32)
     "online": False,          # rtrl only: update the weights after every time step
+    "teacher_forcing": 1.0,   # generative problems: chance a step is fed the true value
 }
 METHODS = ("adam", "sgd")
 
@@ -73,6 +74,9 @@ def check_options(name: str, options: dict) -> dict:
     if o["clip"] is not None and (isinstance(o["clip"], bool) or not isinstance(o["clip"], (int, float))
                                   or o["clip"] < 0):
         raise ValueError(f"{name}: clip must be a number >= 0 or None, got {o['clip']!r}")
+    tf = o["teacher_forcing"]
+    if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 <= tf <= 1:
+        raise ValueError(f"{name}: teacher_forcing must be a number in [0, 1], got {tf!r}")
     if o["online"] not in (True, False):
         raise ValueError(f"{name}: online must be true or false, got {o['online']!r}")
     if o["online"] and name != "rtrl":
@@ -103,6 +107,11 @@ class GradientTrainer:
                              "runs on every problem")
         self.name, self.prob, self.seed = name, prob, int(seed)
         self.options = check_options(name, options)
+        if self.options["teacher_forcing"] < 1 and not prob.feedback:
+            raise ValueError(f"teacher_forcing applies to generative problems, whose outputs are "
+                             f"fed back as inputs; {prob.name!r} has none (mso-gen has)")
+        if self.options["teacher_forcing"] < 1 and (name == "rtrl" or self.options["window"]):
+            raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl, no window")
         torch = _torch()
         self.net = copy.deepcopy(net)
         if x0 is not None:
@@ -135,7 +144,8 @@ class GradientTrainer:
             # on a busy 2-core machine (21 ms an update against 955, measured)
             torch.set_num_threads(1)
             try:
-                losses = [self._update(*self.prob.batch((self.seed, self.generation, k)))
+                losses = [self._update(*self.prob.batch((self.seed, self.generation, k)),
+                                       seed=(self.seed, self.generation, k))
                           for k in range(self.options["updates"])]
             finally:
                 torch.set_num_threads(threads)
@@ -169,9 +179,14 @@ class GradientTrainer:
         return np.clip(genome_from_module(self.module), self.lower, self.upper)
 
     # -- one update ---------------------------------------------------------------------------
-    def _update(self, X, Y, W) -> float:
+    def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
+        if self.options["teacher_forcing"] < 1:
+            loss = weighted_loss(self._sampled_forward(X, seed), Y, W)
+            self._step(loss)
+            self._project()
+            return float(loss.detach())
         if self.name == "rtrl":
             from .rtrl import rtrl_step
             return rtrl_step(self.module, self.params, self.torch_opt, X, Y, W, self.options)
@@ -194,6 +209,32 @@ class GradientTrainer:
             set_state(self.module, None)
         self._project()
         return total
+
+    def _sampled_forward(self, X, seed):
+        """Outputs [B, T, O] with scheduled sampling (Bengio et al. 2015): at each step the
+        feedback inputs are the teacher's with probability teacher_forcing, else the
+        network's previous outputs (held constant: no gradient through the choice)."""
+        torch = _torch()
+        from .arch.torch_twin import get_state, set_state
+        fb = self.prob.feedback
+        B, T = X.shape[:2]
+        coin = np.random.default_rng(seed).random((B, T)) < self.options["teacher_forcing"]
+        keep = torch.as_tensor(coin[..., None])
+        set_state(self.module, None)
+        ys, prev = [], None
+        try:
+            for t in range(T):
+                x = X[:, t:t + 1]
+                if prev is not None:
+                    x = torch.cat([torch.where(keep[:, t:t + 1], x[..., :fb], prev[:, None, :fb]),
+                                   x[..., fb:]], 2)
+                y = self.module(x)
+                set_state(self.module, get_state(self.module))    # the graph runs on: full BPTT
+                prev = y[:, 0].detach()
+                ys.append(y)
+        finally:
+            set_state(self.module, None)
+        return torch.cat(ys, 1)
 
     def _step(self, loss) -> None:
         torch = _torch()

@@ -60,7 +60,7 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         if np.isnan(v):
             return "-"
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return f"{v:.3g}" if abs(v) < 1e3 else f"{v:,.0f}"
     return str(v)
 
 

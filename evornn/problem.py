@@ -49,6 +49,9 @@ class Problem:
     # gradient training (--optimizer bptt / rtrl) learns from; the problem's fitness on the
     # same seed must be minus the weighted squared error (tests/test_problems.py checks it)
     batch: Callable | None = None
+    # generative problems: the first `feedback` inputs are the previous step's outputs (in
+    # batch() the teacher's values; gradient training may feed the network's own instead)
+    feedback: int = 0
 
     def __post_init__(self):
         if self.x0 not in ("center", "init"):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import evornn
-from evornn.run import CHECKPOINT, CONFIG, RunConfig, new_run_dir, run_loop
+from evornn.run import CHECKPOINT, CONFIG, RunConfig, load, new_run_dir, run_loop
 from problems import pole
 
 
@@ -250,3 +250,24 @@ def test_init_starts_a_run_from_another_runs_best_genome(tmp_path):
     r = cli("run", "dpnv", "--init", str(tmp_path), "--out", str(tmp_path / "c"))
     assert r.returncode == 2 and "no best.npz there" in r.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_option_tables_and_flags_reach_the_optimizer_and_the_network(tmp_path):
+    """--option / --arch-option (and the [options] / [arch_options] tables of a config file)
+    set optimizer and architecture options; an unknown one is refused in one line."""
+    f = tmp_path / "run.toml"
+    f.write_text('problem = "parity"\noptimizer = "xnes"\ngenerations = 2\nquiet = true\n'
+                 '[options]\neta_sigma = 0.5\n[arch_options]\nforget_bias = 1.5\n')
+    r = cli("run", "--config", str(f), "--out", str(tmp_path / "a"), "--option", "eta_B=0.25")
+    assert r.returncode == 1, r.stderr
+    (d,) = (tmp_path / "a").iterdir()
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["options"] == {"eta_sigma": 0.5, "eta_B": 0.25}
+    assert cfg["arch_options"] == {"forget_bias": 1.5}
+    net = load(d)
+    assert net.options["forget_bias"] == 1.5
+    r = cli("run", "parity", "--option", "eta_sigmaa=1", "--out", str(tmp_path / "b"))
+    assert r.returncode == 2 and "unknown option(s) 'eta_sigmaa'" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+    r = cli("run", "parity", "--arch-option", "forget_bias=x", "--out", str(tmp_path / "b"))
+    assert r.returncode == 2 and "forget_bias='x' must be a finite number" in r.stderr
