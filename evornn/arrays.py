@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arch.ctrnn_genes import parameters
+
 ARRAY_FAMILIES = ("elman", "frnn", "lstm", "gru", "indrnn", "ctrnn")
 
 
@@ -133,6 +135,8 @@ def population_forward_array(net, genomes, inputs, xp=np):
     Y = xp.asarray(X)[None]                                    # [1, B, T, I]
     for lay in net.layers:
         w = _weights(lay, G, xp)
+        if lay.family.name == "ctrnn":
+            w = parameters(w, lay.opts, xp)              # unit genes -> weights, tau, gains
         Y = _readout(xp, w, _states(lay, w, Y, xp), lay.opts["readout"], lay.n_out)
     if net.output_map is not None:
         Y = Y * net.output_map[0] + net.output_map[1]

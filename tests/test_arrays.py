@@ -11,6 +11,7 @@ CASES = [(f, {}) for f in ARRAY_FAMILIES] + [
     ("lstm", {"readout": "sigmoid"}),
     ("indrnn", {"activation": "tanh"}),
     ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
+    ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
 ]
