@@ -223,3 +223,21 @@ def test_list_eval_report_and_load_show_the_names(tmp_path):
     assert neuron_labels(net, 5) == ["neuron 0 (foot)", "neuron 1 (backward swing)",
                                      "neuron 2 (forward swing)", "neuron 3", "neuron 4"]
     assert json.loads((d / "summary.json").read_text())["solved"]
+
+
+def test_a_problem_file_runs_walker_with_unit_genes_from_a_center_crossing_start(tmp_path):
+    """What the README shows a Beer-lab user: the walker with genes in [-1, 1] (+-16, tau in
+    [0.5, 10]) whose search starts from a center-crossing network."""
+    from evornn.run import RunConfig, start
+    f = tmp_path / "beer_walker.py"
+    f.write_text("import dataclasses\nfrom problems import walker\n"
+                 "PROBLEM = dataclasses.replace(walker.PROBLEM, x0='init', sigma0=0.25, arch_options="
+                 "{'dt': 0.1, 'genes': 'unit', 'init': 'center-crossing'})\n")
+    prob = get_problem(str(f))
+    cfg = RunConfig(problem=str(f), arch="ctrnn", hidden=5, optimizer="xnes", popsize=20,
+                    sigma0=prob.sigma0, max_evals=2000, seed=1)
+    d, s = start(cfg, tmp_path, quiet=True)
+    assert s["solved"] and s["velocity"] >= 0.62 and s["evaluations"] <= 2000   # measured: 220
+    net = evornn.load(d)
+    assert net.layers[0].opts["genes"] == "unit" and (np.abs(net.genome) <= 1).all()
+    assert net.outputs == ("foot", "backward swing", "forward swing")
