@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .arch.ctrnn_genes import parameters
+
 ARRAY_FAMILIES = ("elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
                   "second_order")
 
@@ -237,6 +239,8 @@ def _layer(layer, G, X, xp):
     """One layer's outputs [P, B, T, O] for inputs X [P|1, B, T, I]."""
     w = _weights(layer, G, xp)
     name = layer.family.name
+    if name in ("ctrnn", "mtrnn"):
+        w = parameters(w, layer.opts, xp)               # unit genes -> weights, tau, gains
     if name == "jordan":
         return _jordan(layer, w, X, xp)
     if name == "dense":                             # the readout on top of bidirectional layers

@@ -305,7 +305,14 @@ def eval_run(args) -> int:
     extra = "".join(f", {k} {v}" for k, v in r.items() if k not in ("problem", "fitness", "solved"))
     print(f"{r['problem']}: the best network of {d} has fitness {r['fitness']:.6g} and {verdict} "
           f"the success test{extra}")
+    from evornn.run import load
+    print(_io_line(load(d)))
     return 0 if r["solved"] else 1
+
+
+def _io_line(p) -> str:
+    """The sensors and motors of a problem or network, one line."""
+    return f"inputs: {', '.join(p.inputs)}; outputs: {', '.join(p.outputs)}"
 
 
 def report(args) -> int:
@@ -357,10 +364,13 @@ def resume(args) -> int:
 def list_all(args) -> int:
     """Problems, architectures, optimizers and backends, one line each."""
     import evornn
+    from evornn.io_names import io_names
     from evornn.problem import builtin_problems
     print("problems:")
     for name, p in sorted(builtin_problems().items()):
         print(f"  {name:14} {p.description}")
+        if p.inputs != io_names("", None, p.n_in, "in") or p.outputs != io_names("", None, p.n_out, "out"):
+            print(f"  {'':14}   {_io_line(p)}")
     print(f"  {'gym:ENV_ID':14} any gymnasium environment (flat Box observations; Discrete or Box actions)")
     print("architectures:")
     for name, d in evornn.describe_architectures().items():

@@ -10,6 +10,7 @@ from .arch.blocks import Block, bounds_of, init_genome, place
 from .arch.dispatch import FAMILIES, pack_any, step_any
 from .arch.kernels import C_OPT, CFG_LEN, READOUTS
 from .arch.spec import Family
+from .io_names import io_names
 
 _BY_NAME = {f.name: (kind, f) for kind, f in enumerate(FAMILIES)}
 _PUBLIC = tuple(f.name for f in FAMILIES if f.name != "dense")
@@ -169,11 +170,13 @@ class Network:
     ``Network("lstm", 4, 32, 2)``; stacks: ``num_layers=2`` or ``arch=["lstm", "ctrnn"]``
     (``n_hidden`` an int or one per layer); ``bidirectional=True`` for sequence tasks.
     ``output_map=(scale, shift)`` maps every output y to y * scale + shift, e.g. a sigmoid
-    output in [0, 1] to an environment's action in [-1, 1].
+    output in [0, 1] to an environment's action in [-1, 1]. ``inputs``/``outputs`` name the
+    sensors and motors (``net.inputs``, ``net.outputs``; default in_0.., out_0..).
     """
 
     def __init__(self, arch, n_in: int, n_hidden, n_out: int, genome=None, seed: int = 0,
-                 output_map: tuple[float, float] | None = None, **options):
+                 output_map: tuple[float, float] | None = None, inputs=None, outputs=None,
+                 **options):
         self.arch = arch
         self.n_in, self.n_out = n_in, n_out
         self.n_hidden = n_hidden
@@ -190,10 +193,17 @@ class Network:
         self.output_map = output_map
         self.layers, self.bidirectional = build_layers(arch, n_in, n_hidden, n_out, self.seed,
                                                        dict(options))
+        # sensor and motor names (in_0.., out_0.. unless given): labels for plots and reports
+        self.inputs = io_names("inputs", inputs, self.n_in, "in")
+        self.outputs = io_names("outputs", outputs, self.n_out, "out")
         self.layout: list[Block] = [b for lay in self.layers for b in lay.blocks]
         self.n_params = sum(lay.n_genes for lay in self.layers)
         if genome is None:
             genome = init_genome(self.layout, np.random.default_rng([self.seed, 0]))
+            cc = [lay for lay in self.layers if lay.opts.get("init") == "center-crossing"]
+            if cc:
+                from .crossing import center_crossing_layers
+                genome = center_crossing_layers(cc, genome, clip=True)
         self.genome = genome
 
     # -- genome ---------------------------------------------------------------------------

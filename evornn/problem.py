@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .io_names import io_names
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -52,10 +54,18 @@ class Problem:
     # generative problems: the first `feedback` inputs are the previous step's outputs (in
     # batch() the teacher's values; gradient training may feed the network's own instead)
     feedback: int = 0
+    # names of the sensors (network inputs) and motors (outputs), in order; default
+    # in_0.. and out_0..
+    inputs: tuple[str, ...] | None = None
+    outputs: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.x0 not in ("center", "init"):
             raise ValueError(f"problem {self.name!r}: x0 must be 'center' or 'init', got {self.x0!r}")
+        for field_name, n, stem in (("inputs", self.n_in, "in"), ("outputs", self.n_out, "out")):
+            names = getattr(self, field_name)
+            object.__setattr__(self, field_name, io_names(f"problem {self.name!r}: {field_name}",
+                                                          names, n, stem))
 
     def network(self, arch=None, n_hidden=None, seed=0, options=None):
         """The problem's network: its defaults unless arch / n_hidden / options are given
@@ -64,7 +74,8 @@ class Problem:
         arch = arch or self.arch
         opts = {**(self.arch_options if arch == self.arch else {}), **(options or {})}
         return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                              output_map=self.output_map, **opts)
+                              output_map=self.output_map, inputs=self.inputs, outputs=self.outputs,
+                              **opts)
 
 
 def builtin_modules() -> list[str]:

@@ -87,8 +87,9 @@ def plot_traces(run_dir) -> list[Path]:
     out = []
     fig, axes = plt.subplots(1 + len(signals), 1, figsize=(8, 2.2 * (1 + len(signals))),
                              sharex=True, squeeze=False)
+    labels = neuron_labels(net, R.shape[1])
     for i in range(R.shape[1]):
-        axes[0, 0].plot(t, R[:, i], lw=1, label=f"neuron {i}")
+        axes[0, 0].plot(t, R[:, i], lw=1, label=labels[i])
     axes[0, 0].set_ylabel("firing rate")
     axes[0, 0].legend(loc="upper right", fontsize=7, ncol=min(R.shape[1], 5))
     for ax, (name, v) in zip(axes[1:, 0], signals.items()):
@@ -118,6 +119,13 @@ def plot_traces(run_dir) -> list[Path]:
         out.append(animate_legs(t, np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
                                 d / "walk.gif"))
     return out
+
+
+def neuron_labels(net, n: int) -> list[str]:
+    """'neuron i', with the motor's name for neurons that are outputs (readout 'neurons')."""
+    top = net.layers[-1]
+    motors = net.outputs if top.opts.get("readout") == "neurons" and len(net.layers) == 1 else ()
+    return [f"neuron {i}" + (f" ({motors[i]})" if i < len(motors) else "") for i in range(n)]
 
 
 def animate_legs(t, legs, stance, path: Path, frames: int = 120) -> Path:

@@ -28,6 +28,15 @@ def _spaces(env_id: str):
     return env, obs, act
 
 
+def _names(env, space: str, stem: str, n: int) -> tuple[str, ...]:
+    """The environment's own names for its observations or actions (an attribute
+    ``observation_names`` / ``action_names`` of n strings), else stem_0, stem_1, ..."""
+    names = getattr(env.unwrapped, f"{space}_names", None)
+    if isinstance(names, (list, tuple)) and len(names) == n and all(isinstance(v, str) for v in names):
+        return tuple(names)
+    return tuple(f"{stem}_{i}" for i in range(n))
+
+
 def _normalizer(env, steps: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std of observations under random actions (fixed seeds: reproducible)."""
     env.action_space.seed(0)
@@ -55,9 +64,11 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None) -
     import gymnasium as gym
     env, obs_space, act_space = _spaces(env_id)
     mean, std = _normalizer(env)
-    env.close()
     discrete = isinstance(act_space, gym.spaces.Discrete)
     n_out = int(act_space.n) if discrete else int(act_space.shape[0])
+    inputs = _names(env, "observation", "obs", int(obs_space.shape[0]))
+    outputs = _names(env, "action", "action", n_out)
+    env.close()
     threshold = getattr(gym.spec(env_id), "reward_threshold", None)
     limit = max_steps or getattr(gym.spec(env_id), "max_episode_steps", None) or 1000
 
@@ -104,4 +115,5 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None) -
     return Problem(f"gym:{env_id}", f"gymnasium {env_id}: mean return over {episodes} episodes",
                    n_in=int(obs_space.shape[0]), n_out=n_out, evaluate=evaluate, solved=solved,
                    arch="elman", n_hidden=8, arch_options={"readout": "tanh"}, optimizer="xnes",
-                   popsize=16, sigma0=0.5, max_evals=20_000)
+                   popsize=16, sigma0=0.5, max_evals=20_000,
+                   inputs=inputs, outputs=outputs)

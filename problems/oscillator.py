@@ -68,4 +68,5 @@ def trace(net, genome) -> dict:
 PROBLEM = Problem("oscillator", f"CTRNN pattern generator: period {PERIOD:g}, amplitude "
                   f"{AMPLITUDE:g} (within {TOLERANCE:.0%})", n_in=1, n_out=1, evaluate=evaluate,
                   solved=solved, arch="ctrnn", n_hidden=3, arch_options={"dt": DT},
-                  optimizer="xnes", popsize=16, sigma0=3.0, max_evals=10_000, trace=trace)
+                  optimizer="xnes", popsize=16, sigma0=3.0, max_evals=10_000, trace=trace,
+                  inputs=("unused (held at 0)",), outputs=("rhythm",))

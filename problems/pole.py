@@ -279,19 +279,30 @@ POLE_HIDDEN = 2
 POLE_SEARCH = dict(optimizer="xnes", sigma0=2.0, popsize=8, max_evals=40_000,
                    optimizer_options={"eta_sigma": 0.1, "eta_B": 0.1, "restart_below": 0.6})
 
+# the network's sensors (scaled as ``observe`` scales them) and its one motor
+_CART = ("cart position", "cart velocity")
+_POLE1 = ("pole 1 angle", "pole 1 angular velocity")
+_POLE2 = ("pole 2 angle", "pole 2 angular velocity")
+MARKOV_INPUTS = _CART + _POLE1 + _POLE2 + ("bias (0.5)",)
+DPNV_INPUTS = ("cart position", "pole 1 angle", "pole 2 angle", "bias (0.5)")
+SINGLE_INPUTS = _CART + _POLE1 + ("bias (0.5)",)
+OUTPUTS = ("force",)
+
 PROBLEMS = [
     Problem("double-pole", "double pole balancing with velocities (Markovian), 100,000 steps",
             n_in=7, n_out=1, arch="frnn", n_hidden=POLE_HIDDEN, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False),
             solved=_solved_markov, output_map=ACTION_MAP, env=_env(True, 2),
-            inspect=_inspect(True, 2), **POLE_SEARCH),
+            inspect=_inspect(True, 2), inputs=MARKOV_INPUTS, outputs=OUTPUTS, **POLE_SEARCH),
     Problem("dpnv", "double pole balancing without velocities, damping fitness, champion tests",
             n_in=4, n_out=1, arch="frnn", n_hidden=POLE_HIDDEN, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, False, DPNV_STEPS, True),
-            solved=_solved_dpnv, output_map=ACTION_MAP, env=_env(False, 2), **POLE_SEARCH),
+            solved=_solved_dpnv, output_map=ACTION_MAP, env=_env(False, 2), inputs=DPNV_INPUTS,
+            outputs=OUTPUTS, **POLE_SEARCH),
     Problem("single-pole", "single pole balancing with velocities (Markovian), 100,000 steps",
             n_in=5, n_out=1, arch="frnn", n_hidden=SINGLE_HIDDEN, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False, poles=1),
             solved=_solved_markov, optimizer="xnes", sigma0=1.0, max_evals=10_000,
-            output_map=ACTION_MAP, env=_env(True, 1), inspect=_inspect(True, 1)),
+            output_map=ACTION_MAP, env=_env(True, 1), inspect=_inspect(True, 1),
+            inputs=SINGLE_INPUTS, outputs=OUTPUTS),
 ]

@@ -16,11 +16,13 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("indrnn", {"activation": "tanh"}),
     ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
     ("mtrnn", {"integrator": "rk4", "n_slow": 2, "tau_fast": 2.0, "tau_slow": 9.0, "readout": "linear"}),
+    ("mtrnn", {"genes": "unit", "weight_range": 4.0, "readout": "linear"}),
     ("esn", {"density": 0.05, "readout": "tanh"}),              # the sparse reservoir
     ("esn", {"evolve_leak": True, "evolve_input_scaling": True, "evolve_spectral_radius": True,
              "evolve_bias_scaling": True, "readout_inputs": False, "leak": 0.4}),
     ("esn", {"bias_scaling": 0.3, "leak": 0.7, "spectral_radius": 1.2, "readout": "sigmoid"}),
     ("second_order", {"activation": "tanh", "readout": "tanh"}),
+    ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -64,9 +64,9 @@ DEFAULTS = {
     "gru": {"readout": "linear"},
     "indrnn": {"readout": "linear", "activation": "relu", "max_recurrent": 1.0},
     "ctrnn": {"readout": "neurons", "dt": 0.1, "integrator": "euler", "tau_range": (0.5, 10.0),
-              "gains": False},
+              "gains": False, "genes": "raw", "weight_range": 16.0},
     "mtrnn": {"readout": "neurons", "dt": 1.0, "integrator": "euler", "n_slow": None,
-              "tau_fast": 5.0, "tau_slow": 70.0},
+              "tau_fast": 5.0, "tau_slow": 70.0, "genes": "raw", "weight_range": 16.0},
     "esn": {"readout": "linear", "spectral_radius": 0.9, "leak": 1.0, "input_scaling": 1.0,
             "bias_scaling": 0.0, "density": 0.1, "readout_inputs": True, "evolve_leak": False,
             "evolve_input_scaling": False, "evolve_spectral_radius": False,
@@ -178,8 +178,25 @@ def ctrnn_integrate(X, W, W_in_full, theta, tau, gain, dt, integrator):
     return np.stack(rates, 1)
 
 
+def unit_genes(get, o):
+    """get() mapped from unit genes in [-1, 1]: weights and biases times weight_range, tau
+    and gains linearly onto their ranges (genes clipped into [-1, 1] first)."""
+    if o.get("genes", "raw") == "raw":
+        return get
+    ranges = {"tau": tuple(o.get("tau_range", (0, 0))), "gain": (0.05, 20.0)}
+
+    def mapped(name):
+        g = get(name)
+        if name in ranges:
+            lo, hi = ranges[name]
+            return lo + (np.clip(g, -1, 1) + 1) / 2 * (hi - lo)
+        return g * o["weight_range"]
+    return mapped
+
+
 def ref_ctrnn(get, X, H, O, o, fixed):
     lo, hi = o["tau_range"]
+    get = unit_genes(get, o)
     tau = np.clip(get("tau"), lo, hi)
     gain = get("gain") if o["gains"] else np.ones(H)
     R = ctrnn_integrate(X, get("W"), get("W_in"), get("theta"), tau, gain, o["dt"],
@@ -190,6 +207,7 @@ def ref_ctrnn(get, X, H, O, o, fixed):
 def ref_mtrnn(get, X, H, O, o, fixed):
     ns = max(1, H // 4) if o["n_slow"] is None else o["n_slow"]
     nf = H - ns
+    get = unit_genes(get, o)
     W_in = get("W_in")
     assert W_in.shape == (nf, X.shape[2])
     W_in_full = np.vstack([W_in, np.zeros((ns, X.shape[2]))])   # slow neurons get no input
@@ -303,24 +321,40 @@ def ref_network(net, arch, n_hidden, n_out, X, options):
 
 def random_genome(net, rng, scale=0.8):
     g = rng.normal(0.0, scale, net.n_params)
-    for b in net.layout:
-        leaf = b.name.rsplit(".", 1)[-1]
-        sl = slice(b.offset, b.offset + b.size)
-        if leaf == "tau":
-            g[sl] = rng.uniform(0.2, 12.0, b.size)        # both sides of tau_range (0.5, 10)
-        elif leaf == "gain":
-            g[sl] = rng.uniform(0.3, 3.0, b.size)
-        elif leaf == "leak":
-            g[sl] = rng.uniform(0.1, 1.0, b.size)
-        elif leaf == "input_scaling":
-            g[sl] = rng.uniform(0.2, 2.0, b.size)
-        elif leaf == "spectral_radius":
-            g[sl] = rng.uniform(0.2, 1.5, b.size)
-        elif leaf == "bias_scaling":
-            g[sl] = rng.uniform(0.1, 1.5, b.size)
-        elif leaf == "u":
-            g[sl] = rng.uniform(-2.5, 2.5, b.size)         # |u| > 1 is clipped
+    for lay in net.layers:
+        if lay.opts.get("genes") == "unit":
+            _unit_genome(g, lay, rng, scale)
+            continue
+        for b in lay.blocks:
+            leaf = b.name.rsplit(".", 1)[-1]
+            sl = slice(b.offset, b.offset + b.size)
+            if leaf == "tau":
+                g[sl] = rng.uniform(0.2, 12.0, b.size)        # both sides of tau_range (0.5, 10)
+            elif leaf == "gain":
+                g[sl] = rng.uniform(0.3, 3.0, b.size)
+            elif leaf == "leak":
+                g[sl] = rng.uniform(0.1, 1.0, b.size)
+            elif leaf == "input_scaling":
+                g[sl] = rng.uniform(0.2, 2.0, b.size)
+            elif leaf == "spectral_radius":
+                g[sl] = rng.uniform(0.2, 1.5, b.size)
+            elif leaf == "bias_scaling":
+                g[sl] = rng.uniform(0.1, 1.5, b.size)
+            elif leaf == "u":
+                g[sl] = rng.uniform(-2.5, 2.5, b.size)         # |u| > 1 is clipped
     return g
+
+
+def _unit_genome(g, lay, rng, scale):
+    """Unit genes: weights of the raw genome's size, tau genes on both sides of [-1, 1]."""
+    for b in lay.blocks:
+        leaf, sl = b.name.rsplit(".", 1)[-1], slice(b.offset, b.offset + b.size)
+        if leaf == "tau":
+            g[sl] = rng.uniform(-1.3, 1.3, b.size)
+        elif leaf == "gain":
+            g[sl] = rng.uniform(-1.0, -0.6, b.size)           # gains 0.05 to 4
+        else:
+            g[sl] = rng.normal(0.0, scale, b.size) / lay.opts["weight_range"]
 
 
 def inputs(rng, B=B_, T=T_, I=I_):
@@ -409,6 +443,11 @@ VARIANTS = [
     ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
     ("ctrnn", {"tau_range": (1.0, 2.0), "dt": 0.5}),
     ("ctrnn", {"readout": "linear"}),
+    ("ctrnn", {"genes": "unit"}),
+    ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0,
+               "tau_range": (1.0, 3.0)}),
+    ("ctrnn", {"genes": "unit", "integrator": "rk4", "readout": "sigmoid"}),
+    ("mtrnn", {"genes": "unit", "readout": "tanh", "weight_range": 5.0}),
     ("mtrnn", {"integrator": "rk4"}),
     ("mtrnn", {"n_slow": 3}),
     ("mtrnn", {"tau_fast": 2.0, "tau_slow": 30.0, "dt": 0.5}),

@@ -99,9 +99,18 @@ def twin_genome(net, rng, scale=0.7):
     never near a clip boundary, where the function has a kink."""
     g = rng.normal(0.0, scale, net.n_params)
     for lay in net.layers:
+        unit = lay.opts.get("genes") == "unit"
         for b in lay.blocks:
             name, sl = b.name.rsplit(".", 1)[-1], slice(b.offset, b.offset + b.size)
-            if name == "tau":
+            if unit and name == "tau":                        # unit genes: tau clipped beyond +-1
+                v = rng.uniform(-0.8, 0.8, b.size)
+                v[0] = 1.5
+                g[sl] = v
+            elif unit and name == "gain":
+                g[sl] = rng.uniform(-0.95, -0.7, b.size)     # gains 0.55 to 3
+            elif unit:
+                g[sl] /= lay.opts["weight_range"]             # the raw genome's weights
+            elif name == "tau":
                 lo, hi = lay.opts["tau_range"]
                 v = rng.uniform(lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo), b.size)
                 v[0] = 1.5 * hi                               # clipped: flat, zero gradient
@@ -134,6 +143,8 @@ VARIANT_CASES = [
     ("indrnn", {"activation": "tanh", "max_recurrent": 0.5}),
     ("ctrnn", {"integrator": "rk4", "gains": True, "dt": 0.3}),
     ("ctrnn", {"gains": True, "readout": "linear", "tau_range": (1.0, 2.0), "dt": 0.5}),
+    ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0}),
+    ("mtrnn", {"genes": "unit", "readout": "tanh", "integrator": "rk4"}),
     ("mtrnn", {"integrator": "rk4", "n_slow": 2}),
     ("mtrnn", {"readout": "sigmoid", "tau_fast": 2.0, "dt": 0.5}),
     ("esn", {"evolve_leak": True, "evolve_input_scaling": True, "evolve_spectral_radius": True,
@@ -221,7 +232,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
     return (L[:D] - L[D:]) / (2 * eps)
 
 
-GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 9, 11)] \
+GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9)]
 
 

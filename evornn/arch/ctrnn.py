@@ -4,9 +4,13 @@ tau_i dy_i/dt = -y_i + sum_j w_ij sigma(g_j (y_j + theta_j)) + sum_k W_in[i, k] 
 The outputs are the firing rates sigma(g (y + theta)) of the first n_out neurons
 (Beer's motor neurons), or a readout over all firing rates. Time constants are
 clipped into ``tau_range`` when packed, so they stay positive whatever the genome says.
+``genes="unit"`` makes every gene a number in [-1, 1] mapped linearly onto its range
+(weights and biases +-weight_range, tau onto tau_range: see ``ctrnn_genes``);
+``init="center-crossing"`` gives the initial genome center-crossing biases.
 """
 from numba import njit
 
+from . import ctrnn_genes
 from .blocks import Block, readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -27,7 +31,8 @@ from .kernels import (
 from .spec import Family, need_choice, need_positive
 
 INTEGRATORS = ("euler", "rk4")
-GAIN_BOUNDS = (0.05, 20.0)
+GAIN_BOUNDS = ctrnn_genes.GAIN_BOUNDS
+C_UNIT = 5          # cfg[C_OPT + C_UNIT]: 1 for unit genes; cfg[C_OPT + C_UNIT + 1]: weight_range
 
 
 def blocks(I, H, O, opts):
@@ -36,7 +41,8 @@ def blocks(I, H, O, opts):
           Block("tau", (H,), (lo, hi), (lo, hi))]
     if opts["gains"]:
         bl.append(Block("gain", (H,), (1.0, 1.0), GAIN_BOUNDS))
-    return bl + readout_blocks(H, O, opts["readout"])
+    bl += readout_blocks(H, O, opts["readout"])
+    return ctrnn_genes.unit_blocks(bl, opts) if ctrnn_genes.unit(opts) else bl
 
 
 def packed_size(I, H, O, opts):
@@ -50,6 +56,7 @@ def sizes(I, H, O, opts):
 def check_common(name, I, H, O, opts):
     need_choice(name, "integrator", opts["integrator"], INTEGRATORS)
     need_positive(name, "dt", opts["dt"])
+    ctrnn_genes.check(name, opts)
     if opts["readout"] == "neurons" and O > H:
         raise ValueError(f"{name}: n_out={O} outputs are the first n_out neurons' firing rates, "
                          f"so n_hidden must be >= n_out (got {H}); or use readout='linear'")
@@ -66,7 +73,25 @@ def check(I, H, O, opts):
 def cfg(I, H, O, opts):
     lo, hi = opts["tau_range"]
     return [float(opts["dt"]), INTEGRATORS.index(opts["integrator"]), float(bool(opts["gains"])),
-            float(lo), float(hi)]
+            float(lo), float(hi)] + unit_cfg(opts)
+
+
+def unit_cfg(opts):
+    """The gene mapping's cfg entries, at cfg[C_OPT + C_UNIT] (ctrnn and mtrnn alike)."""
+    return [float(ctrnn_genes.unit(opts)), float(opts["weight_range"])]
+
+
+@njit(**JIT)
+def scale(w, lo, hi, r):
+    """w[lo:hi] *= r: unit weight genes onto +-weight_range."""
+    for i in range(lo, hi):
+        w[i] *= r
+
+
+@njit(**JIT)
+def unit_range(g, lo, hi):
+    """A unit gene clipped into [-1, 1], mapped linearly onto [lo, hi]."""
+    return lo + (min(max(g, -1.0), 1.0) + 1.0) * (0.5 * (hi - lo))
 
 
 @njit(**JIT)
@@ -77,6 +102,18 @@ def pack(g, cfg, fixed, w):
     p = (H + I) * H
     lo, hi = cfg[C_OPT + 3], cfg[C_OPT + 4]
     gains = cfg[C_OPT + 2] != 0
+    if cfg[C_OPT + C_UNIT] != 0:
+        r = cfg[C_OPT + C_UNIT + 1]
+        scale(w, 0, p, r)
+        glo, ghi = GAIN_BOUNDS
+        for j in range(H):
+            w[p + j] = g[off + j] * r
+            w[p + H + j] = 1.0 / unit_range(g[off + H + j], lo, hi)
+            w[p + 2 * H + j] = unit_range(g[off + 2 * H + j], glo, ghi) if gains else 1.0
+        off += 3 * H if gains else 2 * H
+        _, end = pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+        scale(w, p + 3 * H, end, r)
+        return
     for j in range(H):
         w[p + j] = g[off + j]                                    # theta
         w[p + H + j] = 1.0 / min(max(g[off + H + j], lo), hi)    # 1 / tau
@@ -164,7 +201,7 @@ def step(w, cfg, fixed, state, x, y):
 FAMILY = Family(
     name="ctrnn", description="continuous-time RNN (Beer), Euler or RK4, positive time constants",
     options={"readout": "neurons", "dt": 0.1, "integrator": "euler", "tau_range": (0.5, 10.0),
-             "gains": False},
+             "gains": False, "genes": "raw", "weight_range": 16.0, "init": "random"},
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg,
     pack=pack, step=step, check=check)

@@ -4,12 +4,15 @@ Neurons 0..H-n_slow-1 are fast (time constant tau_fast), the rest slow (tau_slow
 Only fast neurons receive the input and drive the outputs; the slow ones talk to the
 fast ones through the recurrent weights. The step is the CTRNN's; only the genome
 layout and its packing differ (time constants and gains are fixed, not evolved).
+``genes="unit"``: weights and biases are genes in [-1, 1] times ``weight_range``, as
+for the ctrnn family (``ctrnn_genes``).
 """
 import numpy as np
 from numba import njit
 
+from . import ctrnn_genes
 from .blocks import readout_blocks, uniform
-from .ctrnn import check_common, packed_size, step
+from .ctrnn import C_UNIT, check_common, packed_size, scale, step, unit_cfg
 from .kernels import C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, pack_readout, transpose_into, view2d
 from .spec import Family, need_positive
 
@@ -20,8 +23,9 @@ def n_slow(H, opts):
 
 def blocks(I, H, O, opts):
     nf = H - n_slow(H, opts)
-    return [uniform("W", (H, H), 1.0), uniform("W_in", (nf, I), 1.0), uniform("theta", (H,), 1.0)] \
+    bl = [uniform("W", (H, H), 1.0), uniform("W_in", (nf, I), 1.0), uniform("theta", (H,), 1.0)] \
         + readout_blocks(H, O, opts["readout"])
+    return ctrnn_genes.unit_blocks(bl, opts) if ctrnn_genes.unit(opts) else bl
 
 
 def check(I, H, O, opts):
@@ -41,7 +45,7 @@ def check(I, H, O, opts):
 
 def cfg(I, H, O, opts):
     return [float(opts["dt"]), ("euler", "rk4").index(opts["integrator"]), float(n_slow(H, opts)),
-            float(opts["tau_fast"]), float(opts["tau_slow"])]
+            float(opts["tau_fast"]), float(opts["tau_slow"])] + unit_cfg(opts)
 
 
 @njit(**JIT)
@@ -57,13 +61,18 @@ def pack(g, cfg, fixed, w):
         w[p + j] = g[off + j]
         w[p + H + j] = 1.0 / (cfg[C_OPT + 3] if j < nf else cfg[C_OPT + 4])
         w[p + 2 * H + j] = 1.0
-    pack_readout(g, off + H, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+    _, end = pack_readout(g, off + H, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+    if cfg[C_OPT + C_UNIT] != 0:
+        r = cfg[C_OPT + C_UNIT + 1]
+        scale(w, 0, p + H, r)                  # W, W_in (zeros for slow neurons stay), theta
+        scale(w, p + 3 * H, end, r)
 
 
 FAMILY = Family(
     name="mtrnn", description="multiple-timescale CTRNN: fast neurons (input, output) and slow ones",
     options={"readout": "neurons", "dt": 1.0, "integrator": "euler", "n_slow": None,
-             "tau_fast": 5.0, "tau_slow": 70.0},
+             "tau_fast": 5.0, "tau_slow": 70.0, "genes": "raw", "weight_range": 16.0,
+             "init": "random"},
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
     blocks=blocks, features=lambda I, H, opts: H,
     sizes=lambda I, H, O, opts: (packed_size(I, H, O, opts), 7 * H + 1), cfg=cfg,

@@ -241,7 +241,27 @@ def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool, y0=None)
     return torch.stack(rates, 1), y
 
 
-class CTRNNTwin(BlockModule):
+class GeneMapped(BlockModule):
+    """A ctrnn/mtrnn layer: parameters hold the genes, ``p(name)`` the value they stand for
+    (the same for raw genes; the linear maps of ``ctrnn_genes`` for unit genes)."""
+
+    def __init__(self, lay):
+        super().__init__(lay)
+        from .ctrnn_genes import unit
+        self.gene_opts, self.unit = dict(lay.opts), unit(lay.opts)
+
+    def p(self, name: str) -> torch.Tensor:
+        from .ctrnn_genes import to_parameter
+        g = getattr(self, name)
+        return to_parameter(name, g, self.gene_opts, torch) if self.unit else g
+
+    def readout(self, feats):
+        if not self.unit or self.readout_kind in ("none", "neurons"):
+            return super().readout(feats)
+        return ACTS[self.readout_kind](feats @ self.p("W_out").T + self.p("b_out"))
+
+
+class CTRNNTwin(GeneMapped):
     """Beer's CTRNN, tau clipped into tau_range, optional gains; rates are the features."""
 
     def __init__(self, lay):
@@ -250,14 +270,17 @@ class CTRNNTwin(BlockModule):
         self.tau_range = tuple(float(v) for v in lay.opts["tau_range"])
 
     def features(self, x):
-        inv_tau = 1.0 / torch.clamp(self.tau, *self.tau_range)
-        gain = self.gain if "gain" in self.block_names else 1.0
-        rates, self.hT = ctrnn_rates(x, self.W, self.W_in, self.theta, inv_tau, gain, self.dt,
-                                     self.rk4, self.h0)
+        if self.unit:
+            inv_tau = 1.0 / self.p("tau")
+        else:
+            inv_tau = 1.0 / torch.clamp(self.tau, *self.tau_range)
+        gain = self.p("gain") if "gain" in self.block_names else 1.0
+        rates, self.hT = ctrnn_rates(x, self.p("W"), self.p("W_in"), self.p("theta"), inv_tau, gain,
+                                     self.dt, self.rk4, self.h0)
         return rates
 
 
-class MTRNNTwin(BlockModule):
+class MTRNNTwin(GeneMapped):
     """A CTRNN whose first neurons are fast (they alone get the input) and the rest slow."""
 
     def __init__(self, lay):
@@ -271,9 +294,9 @@ class MTRNNTwin(BlockModule):
                                                      dtype=torch.float64))
 
     def features(self, x):
-        W_in = torch.cat([self.W_in, self.W_in.new_zeros(self.n_slow, x.shape[2])])
-        rates, self.hT = ctrnn_rates(x, self.W, W_in, self.theta, self.inv_tau, 1.0, self.dt,
-                                     self.rk4, self.h0)
+        W_in = torch.cat([self.p("W_in"), self.W_in.new_zeros(self.n_slow, x.shape[2])])
+        rates, self.hT = ctrnn_rates(x, self.p("W"), W_in, self.p("theta"), self.inv_tau, 1.0,
+                                     self.dt, self.rk4, self.h0)
         return rates
 
 
