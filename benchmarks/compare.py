@@ -30,6 +30,8 @@ PAPER = {"adding-100": "LSTM (2 blocks of 2 cells): 74,000 sequences",
 GRADIENT_NETS = {"adding-100": dict(arch="lstm", hidden=8, arch_options={"forget_bias": 2.0}),
                  "adding": dict(arch="lstm", hidden=8, arch_options={"forget_bias": 2.0})}
 GRADIENTS = {"parity": ("bptt", "rtrl")}
+# batches a gradient run may take (10,000 x 100 adding sequences is 13x the paper's LSTM)
+GRADIENT_BUDGET = 10_000
 
 
 def configs(problem: str, max_evals: int | None) -> dict:
@@ -41,7 +43,8 @@ def configs(problem: str, max_evals: int | None) -> dict:
     out = {prob.optimizer: evo}
     net = GRADIENT_NETS.get(problem, {})
     for name in GRADIENTS.get(problem, ("bptt",)):
-        out[name] = replace(evo, optimizer=name, popsize=None, options={"lr": 0.01}, **net)
+        out[name] = replace(evo, optimizer=name, popsize=None, options={"lr": 0.01},
+                            max_evals=max_evals or min(evo.max_evals, GRADIENT_BUDGET), **net)
     return out
 
 

@@ -23,16 +23,8 @@ COLUMNS = ["optimizer", "runs", "solved", "success_rate", "median_evaluations_to
 
 def comparison_dir(root: Path, problem: str) -> Path:
     """A fresh runs/compare-<problem>[-n] directory."""
-    base = f"compare-{Path(problem).stem.replace(':', '-')}"
-    root.mkdir(parents=True, exist_ok=True)
-    for i in range(1000):
-        d = root / (base if i == 0 else f"{base}-{i}")
-        try:
-            d.mkdir()
-            return d
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"no free comparison directory name under {root}")
+    from .run import fresh_dir
+    return fresh_dir(root, f"compare-{Path(problem).stem.replace(':', '-')}")
 
 
 def _median(values) -> float:

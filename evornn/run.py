@@ -60,7 +60,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
     """A fresh runs/<problem>-<arch>-<optimizer>-s<seed>[-n] directory (never an existing one)."""
-    base = f"{Path(cfg.problem).stem.replace(':', '-')}-{cfg.arch}-{cfg.optimizer}-s{cfg.seed}"
+    return fresh_dir(root, f"{Path(cfg.problem).stem.replace(':', '-')}-{cfg.arch}-{cfg.optimizer}"
+                           f"-s{cfg.seed}")
+
+
+def fresh_dir(root: Path, base: str) -> Path:
+    """root/base, or root/base-1, -2, ...: the first name not taken (made atomically)."""
     root.mkdir(parents=True, exist_ok=True)
     for i in range(1000):
         d = root / (base if i == 0 else f"{base}-{i}")

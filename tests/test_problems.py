@@ -47,4 +47,5 @@ def test_batch_hook_is_the_fitness_in_gradient_form(name):
     assert np.all(W >= 0) and abs(W.sum() - 1.0) < 1e-12
     out = evornn.population_forward(net, G, X.astype(np.float32)).astype(np.float64)
     loss = (W * (out - Y) ** 2).sum(axis=(1, 2, 3))
-    np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-9, atol=1e-12)
+    # rtol: a problem may evaluate in float64 (mso-gen) where this runs float32 kernels
+    np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-6, atol=1e-12)
