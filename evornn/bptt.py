@@ -61,10 +61,11 @@ def check_options(name: str, options: dict) -> dict:
         raise ValueError(f"{name}: method must be one of {', '.join(METHODS)}, got {o['method']!r}")
     if o["dtype"] not in ("float32", "float64"):
         raise ValueError(f"{name}: dtype must be float32 or float64, got {o['dtype']!r}")
-    for key, lo in (("lr", 0.0), ("momentum", -1e-300)):
-        if not isinstance(o[key], (int, float)) or isinstance(o[key], bool) or not o[key] > lo \
-                or not np.isfinite(o[key]):
-            raise ValueError(f"{name}: {key} must be a number > {max(lo, 0):g}, got {o[key]!r}")
+    for key, strict in (("lr", True), ("momentum", False)):
+        v = o[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) \
+                or not (v > 0 if strict else v >= 0):
+            raise ValueError(f"{name}: {key} must be a number {'>' if strict else '>='} 0, got {v!r}")
     for key in ("window", "updates"):
         v = o[key]
         if (v is not None or key == "updates") and (isinstance(v, bool) or not isinstance(v, int)
@@ -258,8 +259,7 @@ class GradientTrainer:
     def state_dict(self) -> dict:
         """Everything to continue bit-identically: weights, the torch optimizer's moments,
         counters, best (plain numpy and python values, picklable)."""
-        return {"genome": self.genome(), "module": {k: v.detach().clone() for k, v in
-                                                    self.module.state_dict().items()},
+        return {"module": {k: v.detach().clone() for k, v in self.module.state_dict().items()},
                 "torch_opt": copy.deepcopy(self.torch_opt.state_dict()),
                 "generation": self.generation, "evaluations": self.evaluations,
                 "failures": self.failures, "best": (None if self._best[0] is None else
