@@ -7,7 +7,10 @@ normalized with a mean and standard deviation measured once, under random action
 a fixed seed. Discrete actions take the argmax of the outputs; continuous (Box) actions
 map the outputs onto the action bounds, from [-1, 1] (tanh or linear readouts, clipped)
 or from [0, 1] (sigmoid rates: ctrnn, mtrnn, sigmoid frnn). The population's networks step
-together (evornn.stepper), so Python loops once per time step and environment.
+together (evornn.stepper) and the environments too, as one gymnasium vector environment
+(``vectorization="sync"``, or ``"async"``: one process an environment, for environments
+whose step costs more than a process hop); an episode's return stops counting when it
+terminates, whatever the vector environment's autoreset does after that.
 """
 from __future__ import annotations
 
@@ -59,9 +62,16 @@ def unit_outputs(net) -> bool:
         name in ("ctrnn", "mtrnn") or o.get("activation") == "sigmoid"))
 
 
-def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None) -> Problem:
+VECTORIZATION = ("sync", "async")
+
+
+def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
+                 vectorization: str = "sync") -> Problem:
     """The Problem for gymnasium environment env_id."""
     import gymnasium as gym
+    if vectorization not in VECTORIZATION:
+        raise ValueError(f"vectorization must be one of {', '.join(VECTORIZATION)}, got "
+                         f"{vectorization!r}")
     env, obs_space, act_space = _spaces(env_id)
     mean, std = _normalizer(env)
     discrete = isinstance(act_space, gym.spaces.Discrete)
@@ -85,21 +95,19 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None) -
         G = np.repeat(np.asarray(genomes, dtype=np.float64), len(seeds), axis=0)
         stepper = PopulationStepper(net, G)
         unit = unit_outputs(net)
-        envs = [gym.make(env_id) for _ in range(len(G))]
-        obs = np.array([e.reset(seed=int(seeds[i % len(seeds)]))[0] for i, e in enumerate(envs)])
-        total = np.zeros(len(G))
-        alive = np.ones(len(G), bool)
-        for _ in range(limit):
-            A = act(stepper.step((obs - mean) / std), unit)
-            for i in np.flatnonzero(alive):
-                o, r, term, trunc, _ = envs[i].step(A[i])
-                obs[i] = o
-                total[i] += r
-                alive[i] = not (term or trunc)
-            if not alive.any():
-                break
-        for e in envs:
-            e.close()
+        envs = gym.make_vec(env_id, num_envs=len(G), vectorization_mode=vectorization)
+        try:
+            obs, _ = envs.reset(seed=[int(seeds[i % len(seeds)]) for i in range(len(G))])
+            total = np.zeros(len(G))
+            alive = np.ones(len(G), bool)
+            for _ in range(limit):
+                obs, r, term, trunc, _ = envs.step(act(stepper.step((obs - mean) / std), unit))
+                total += np.where(alive, r, 0.0)
+                alive &= ~(term | trunc)
+                if not alive.any():
+                    break
+        finally:
+            envs.close()
         return total.reshape(-1, len(seeds)).mean(1)
 
     def evaluate(net, genomes, seed):

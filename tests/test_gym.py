@@ -60,3 +60,36 @@ def test_unknown_environment_is_named():
     with pytest.raises(ValueError, match=r"unknown gymnasium environment 'CartPole-v9' \(did you "
                                          r"mean 'gym:CartPole-v1'\?\)"):
         get_problem("gym:CartPole-v9")
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_vector_environment_returns_equal_episodes_stepped_one_by_one(env_id):
+    """The vector environment's returns (autoreset ignored after an episode ends) are those
+    of each environment stepped on its own from the same seed."""
+    from problems._gym import _normalizer, make_problem, unit_outputs
+    prob = make_problem(env_id, episodes=2, max_steps=120)
+    net = prob.network()
+    G = net.genome + 0.7 * np.random.default_rng(4).standard_normal((3, net.n_params))
+    got = prob.evaluate(net, G, (3, 1))
+    seeds = np.random.default_rng([3, 1, 7]).integers(0, 2**31 - 1, 2)
+    env = gym.make(env_id)
+    mean, std = _normalizer(gym.make(env_id))
+    want = np.zeros(3)
+    for p in range(3):
+        net.genome = G[p]
+        for s in seeds:
+            net.reset()
+            obs, _ = env.reset(seed=int(s))
+            for _ in range(120):
+                y = net.step((obs - mean) / std)
+                if env_id == "CartPole-v1":
+                    a = int(np.argmax(y))
+                else:
+                    lo, hi = env.action_space.low, env.action_space.high
+                    u = np.clip(y, 0, 1) if unit_outputs(net) else (np.clip(y, -1, 1) + 1) * 0.5
+                    a = lo + u * (hi - lo)
+                obs, r, term, trunc, _ = env.step(a)
+                want[p] += r / 2
+                if term or trunc:
+                    break
+    np.testing.assert_allclose(got, want, rtol=1e-9)
