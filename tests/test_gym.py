@@ -93,3 +93,16 @@ def test_vector_environment_returns_equal_episodes_stepped_one_by_one(env_id):
                 if term or trunc:
                     break
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("env_id,n_in,n_out", [("LunarLander-v3", 8, 4), ("BipedalWalker-v3", 24, 4)])
+def test_box2d_environments_run_as_problems(env_id, n_in, n_out):
+    pytest.importorskip("Box2D")
+    from problems._gym import make_problem
+    prob = make_problem(env_id, episodes=1, max_steps=60)
+    assert (prob.n_in, prob.n_out) == (n_in, n_out)
+    net = prob.network()
+    G = net.genome + np.random.default_rng(1).standard_normal((3, net.n_params))
+    a = prob.evaluate(net, G, (0, 1))
+    np.testing.assert_array_equal(a, prob.evaluate(net, G, (0, 1)))     # reproducible
+    assert np.all(np.isfinite(a)) and a.max() > a.min()
