@@ -76,4 +76,4 @@ PROBLEM = Problem(
     f"teacher-forced, solved at free-running NRMSE < {TARGET:g} over 300 steps",
     n_in=1, n_out=1, evaluate=evaluate, solved=solved, batch=lambda seed: data(), feedback=1,
     arch="gru", n_hidden=8, optimizer="bptt",
-    max_evals=20_000)
+    max_evals=5_000)
