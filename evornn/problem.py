@@ -39,8 +39,8 @@ class Problem:
     # (net, genome) -> dict of further figures `python -m evornn eval` reports
     inspect: Callable | None = None
     # (net, genome) -> {"t": [T], "neurons": [T, H], optional "stance": [T, legs] (bool),
-    # "legs": [T, legs, 3] (joint x, foot x, foot depth), "signals": {name: [T]}}: what
-    # `python -m evornn report` draws of the best network
+    # "legs": [T, legs, 3] (joint x, foot x, foot depth), "leg_names": [legs],
+    # "signals": {name: [T]}}: what `python -m evornn report` draws of the best network
     trace: Callable | None = None
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
