@@ -45,6 +45,9 @@ class Problem:
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
     x0: str = "center"
+    # (net) -> None, raising ValueError naming what the problem needs when it cannot use
+    # this network (checked when the network is built, before anything runs)
+    check: Callable | None = None
 
     def __post_init__(self):
         if self.x0 not in ("center", "init"):
@@ -55,8 +58,11 @@ class Problem:
         import evornn
         arch = arch or self.arch
         opts = self.arch_options if arch == self.arch else {}
-        return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                              output_map=self.output_map, **opts)
+        net = evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
+                             output_map=self.output_map, **opts)
+        if self.check is not None:
+            self.check(net)
+        return net
 
 
 def builtin_modules() -> list[str]:

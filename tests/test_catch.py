@@ -81,6 +81,8 @@ def test_bad_network_is_refused():
     net = evornn.Network("ctrnn", 3, 5, 2)
     with pytest.raises(ValueError, match="7 inputs"):
         prob.evaluate(net, net.genome[None])
+    with pytest.raises(ValueError, match="single-layer network"):
+        prob.network("gru+ctrnn")
 
 
 def test_evolution_catches_circles(tmp_path):

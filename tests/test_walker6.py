@@ -114,13 +114,18 @@ def test_hand_set_controller_matches_the_equations():
     assert some[best] > 0.05 and np.ptp(some) > 0.05  # some walk (best 0.092), and they differ
 
 
-def test_bad_network_is_refused():
+def test_bad_network_is_refused(tmp_path, capsys):
     with pytest.raises(ValueError, match="3 inputs"):
         net = evornn.Network("ctrnn", 1, 5, 3)
         walker6.evaluate(net, net.genome[None])
     with pytest.raises(ValueError, match="single-layer ctrnn"):
-        net = evornn.Network("elman", 3, 5, 3)
-        walker6.evaluate(net, net.genome[None])
+        walker6.PROBLEM.network("elman")
+    from evornn.cli import main
+    # one line and exit code 2, and no run directory
+    assert main(["run", "walker6", "--arch", "elman", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "single-layer ctrnn" in err and "elman" in err and len(err.splitlines()) == 1
+    assert not any(tmp_path.iterdir())
 
 
 def test_evolution_finds_a_tripod_gait(tmp_path):
