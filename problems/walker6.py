@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.arch.dispatch import pack_any
+from evornn.arch.dispatch import FAMILIES, pack_any
 from evornn.problem import Problem
 from evornn.threads import run_chunks
 from problems._leg import (
@@ -70,7 +70,7 @@ JOINT_SPACING = 20.0                           # distance between joints (pictur
 START_ANGLES = FORWARD_LIMIT * np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])   # L1 R2 L3 forward
 FOOT, BACKWARD, FORWARD = 0, 1, 2              # motor neurons
 N_IN = 3                                       # angle sensor, ipsilateral, contralateral coupling
-CTRNN_KIND = 6                                 # the ctrnn family's index in dispatch
+CTRNN_KIND = [f.name for f in FAMILIES].index("ctrnn")
 
 
 @njit(**JIT)
