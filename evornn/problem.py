@@ -41,8 +41,8 @@ class Problem:
     # (net, genome) -> dict of further figures `python -m evornn eval` reports
     inspect: Callable | None = None
     # (net, genome) -> {"t": [T], "neurons": [T, H], optional "stance": [T, legs] (bool),
-    # "legs": [T, legs, 3] (joint x, foot x, foot depth), "signals": {name: [T]}}: what
-    # `python -m evornn report` draws of the best network
+    # "legs": [T, legs, 3] (joint x, foot x, foot depth), "leg_names": [legs],
+    # "signals": {name: [T]}}: what `python -m evornn report` draws of the best network
     trace: Callable | None = None
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
@@ -58,6 +58,9 @@ class Problem:
     # in_0.. and out_0..
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] | None = None
+    # (net) -> None, raising ValueError naming what the problem needs when it cannot use
+    # this network (checked when the network is built, before anything runs)
+    check: Callable | None = None
 
     def __post_init__(self):
         if self.x0 not in ("center", "init"):
@@ -73,9 +76,12 @@ class Problem:
         import evornn
         arch = arch or self.arch
         opts = {**(self.arch_options if arch == self.arch else {}), **(options or {})}
-        return evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                              output_map=self.output_map, inputs=self.inputs, outputs=self.outputs,
-                              **opts)
+        net = evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
+                             output_map=self.output_map, inputs=self.inputs, outputs=self.outputs,
+                             **opts)
+        if self.check is not None:
+            self.check(net)
+        return net
 
 
 def builtin_modules() -> list[str]:

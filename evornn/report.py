@@ -105,19 +105,22 @@ def plot_traces(run_dir) -> list[Path]:
         ax.set_ylabel("neuron 1")
         ax.set_title("phase plot (second half of the run)")
         out.append(_save(fig, d / "phase.png"))
+    names = tr.get("leg_names")
     if "stance" in tr:
         S = np.asarray(tr["stance"], bool)
+        names = names or [f"leg {i}" for i in range(S.shape[1])]
         fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * S.shape[1]))
         for leg in range(S.shape[1]):
             down = np.flatnonzero(S[:, leg])
             ax.broken_barh(_runs(t, down), (leg - 0.4, 0.8), color="k")
         ax.set_yticks(range(S.shape[1]))
-        ax.set_yticklabels([f"leg {i}" for i in range(S.shape[1])])
+        ax.set_yticklabels(names)
+        ax.invert_yaxis()                     # the first leg on top
         ax.set_xlabel("time (black: stance, foot down)")
         out.append(_save(fig, d / "gait.png"))
     if "legs" in tr:
         out.append(animate_legs(t, np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
-                                d / "walk.gif"))
+                                d / "walk.gif", names=names))
     return out
 
 
@@ -128,24 +131,30 @@ def neuron_labels(net, n: int) -> list[str]:
     return [f"neuron {i}" + (f" ({motors[i]})" if i < len(motors) else "") for i in range(n)]
 
 
-def animate_legs(t, legs, stance, path: Path, frames: int = 120) -> Path:
-    """A GIF of the walk: body, legs (red while the foot is down), from legs[T, n, 3]."""
+def animate_legs(t, legs, stance, path: Path, frames: int = 120, names=None) -> Path:
+    """A GIF of the walk: body, legs (red while the foot is down), from legs[T, n, 3]; legs
+    whose name starts with R (the far side) are dashed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
     idx = np.linspace(0, len(t) - 1, frames).astype(int)
     fig, ax = plt.subplots(figsize=(6, 2.4))
-    lines = [ax.plot([], [], lw=3)[0] for _ in range(legs.shape[1])]
-    body, = ax.plot([], [], "ks", ms=10)
+    far = [bool(names) and str(names[n]).startswith("R") for n in range(legs.shape[1])]
+    lines = [ax.plot([], [], lw=2 if f else 3, ls="--" if f else "-")[0] for f in far]
+    spread = float(np.ptp(legs[0, :, 0]))
+    body, = ax.plot([], [], "k-" if spread > 0 else "ks", lw=6, ms=10)
     ax.set_ylim(-18, 4)
     ax.set_yticks([])
 
     def draw(k):
         i = idx[k]
         jx = legs[i, :, 0]
-        ax.set_xlim(jx.mean() - 30, jx.mean() + 30)
-        body.set_data([jx.mean()], [0.0])
+        ax.set_xlim(jx.mean() - 30 - spread / 2, jx.mean() + 30 + spread / 2)
+        if spread > 0:
+            body.set_data([jx.min(), jx.max()], [0.0, 0.0])
+        else:
+            body.set_data([jx.mean()], [0.0])
         for n, ln in enumerate(lines):
             ln.set_data([jx[n], legs[i, n, 1]], [0.0, -legs[i, n, 2]])
             ln.set_color("r" if stance[i, n] else "b")

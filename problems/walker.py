@@ -22,15 +22,19 @@ import numpy as np
 from numba import njit
 
 from evornn.arch.dispatch import pack_any, step_any
-from evornn.arch.kernels import JIT as _FAST_JIT
 from evornn.problem import Problem
 from evornn.threads import run_chunks
+from problems._leg import (
+    FORWARD_LIMIT,
+    JIT,
+    LEG_LENGTH,
+    MAX_STRETCH,
+    body_force,
+    clip_velocity,
+    motor_forces,
+    move_leg,
+)
 
-JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}   # same bits cold or cached
-
-LEG_LENGTH, MAX_LEG_FORCE = 15.0, 0.05
-FORWARD_LIMIT, BACKWARD_LIMIT = math.pi / 6, -math.pi / 6
-MAX_VELOCITY, MAX_TORQUE, MAX_OMEGA = 6.0, 0.5, 1.0
 DT, DURATION = 0.1, 220.0
 STEPS = int(round(DURATION / DT))
 FOOT, BACKWARD, FORWARD = 0, 1, 2          # motor neurons
@@ -43,31 +47,14 @@ def body_step(leg, foot_out, back_out, fwd_out, dt):
     while the joint moves on, so the leg angle follows the body."""
     cx, vx, jx, fx, angle, omega, fy = leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[7]
     down = foot_out > 0.5
-    fwd = 0.0 if down else fwd_out * MAX_LEG_FORCE
-    back = back_out * MAX_LEG_FORCE
-    f = back - fwd                     # in stance the backward swing pushes the body forward
-    force = 0.0
-    if down and ((BACKWARD_LIMIT <= angle <= FORWARD_LIMIT) or (angle < BACKWARD_LIMIT and f < 0)
-                 or (angle > FORWARD_LIMIT and f > 0)):
-        force = f
-    vx = min(max(vx + dt * force, -MAX_VELOCITY), MAX_VELOCITY)
+    back, fwd = motor_forces(down, back_out, fwd_out)
+    vx = clip_velocity(vx + dt * body_force(down, angle, back, fwd))
     cx += dt * vx
     jx += dt * vx
-    if down:
-        new = math.atan2(fx - jx, fy)
-        omega = (new - angle) / dt
-        angle = new
-    else:
-        vx = 0.0
-        omega = min(max(omega + dt * MAX_TORQUE * (fwd - back), -MAX_OMEGA), MAX_OMEGA)
-        angle += dt * omega
-        if angle < BACKWARD_LIMIT:
-            angle, omega = BACKWARD_LIMIT, 0.0
-        if angle > FORWARD_LIMIT:
-            angle, omega = FORWARD_LIMIT, 0.0
-        fx = jx + LEG_LENGTH * math.sin(angle)
-        fy = LEG_LENGTH * math.cos(angle)
-    if cx - fx > 20.0:
+    fx, fy, angle, omega = move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt)
+    if not down:
+        vx = 0.0                       # one leg: the body is supported only in stance
+    if cx - fx > MAX_STRETCH:
         vx = 0.0
     leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[6], leg[7] = (cx, vx, jx, fx, angle, omega,
                                                                       down, fy)

@@ -1,0 +1,65 @@
+"""The leg of Beer's walkers (ANCHORS.md section 4 constants), shared by `walker` and `walker6`.
+
+A leg hangs from a joint at height 0; its angle grows forwards. In stance (foot down) the
+planted foot stays put while the joint moves on with the body, so the angle follows the
+body; the backward swing motor pushes the body forward and the forward motor is off. In
+swing (foot up) the motors turn the leg within its angle limits.
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from evornn.arch.kernels import JIT as _FAST_JIT
+
+JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}   # same bits cold or cached
+
+LEG_LENGTH, MAX_LEG_FORCE = 15.0, 0.05
+FORWARD_LIMIT, BACKWARD_LIMIT = math.pi / 6, -math.pi / 6
+MAX_VELOCITY, MAX_TORQUE, MAX_OMEGA = 6.0, 0.5, 1.0
+MAX_STRETCH = 20.0                 # a foot further than this behind its joint stops the body
+
+
+@njit(**JIT)
+def motor_forces(down, back_out, fwd_out):
+    """(backward, forward) motor forces from the motor neurons' rates; forward is off in stance."""
+    fwd = 0.0 if down else fwd_out * MAX_LEG_FORCE
+    return back_out * MAX_LEG_FORCE, fwd
+
+
+@njit(**JIT)
+def body_force(down, angle, back, fwd):
+    """The force a leg puts on the body: in stance, back - fwd while the leg is within its angle
+    limits or pushing back towards them; otherwise none."""
+    f = back - fwd
+    if down and ((BACKWARD_LIMIT <= angle <= FORWARD_LIMIT) or (angle < BACKWARD_LIMIT and f < 0)
+                 or (angle > FORWARD_LIMIT and f > 0)):
+        return f
+    return 0.0
+
+
+@njit(**JIT)
+def clip_velocity(vx):
+    """The body's velocity within +-MAX_VELOCITY."""
+    return min(max(vx, -MAX_VELOCITY), MAX_VELOCITY)
+
+
+@njit(**JIT)
+def move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt):
+    """(foot x, foot depth, angle, omega) after the joint moved to jx: a planted foot stays
+    where it is and the angle follows; a lifted leg turns under the motors' torque."""
+    if down:
+        new = math.atan2(fx - jx, fy)
+        omega = (new - angle) / dt
+        angle = new
+    else:
+        omega = min(max(omega + dt * MAX_TORQUE * (fwd - back), -MAX_OMEGA), MAX_OMEGA)
+        angle += dt * omega
+        if angle < BACKWARD_LIMIT:
+            angle, omega = BACKWARD_LIMIT, 0.0
+        if angle > FORWARD_LIMIT:
+            angle, omega = FORWARD_LIMIT, 0.0
+        fx = jx + LEG_LENGTH * math.sin(angle)
+        fy = LEG_LENGTH * math.cos(angle)
+    return fx, fy, angle, omega
