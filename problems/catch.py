@@ -232,7 +232,8 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     return Problem(name, f"Beer's visually guided agent (7 rays): {what}", n_in=N_RAYS, n_out=2,
                    evaluate=evaluate, solved=solved, arch="ctrnn", n_hidden=n_hidden,
                    arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                   max_evals=20_000, trace=trace_, check=_layer)
+                   max_evals=20_000, trace=trace_, check=_layer,
+                   inputs=tuple(f"ray {i}" for i in range(N_RAYS)), outputs=("motor +x", "motor -x"))
 
 
 CATCH_DISTANCE = 1.0            # mean final |dx| of the circles
