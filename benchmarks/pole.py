@@ -48,13 +48,17 @@ def make_optimizer(prob, net, optimizer: str, seed: int, popsize, sigma0: float,
 
 
 def parse_option(text: str) -> tuple[str, object]:
-    """KEY=VALUE with VALUE a Python literal (0.4, 'all', None) or else a plain string."""
+    """KEY=VALUE with VALUE a Python literal (0.4, 'all', None), inf, or else a plain string."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}")
     try:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
+        pass
+    try:
+        return key, float(value)
+    except ValueError:
         return key, value
 
 
