@@ -3,6 +3,7 @@ that ``python -m evornn run`` uses.
 
     python benchmarks/pole.py [--problems dpnv,double-pole] [--seeds 50] [--first-seed 0]
                               [--optimizers xnes,cmaes] [--arch A --hidden H --popsize P --sigma0 S]
+                              [--option KEY=VALUE ...]
 
 Each run is what ``python -m evornn run PROBLEM --seed S`` does (ask, evaluate, tell, test
 the generation's champion with the problem's success test), without the run directory.
@@ -16,6 +17,7 @@ figures: ANCHORS.md section 1, printed beside ours.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from pathlib import Path
@@ -35,9 +37,34 @@ PEERS = {
 }
 
 
-def solve(prob, net, optimizer: str, seed: int, popsize, sigma0: float):
+def make_optimizer(prob, net, optimizer: str, seed: int, popsize, sigma0: float, options: dict):
+    """The optimizer as a run sets it up, with ``options`` over the problem's own."""
+    if not options:
+        return problem_optimizer(prob, net, optimizer, seed, popsize, sigma0)
+    opts = {**(prob.optimizer_options if optimizer == prob.optimizer else {}), **options}
+    x0 = net.genome if prob.x0 == "init" else None
+    return evornn.optimizer(optimizer, net.n_params, seed=seed, popsize=popsize, sigma0=sigma0,
+                            bounds=net.bounds(), x0=x0, **opts)
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE a Python literal (0.4, 'all', None), inf, or else a plain string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        return key, float(value)
+    except ValueError:
+        return key, value
+
+
+def solve(prob, net, optimizer: str, seed: int, popsize, sigma0: float, options=None):
     """(evaluations to solve or None, seconds) for one seed, as the run loop does it."""
-    opt = problem_optimizer(prob, net, optimizer, seed, popsize, sigma0)
+    opt = make_optimizer(prob, net, optimizer, seed, popsize, sigma0, options or {})
     t0 = time.perf_counter()
     while opt.evaluations < prob.max_evals:
         G = opt.ask()
@@ -61,7 +88,10 @@ def main() -> None:
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--sigma0", type=float)
+    ap.add_argument("--option", type=parse_option, action="append", default=[],
+                    help="an optimizer option, KEY=VALUE (repeatable), e.g. permute='probabilistic'")
     args = ap.parse_args()
+    options = dict(args.option)
     print(f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1} each; a run fails at the "
           "problem's budget")
     print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "
@@ -77,7 +107,7 @@ def main() -> None:
         for optimizer in (args.optimizers or prob.optimizer).split(","):
             evals, walls = [], []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                e, wall = solve(prob, net, optimizer, seed, popsize, sigma0)
+                e, wall = solve(prob, net, optimizer, seed, popsize, sigma0, options)
                 if e is not None:
                     evals.append(e)
                     walls.append(wall)

@@ -95,6 +95,21 @@ def test_xnes_solves_dpnv_and_the_champion_generalizes():
     assert opt.evaluations <= 5_000                # measured: 1,605 for this seed
 
 
+def test_cosyne_solves_dpnv_as_in_the_paper():
+    """CoSyNE with its defaults on the literature's 45-weight network (Gomez et al. 2008:
+    mean 3,416 evaluations; ours 3,238 over seeds 0-19, benchmarks/pole.py)."""
+    net = pole.network(markov=False)
+    opt = evornn.optimizer("cosyne", net.n_params, seed=2, popsize=40, sigma0=2.0)
+    passed = False
+    while opt.evaluations < 10_000 and not passed:
+        G = opt.ask()
+        f = pole.evaluate(net, G, markov=False, max_steps=1000, damping=True)
+        opt.tell(G, f)
+        passed, good = pole.champion_test(net, G[int(np.argmax(f))])
+    assert passed and good >= 200, (opt.evaluations, good)
+    assert opt.evaluations <= 4_000                # measured: 1,960 for this seed
+
+
 def test_evaluation_is_deterministic_across_threads():
     from evornn.threads import set_threads, threads
     net = pole.network(markov=True)

@@ -2,11 +2,21 @@
 
 Each gene has its own subpopulation: column i of the m x n matrix ``pop``. Row j is the
 j-th network. After every generation the rows are ranked by fitness; the top quarter
-breeds (one-point crossover, Cauchy mutation) and its offspring replace the worst rows;
-then, in every column separately, the weights marked for permutation are shuffled among
-themselves. A weight of the row of fitness f is marked with probability
-1 - ((f - f_min) / (f_max - f_min)) ** (1 / n) (the paper's probabilistic marking), so
-good networks mostly stay together while weak ones trade weights across networks.
+breeds (one-point crossover of two random parents, then each child gene perturbed with
+probability ``mutation_rate`` by Cauchy noise) and its offspring replace the rows below
+it; then, in every column separately, the surviving weights are permuted among
+themselves, so each network of the next generation is a new combination of good weights.
+
+``permute="all"`` is the paper's basic permutation (every survivor's weights shuffled);
+``"probabilistic"`` is its fitness-based marking: a weight of the row of fitness f is
+marked with probability 1 - ((f - f_min) / (f_max - f_min)) ** (1 / n), so the best
+network stays intact. On DPNV (benchmarks/pole.py, README) the basic permutation solves
+far more runs: the marking variant keeps converging onto controllers that balance from
+the standard start but do not generalize.
+
+Cauchy steps are a random walk whose spread grows linearly with the number of steps, and
+a weight that selection does not hold keeps drifting; with sigmoid neurons the network
+saturates and the search stalls. Genes are therefore kept within x0 +- ``weight_limit``.
 """
 from __future__ import annotations
 
@@ -19,17 +29,18 @@ from .base import Optimizer, register
 class CoSyNE(Optimizer):
     """CoSyNE: one subpopulation per weight, top quarter breeds, Cauchy mutation, permutations.
 
-    Options: ``parents`` (fraction that breeds, 0.25), ``offspring`` (None = as many as
-    parents), ``mutation_rate`` (per-gene probability, 0.1), ``mutation_scale`` (Cauchy scale,
-    None = sigma0), ``permute`` ("probabilistic" = the paper's fitness-based marking,
-    "all" = every non-offspring weight, "none").
+    Options: ``parents`` (fraction that breeds and survives, 0.25), ``offspring`` (None =
+    every row below the parents), ``mutation_rate`` (per-gene probability, 0.6),
+    ``mutation_scale`` (Cauchy scale, None = sigma0 / 2), ``weight_limit`` (genes kept
+    within x0 +- this, None = 10 sigma0, inf = no limit), ``permute`` ("all" = every
+    survivor's weights, "probabilistic" = the paper's fitness-based marking, "none").
     """
 
     name = "cosyne"
     description = "CoSyNE: per-weight subpopulations, top quarter breeds, Cauchy mutation, permutation"
     default_popsize = 40
-    option_defaults = {"parents": 0.25, "offspring": None, "mutation_rate": 0.1,
-                       "mutation_scale": None, "permute": "probabilistic"}
+    option_defaults = {"parents": 0.25, "offspring": None, "mutation_rate": 0.6,
+                       "mutation_scale": None, "weight_limit": None, "permute": "all"}
     _state_keys = ("pop",)
 
     def _check_options(self, o):
@@ -46,18 +57,28 @@ class CoSyNE(Optimizer):
             raise ValueError("option mutation_rate must be in [0, 1]")
         if o["mutation_scale"] is not None and not o["mutation_scale"] > 0:
             raise ValueError("option mutation_scale must be None or > 0")
+        if o["weight_limit"] is not None and not o["weight_limit"] > 0:
+            raise ValueError(f"option weight_limit must be None, > 0 or inf, got "
+                             f"{o['weight_limit']!r}")
         if o["permute"] not in ("probabilistic", "all", "none"):
-            raise ValueError(f"option permute must be 'probabilistic', 'all' or 'none', got "
+            raise ValueError(f"option permute must be 'all', 'probabilistic' or 'none', got "
                              f"{o['permute']!r}")
 
     def _setup(self):
         m, n = self.popsize, self.dim
-        self.pop = self._clip(self.x0 + self.sigma0 * self._rng.standard_normal((m, n)))
         o = self.options
+        limit = o["weight_limit"] if o["weight_limit"] is not None else 10.0 * self.sigma0
+        self._lo = np.maximum(self.lower, self.x0 - limit)
+        self._hi = np.minimum(self.upper, self.x0 + limit)
+        self.pop = self._keep(self.x0 + self.sigma0 * self._rng.standard_normal((m, n)))
         self._n_parents = max(2, int(round(o["parents"] * m)))
-        self._n_offspring = o["offspring"] if o["offspring"] is not None else self._n_parents
-        self._n_offspring = min(self._n_offspring, m - 1)
-        self._scale = o["mutation_scale"] if o["mutation_scale"] is not None else self.sigma0
+        n_off = o["offspring"] if o["offspring"] is not None else max(1, m - self._n_parents)
+        self._n_offspring = min(n_off, m - 1)
+        self._scale = o["mutation_scale"] if o["mutation_scale"] is not None else 0.5 * self.sigma0
+
+    def _keep(self, X: np.ndarray) -> np.ndarray:
+        """X within the bounds and the weight limit around x0."""
+        return np.clip(X, self._lo, self._hi)
 
     def _ask(self):
         return self.pop.copy()
@@ -74,7 +95,7 @@ class CoSyNE(Optimizer):
         kids = np.array(kids[:self._n_offspring])
         mutate = rng.random(kids.shape) < self.options["mutation_rate"]
         kids = kids + mutate * self._scale * rng.standard_cauchy(kids.shape)
-        return self._clip(kids)
+        return self._keep(kids)
 
     def _tell(self, X, f, failed):
         m, n = self.popsize, self.dim
