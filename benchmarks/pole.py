@@ -17,7 +17,6 @@ figures: ANCHORS.md section 1, printed beside ours.
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import evornn  # noqa: E402
+from evornn.cli import parse_options  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
 from evornn.run import problem_optimizer  # noqa: E402
 
@@ -37,34 +37,9 @@ PEERS = {
 }
 
 
-def make_optimizer(prob, net, optimizer: str, seed: int, popsize, sigma0: float, options: dict):
-    """The optimizer as a run sets it up, with ``options`` over the problem's own."""
-    if not options:
-        return problem_optimizer(prob, net, optimizer, seed, popsize, sigma0)
-    opts = {**(prob.optimizer_options if optimizer == prob.optimizer else {}), **options}
-    x0 = net.genome if prob.x0 == "init" else None
-    return evornn.optimizer(optimizer, net.n_params, seed=seed, popsize=popsize, sigma0=sigma0,
-                            bounds=net.bounds(), x0=x0, **opts)
-
-
-def parse_option(text: str) -> tuple[str, object]:
-    """KEY=VALUE with VALUE a Python literal (0.4, 'all', None), inf, or else a plain string."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        pass
-    try:
-        return key, float(value)
-    except ValueError:
-        return key, value
-
-
 def solve(prob, net, optimizer: str, seed: int, popsize, sigma0: float, options=None):
     """(evaluations to solve or None, seconds) for one seed, as the run loop does it."""
-    opt = make_optimizer(prob, net, optimizer, seed, popsize, sigma0, options or {})
+    opt = problem_optimizer(prob, net, optimizer, seed, popsize, sigma0, None, options)
     t0 = time.perf_counter()
     while opt.evaluations < prob.max_evals:
         G = opt.ask()
@@ -88,10 +63,10 @@ def main() -> None:
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--sigma0", type=float)
-    ap.add_argument("--option", type=parse_option, action="append", default=[],
+    ap.add_argument("--option", action="append", default=[],
                     help="an optimizer option, KEY=VALUE (repeatable), e.g. permute='probabilistic'")
     args = ap.parse_args()
-    options = dict(args.option)
+    options = parse_options(args.option)
     print(f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1} each; a run fails at the "
           "problem's budget")
     print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "

@@ -57,7 +57,7 @@ def _check_names(problem: str, arch, optimizer) -> None:
 
 def parse_options(pairs, flag: str = "--option") -> dict:
     """--option KEY=VALUE pairs -> {key: value}, values read as Python literals (3, 0.01,
-    None, True, 'adam') or else kept as strings."""
+    None, True, 'adam'), as floats (inf) or else kept as strings."""
     import ast
     out = {}
     for pair in pairs or []:
@@ -67,7 +67,10 @@ def parse_options(pairs, flag: str = "--option") -> dict:
         try:
             out[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
-            out[key.strip()] = value.strip()
+            try:
+                out[key.strip()] = float(value)
+            except ValueError:
+                out[key.strip()] = value.strip()
     return out
 
 
