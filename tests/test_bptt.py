@@ -184,3 +184,15 @@ def test_cli_refuses_bad_gradient_runs_in_one_line(argv, message, capsys, tmp_pa
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not any(tmp_path.iterdir())                 # refused before any work
+
+
+def test_without_torch_bptt_says_how_to_install_it(tmp_path):
+    """torch is an extra: with it missing, --optimizer bptt is one line naming the install."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from evornn import cli\n"
+            f"sys.exit(cli.main(['run', 'parity', '--optimizer', 'bptt', '--out', {str(tmp_path)!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert "pip install torch==2.13.0" in r.stderr and len(r.stderr.strip().splitlines()) == 1
