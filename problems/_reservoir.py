@@ -122,8 +122,11 @@ class ReservoirProblem(Problem):
     fan_in: float | None = None
     start: tuple = (1.0, 1.0, 0.9)        # leak, input scaling, spectral radius
 
-    def network(self, arch=None, n_hidden=None, seed=0):
+    def network(self, arch=None, n_hidden=None, seed=0, options=None):
         """The reservoir (esn, readout 'none', leak / input scaling / spectral radius evolved)."""
+        if options:
+            raise ValueError(f"{self.name} builds its reservoir itself: architecture options "
+                             f"({', '.join(options)}) do not apply; --hidden sets its size")
         if arch not in (None, "esn"):
             raise ValueError(f"{self.name} evolves an echo state network's reservoir and fits its "
                              f"readout; arch must be 'esn', got {arch!r}")

@@ -152,9 +152,12 @@ def test_a_users_problem_file_runs_and_ctrl_c_or_a_kill_leaves_a_resumable_run(t
     want = json.loads((da / "summary.json").read_text())
     assert want["solved"] and want["problem"] == str(mine)
 
+    # a child of a background job inherits SIGINT ignored (and Python then keeps it so):
+    # give it the default disposition, as a terminal's Ctrl-C finds it
     p = subprocess.Popen([sys.executable, "-m", "evornn", "run", str(mine), "--seed", "3",
                           "--quiet", "--out", str(tmp_path / "b")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline:                  # wait for a few checkpointed generations
         runs = list((tmp_path / "b").glob("*/metrics.csv"))
