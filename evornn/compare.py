@@ -31,12 +31,11 @@ def _median(values) -> float:
     return float(np.median(values)) if len(values) else float("nan")
 
 
-def summarize(optimizer: str, summaries: list[dict], sequences_per_eval: int | None,
-              has_loss: bool) -> dict:
+def summarize(optimizer: str, summaries: list[dict], has_loss: bool) -> dict:
     """One table row from the runs' summaries."""
     solved = [s for s in summaries if s["solved"]]
     evals = [s["evaluations"] for s in solved]
-    per = [s.get("sequences_per_evaluation", sequences_per_eval) for s in solved]
+    per = [s.get("sequences_per_evaluation") for s in solved]
     seqs = [e * p for e, p in zip(evals, per) if p]
     best = [s["best_fitness"] for s in summaries]
     return {"optimizer": optimizer, "runs": len(summaries), "solved": len(solved),
@@ -87,7 +86,7 @@ def run_comparison(configs: dict, seeds: list[int], root: Path, quiet: bool = Tr
             runs.setdefault(name, []).append(run_dir.name)
             progress(f"{name} seed {seed}: {'solved' if summary['solved'] else 'not solved'} after "
                      f"{summary['evaluations']} evaluations, {summary['wall_time_s']:.1f} s")
-        rows.append(summarize(name, summaries, None, prob.batch is not None))
+        rows.append(summarize(name, summaries, prob.batch is not None))
     with open(d / "table.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()

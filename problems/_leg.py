@@ -19,6 +19,8 @@ LEG_LENGTH, MAX_LEG_FORCE = 15.0, 0.05
 FORWARD_LIMIT, BACKWARD_LIMIT = math.pi / 6, -math.pi / 6
 MAX_VELOCITY, MAX_TORQUE, MAX_OMEGA = 6.0, 0.5, 1.0
 MAX_STRETCH = 20.0                 # a foot further than this behind its joint stops the body
+DT, DURATION = 0.1, 220.0          # Euler step and run length of both walkers (time units)
+STEPS = int(round(DURATION / DT))
 
 
 @njit(**JIT)

@@ -25,18 +25,19 @@ from evornn.arch.dispatch import pack_any, step_any
 from evornn.problem import Problem
 from evornn.threads import run_chunks
 from problems._leg import (
+    DT,
+    DURATION,
     FORWARD_LIMIT,
     JIT,
     LEG_LENGTH,
     MAX_STRETCH,
+    STEPS,
     body_force,
     clip_velocity,
     motor_forces,
     move_leg,
 )
 
-DT, DURATION = 0.1, 220.0
-STEPS = int(round(DURATION / DT))
 FOOT, BACKWARD, FORWARD = 0, 1, 2          # motor neurons
 
 

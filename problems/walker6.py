@@ -51,18 +51,18 @@ from evornn.arch.dispatch import FAMILIES, pack_any
 from evornn.problem import Problem
 from evornn.threads import run_chunks
 from problems._leg import (
+    DT,
     FORWARD_LIMIT,
     JIT,
     LEG_LENGTH,
     MAX_STRETCH,
+    STEPS,
     body_force,
     clip_velocity,
     motor_forces,
     move_leg,
 )
 
-DT, DURATION = 0.1, 220.0
-STEPS = int(round(DURATION / DT))
 LEGS = ("L1", "L2", "L3", "R1", "R2", "R3")
 POSITION = np.array([1, 0, -1, 1, 0, -1])      # fore-aft place of each leg's joint (stability)
 BODY_MASS = 3.0                                # three single-leg bodies: a tripod moves it as one leg

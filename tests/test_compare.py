@@ -17,13 +17,13 @@ def test_summarize_counts_successes_sequences_and_loss():
             {"solved": True, "evaluations": 300, "best_fitness": -0.02, "wall_time_s": 4.0,
              "sequences_per_evaluation": 50},
             {"solved": False, "evaluations": 1000, "best_fitness": -0.2, "wall_time_s": 9.0}]
-    row = summarize("xnes", runs, None, has_loss=True)
+    row = summarize("xnes", runs, has_loss=True)
     assert row["solved"] == 2 and row["runs"] == 3 and row["success_rate"] == pytest.approx(2 / 3)
     assert row["median_evaluations_to_solve"] == 200
     assert row["median_sequences_to_solve"] == 10_000          # 200 evaluations x 50 sequences
     assert row["median_final_loss"] == pytest.approx(0.02)
     assert row["median_wall_s"] == 4.0
-    none = summarize("ga", runs[2:], None, has_loss=False)
+    none = summarize("ga", runs[2:], has_loss=False)
     assert none["solved"] == 0 and np.isnan(none["median_evaluations_to_solve"])
     assert np.isnan(none["median_final_loss"])
     table = format_table([row, none])
