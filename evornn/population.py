@@ -96,9 +96,8 @@ def population_forward(net, genomes, inputs) -> np.ndarray:
     """
     xp = _ARRAYS["xp"]
     if xp is not None:
-        from .arrays import population_forward_array
-        Y = population_forward_array(net, genomes, inputs, xp)   # every family has an array form
-        return Y.get() if hasattr(Y, "get") else Y            # a cupy array comes back to the host
+        from .arrays import population_forward_array, to_host
+        return to_host(population_forward_array(net, genomes, inputs, xp))   # every family has one
     X = net.check_inputs(inputs, batched=True)
     G = net.check_genomes(genomes).astype(X.dtype, copy=False)
     return forward_layers(net, G, X)

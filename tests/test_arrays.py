@@ -33,6 +33,22 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
 ]
 
 
+def _gpu_module():
+    try:
+        return array_module("cupy")
+    except RuntimeError:
+        return None
+
+
+GPU = _gpu_module()
+# the same parity tests run on CuPy where there is a GPU (on a GPU machine: pytest -k cupy)
+MODULES = ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(GPU is None, reason="no CUDA GPU"))]
+
+
+def on_host(Y):
+    return Y.get() if hasattr(Y, "get") else Y
+
+
 def genomes(net, P, rng):
     lo, hi = net.bounds()
     return np.clip(net.genome + 0.5 * rng.standard_normal((P, net.n_params)), lo, hi)
@@ -40,13 +56,14 @@ def genomes(net, P, rng):
 
 @pytest.mark.parametrize("arch,options", CASES, ids=lambda v: str(v))
 @pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_array_path_equals_numba_kernels(arch, options, dtype, atol):
+@pytest.mark.parametrize("module", MODULES)
+def test_array_path_equals_numba_kernels(arch, options, dtype, atol, module):
     rng = np.random.default_rng(7)
     net = evornn.Network(arch, 3, 6, 2, seed=1, **options)
     G = genomes(net, 9, rng)
     X = rng.uniform(-1.5, 1.5, (4, 11, 3)).astype(dtype)
     want = evornn.population_forward(net, G, X)
-    got = population_forward_array(net, G, X, np)
+    got = on_host(population_forward_array(net, G, X, array_module(module)))
     assert got.shape == want.shape == (9, 4, 11, 2) and got.dtype == dtype
     np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
@@ -82,6 +99,7 @@ def test_population_forward_under_arrays_never_falls_back(arch, options):
     np.testing.assert_array_equal(got, population_forward_array(net, G, X, np))
     np.testing.assert_allclose(got, evornn.population_forward(net, G, X), rtol=0, atol=1e-10)
 
+
 def test_cupy_without_a_gpu_says_so():
     with pytest.raises(ValueError, match="array module must be 'numpy' or 'cupy', got 'jax'"):
         array_module("jax")
@@ -93,9 +111,10 @@ def test_cupy_without_a_gpu_says_so():
         assert xp.cuda.runtime.getDeviceCount() >= 1        # a GPU machine: the module works
 
 
-def test_a_problem_built_on_population_forward_runs_through_the_array_path():
-    """With the arrays routed to NumPy (as the cupy backend routes them to CuPy), a sequence
-    problem's fitness matches the numba kernels' to float tolerance."""
+@pytest.mark.parametrize("module", MODULES)
+def test_a_problem_built_on_population_forward_runs_through_the_array_path(module):
+    """With the arrays routed to NumPy (or, on a GPU, to CuPy as the cupy backend routes
+    them), a sequence problem's fitness matches the numba kernels' to float tolerance."""
     from evornn.backends import use_backend
     from evornn.population import use_arrays
     from evornn.problem import get_problem
@@ -103,7 +122,7 @@ def test_a_problem_built_on_population_forward_runs_through_the_array_path():
     net = prob.network()
     G = genomes(net, 16, np.random.default_rng(4))
     want = prob.evaluate(net, G, (0, 1))
-    use_arrays(np)
+    use_arrays(array_module(module))
     try:
         got = prob.evaluate(net, G, (0, 1))
     finally:

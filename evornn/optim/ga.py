@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from deap import tools
 
 from .base import LegacyRandom, Optimizer, register
 
@@ -72,6 +71,8 @@ class GA(Optimizer):
             X = self.x0 + self.sigma0 * self._rng.standard_normal((P, D))
             X[0] = self.x0
             return X
+        # imported when a GA runs: evornn itself does not need DEAP
+        from deap import tools
         o = self.options
         inds = [_Ind(i, float(f)) for i, f in enumerate(self._fit)]
         kids, parent_f = [], []

@@ -1,0 +1,126 @@
+"""Genome-timesteps per second of the array path on a GPU (CuPy) against the numba CPU kernels.
+
+    python benchmarks/gpu.py [--populations 512,16384] [--archs lstm,elman,ctrnn] [--xp cupy]
+
+Workload: the foundation benchmark's (benchmarks/forward.py): I = 4, H = 32 (CTRNN 16
+neurons, Euler), O = 2, B = 16 sequences, T = 200 steps, float32, at each population
+size P. Columns: the numba kernels on every CPU core of this machine, the array path in
+--xp (cupy on a GPU; numpy runs the same code on the CPU, to try the script without a
+GPU), and torch.bmm over the population on the same GPU where torch has CUDA (the way
+EvoTorch vectorizes; benchmarks/forward.py holds that reference). Every figure is the
+median of --repeats after a warm-up call at full size (kernels compiled, memory pooled);
+GPU timings end with a device synchronize; "+to host" also copies the outputs back, as the
+cupy backend does for a problem's fitness. max|diff| compares the array path with the
+numba kernels over the first 10 steps (random networks at H = 32 are chaotic later).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import evornn  # noqa: E402
+from evornn import arrays  # noqa: E402
+from evornn.arrays import array_module, population_forward_array  # noqa: E402
+from evornn.threads import threads  # noqa: E402
+
+I, O, B, T = 4, 2, 16, 200
+HIDDEN = {"lstm": 32, "elman": 32, "ctrnn": 16, "gru": 32}
+
+
+def timed(fn, repeats: int, sync=lambda: None) -> tuple[float, object]:
+    """Median seconds of fn() over repeats, after one warm-up call."""
+    y = fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        y = fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), y
+
+
+def torch_cuda(arch, net, G, X):
+    """The torch.bmm population forward pass on the GPU, or None where torch has no CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available() or arch not in ("lstm", "elman"):
+        return None
+    dev = torch.device("cuda")
+    Gt = torch.as_tensor(G, dtype=torch.float32, device=dev)
+    bl = {b.name: Gt[:, b.offset:b.offset + b.size].reshape((len(G),) + b.shape) for b in net.layout}
+    Xt = torch.as_tensor(X, device=dev)
+    H = net.layers[0].n_hidden
+    Wih, Whh = bl["W_ih"].transpose(1, 2).contiguous(), bl["W_hh"].transpose(1, 2).contiguous()
+    b, Wo, bo = bl["b"][:, None], bl["W_out"].transpose(1, 2).contiguous(), bl["b_out"][:, None]
+
+    def run():
+        with torch.no_grad():
+            h = torch.zeros(len(G), B, H, device=dev)
+            c = torch.zeros_like(h)
+            out = torch.empty(len(G), B, T, H, device=dev)
+            for t in range(T):
+                z = torch.baddbmm(b, Xt[:, t].expand(len(G), B, I), Wih) + torch.bmm(h, Whh)
+                if arch == "lstm":
+                    i, f, g, o = z.split(H, dim=2)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                else:
+                    h = torch.tanh(z)
+                out[:, :, t] = h
+            return torch.baddbmm(bo, out.reshape(len(G), B * T, H), Wo)
+    return run, torch.cuda.synchronize
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--populations", default="512,16384")
+    ap.add_argument("--archs", default="lstm,elman,ctrnn")
+    ap.add_argument("--xp", default="cupy", choices=["cupy", "numpy"])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--no-fuse", action="store_true", help="one kernel per array operation")
+    args = ap.parse_args()
+    arrays.FUSE = not args.no_fuse
+    xp = array_module(args.xp)
+    sync = xp.cuda.Device().synchronize if args.xp == "cupy" else (lambda: None)
+    dt = np.dtype(args.dtype)
+    if args.xp == "cupy":
+        props = xp.cuda.runtime.getDeviceProperties(0)
+        print(f"GPU: {props['name'].decode()}; CuPy {xp.__version__}")
+    print(f"I={I} O={O} B={B} T={T} {dt.name}; numba on {threads()} threads; "
+          f"M genome-timesteps/s, median of {args.repeats}; outputs stay on the device")
+    print(f"{'arch':6} {'P':>6} {'numba cpu':>10} {args.xp:>10} {'+to host':>9} {'torch gpu':>10} "
+          f"{'x numba':>8} {'x torch':>8} {'max|diff| t<10':>14}")
+    rng = np.random.default_rng(0)
+    for arch in args.archs.split(","):
+        net = evornn.Network(arch, I, HIDDEN[arch], O, seed=1)
+        X = rng.standard_normal((B, T, I)).astype(dt)
+        for P in map(int, args.populations.split(",")):
+            G = (net.genome + 0.5 * rng.standard_normal((P, net.n_params))).astype(dt)
+            work = P * B * T / 1e6
+            t_nb, y_nb = timed(lambda: evornn.population_forward(net, G, X), args.repeats)
+            # genomes and inputs go to the device in every call, as under --backend cupy
+            t_xp, y_xp = timed(lambda: population_forward_array(net, G, X, xp), args.repeats, sync)
+            y_xp = arrays.to_host(y_xp)
+            t_back = timed(lambda: arrays.to_host(population_forward_array(net, G, X, xp)), args.repeats)[0]
+            diff = float(np.abs(y_xp[:, :, :10] - y_nb[:, :, :10]).max())
+            ref = torch_cuda(arch, net, G, X)
+            t_th = timed(ref[0], args.repeats, ref[1])[0] if ref else np.nan
+            print(f"{arch:6} {P:6d} {work / t_nb:10.1f} {work / t_xp:10.1f} {work / t_back:9.1f} "
+                  f"{work / t_th:10.1f} "
+                  f"{t_nb / t_xp:7.2f}x {t_th / t_xp:7.2f}x {diff:14.1e}", flush=True)
+            del y_xp
+            if args.xp == "cupy":
+                xp.get_default_memory_pool().free_all_blocks()
+
+
+if __name__ == "__main__":
+    main()
