@@ -67,8 +67,9 @@ def replay(run_dir) -> dict:
 
 def plot_traces(run_dir) -> list[Path]:
     """For problems with a trace (CTRNN robotics): activity.png (neuron rates and signals over
-    time), phase.png (the first two neurons against each other) and, for walkers, gait.png
-    (stance per leg over time). Returns the files written."""
+    time), phase.png (the first two neurons against each other), for walkers gait.png
+    (stance per leg over time) and walk.gif, for the falling-object agent catch.gif.
+    Returns the files written."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -121,6 +122,8 @@ def plot_traces(run_dir) -> list[Path]:
     if "legs" in tr:
         out.append(animate_legs(t, np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
                                 d / "walk.gif", names=names))
+    if "scene" in tr:
+        out.append(animate_catch(tr["scene"], d / "catch.gif"))
     return out
 
 
@@ -162,6 +165,48 @@ def animate_legs(t, legs, stance, path: Path, frames: int = 120, names=None) -> 
         return lines + [body]
 
     anim = FuncAnimation(fig, draw, frames=frames, blit=False)
+    tmp = path.with_name(path.name + ".tmp.gif")
+    anim.save(tmp, writer=PillowWriter(fps=15))
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def animate_catch(scene: dict, path: Path, per_trial: int = 15) -> Path:
+    """A GIF of the falling-object trials: the agent (black), a circle (blue) or a diamond
+    (red) falling towards it, per_trial frames a trial."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.patches import Circle, Polygon
+    n = int(scene["steps_per_trial"])
+    trials = len(scene["agent_x"]) // n
+    idx = [k * n + i for k in range(trials) for i in np.linspace(0, n - 1, per_trial).astype(int)]
+    w = scene["half_width"]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.set_aspect("equal")
+    ax.set_xlim(-w, w)
+    ax.set_ylim(-20, max(scene["object_y"]) + 25)
+    ax.set_yticks([])
+    agent = ax.add_patch(Circle((0, 0), scene["agent_radius"], color="k"))
+    circle = ax.add_patch(Circle((0, 0), scene["circle_radius"], color="tab:blue"))
+    rd = scene["diamond_radius"]
+    diamond = ax.add_patch(Polygon([[rd, 0], [0, rd], [-rd, 0], [0, -rd]], color="tab:red"))
+
+    def draw(k):
+        i = idx[k]
+        ox, oy = scene["object_x"][i], scene["object_y"][i]
+        agent.center = (scene["agent_x"][i], 0.0)
+        is_diamond = bool(scene["diamond"][i])
+        circle.set_visible(not is_diamond)
+        diamond.set_visible(is_diamond)
+        circle.center = (ox, oy)
+        diamond.set_xy([[ox + rd, oy], [ox, oy + rd], [ox - rd, oy], [ox, oy - rd]])
+        ax.set_title(f"trial {i // n + 1} of {trials}")
+        return [agent, circle, diamond]
+
+    anim = FuncAnimation(fig, draw, frames=len(idx), blit=False)
     tmp = path.with_name(path.name + ".tmp.gif")
     anim.save(tmp, writer=PillowWriter(fps=15))
     plt.close(fig)

@@ -2,21 +2,22 @@
 through a fan of distance rays and moves left and right to catch it (`catch`), or to
 catch circles and avoid diamonds (`catch-avoid`).
 
-Arena (units as Beer's): the agent, a circle of radius 15, moves along the bottom line
-y = 0, within x = +-200; an object falls straight down from height 270 at speed 3, so a
-trial lasts 90 time units (900 Euler steps of dt = 0.1). Objects: circles of radius 13
-and diamonds (a square on its corner, half-diagonal 13). Sensors: 7 rays from the agent's
-centre, spread evenly over pi/6 about the vertical, 220 long; ray i reads 1 - d_i / 220
-(d_i the distance to the object along the ray, 220 when it misses), the network's 7
-inputs. Motors: the first two outputs (for `ctrnn`, the firing rates of neurons 0 and 1)
-set the agent's velocity, vx = 5 (y0 - y1), clipped to +-5. Trials: the object starts at
-horizontal offsets -50 to 50 (8 offsets, evenly spaced, every one a trial; circles only
-for `catch`, circles and diamonds at each offset for `catch-avoid`). Fitness = mean over
-trials of 1 - min(|dx|, 50) / 50 for a circle (catch it) and min(|dx|, 50) / 50 for a
-diamond (avoid it), dx the horizontal distance between agent and object at the end.
-Solved when the circles' mean final |dx| is at most 1 (and, for `catch-avoid`, every
-diamond ends more than 28 away, the agent's and the object's radii); a solving champion
-is then also tested on 41 offsets every 2.5 (37 of them never trained on).
+Arena (units as Beer's): the agent, a circle of radius 15, moves along the bottom line y
+= 0, within x = +-200; an object falls straight down from height 270 at speed 3, so a
+trial lasts 90 time units (900 Euler steps of dt = 0.1). Objects, as Beer's: circles of
+diameter 30 and diamonds of side 30 (a square on its corner, half-diagonal 21.2).
+Sensors: 7 rays from the agent's centre, spread evenly over pi/6 about the vertical, 220
+long; ray i reads 1 - d_i / 220 (d_i the distance to the object along the ray, 220 when
+it misses), the network's 7 inputs. Motors: the first two outputs (for `ctrnn`, the
+firing rates of neurons 0 and 1) set the agent's velocity, vx = 5 (y0 - y1), clipped to
++-5. Trials: the object starts at horizontal offsets -50 to 50 (8 offsets, evenly
+spaced, every one a trial; circles only for `catch`, circles and diamonds at each offset
+for `catch-avoid`). Fitness = mean over trials of 1 - min(|dx|, 50) / 50 for a circle
+(catch it) and min(|dx|, 50) / 50 for a diamond (avoid it), dx the horizontal distance
+between agent and object at the end. Solved when the circles' mean final |dx| is at most
+1 (and, for `catch-avoid`, every diamond ends more than 36.2 away, the agent's radius
+and the diamond's half-diagonal); a solving champion is then also tested on 41 offsets
+every 2.5 (37 of them never trained on).
 Agent, rays and network run in one compiled loop per genome, genomes over the worker
 threads.
 """
@@ -36,7 +37,10 @@ JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}   # same bits cold
 
 DT = 0.1
 AGENT_RADIUS, ARENA_HALF_WIDTH = 15.0, 200.0
-OBJECT_RADIUS, START_HEIGHT, FALL_SPEED = 13.0, 270.0, 3.0
+# Beer's objects: circles of diameter 30, diamonds of side 30 (half-diagonal 15 sqrt 2, so a
+# diamond looks wider than a circle: the cue that tells them apart)
+CIRCLE_RADIUS, DIAMOND_RADIUS = 15.0, 15.0 * math.sqrt(2.0)
+START_HEIGHT, FALL_SPEED = 270.0, 3.0
 STEPS = int(round(START_HEIGHT / FALL_SPEED / DT))
 N_RAYS, FAN, RAY_LENGTH = 7, math.pi / 6, 220.0
 RAY_ANGLES = np.linspace(-FAN / 2, FAN / 2, N_RAYS)          # from the vertical, + to the right
@@ -99,16 +103,16 @@ def ray_diamond(ox, oy, dx, dy, cx, cy, radius, length):
 @njit(**JIT)
 def sense(agent_x, obj_x, obj_y, shape, out):
     """The rays' readings 1 - d / RAY_LENGTH of an object seen from the agent, into out[:N_RAYS]."""
-    reach = RAY_LENGTH + OBJECT_RADIUS          # both shapes lie within OBJECT_RADIUS of their centre
+    reach = RAY_LENGTH + DIAMOND_RADIUS         # both shapes lie within DIAMOND_RADIUS of their centre
     if (obj_x - agent_x) ** 2 + obj_y * obj_y > reach * reach:
         out[:N_RAYS] = 0.0
         return
     for i in range(N_RAYS):
         dx, dy = RAY_DX[i], RAY_DY[i]
         if shape == CIRCLE:
-            d = ray_circle(agent_x, 0.0, dx, dy, obj_x, obj_y, OBJECT_RADIUS, RAY_LENGTH)
+            d = ray_circle(agent_x, 0.0, dx, dy, obj_x, obj_y, CIRCLE_RADIUS, RAY_LENGTH)
         else:
-            d = ray_diamond(agent_x, 0.0, dx, dy, obj_x, obj_y, OBJECT_RADIUS, RAY_LENGTH)
+            d = ray_diamond(agent_x, 0.0, dx, dy, obj_x, obj_y, DIAMOND_RADIUS, RAY_LENGTH)
         out[i] = 1.0 - d / RAY_LENGTH
 
 
@@ -174,7 +178,8 @@ def score(dist: np.ndarray, shapes: np.ndarray) -> np.ndarray:
 
 def trace(net, genome, offsets=OFFSETS, shapes=None) -> dict:
     """The trials one after another for `report`: every neuron's rate (for a ctrnn; otherwise
-    the two motor outputs), the agent's and the object's horizontal positions over time."""
+    the two motor outputs), the agent's and the object's horizontal positions over time, and
+    the scene (agent, object and its shape) for the animation."""
     import evornn
     shapes = np.zeros(len(offsets), int) if shapes is None else shapes
     full = net
@@ -183,7 +188,7 @@ def trace(net, genome, offsets=OFFSETS, shapes=None) -> dict:
                               **net.options)                # readout 'neurons': all of them
     else:
         full.genome = genome
-    R, agent, obj = [], [], []
+    R, agent, obj, height, kind = [], [], [], [], []
     x = np.empty(N_RAYS)
     for offset, shape in zip(offsets, shapes):
         full.reset()
@@ -196,8 +201,15 @@ def trace(net, genome, offsets=OFFSETS, shapes=None) -> dict:
             R.append(r)
             agent.append(a)
             obj.append(offset)
+            height.append(oy)
+            kind.append(shape)
+    agent, obj = np.array(agent), np.array(obj, float)
     return {"t": np.arange(1, len(R) + 1) * DT, "neurons": np.array(R),
-            "signals": {"agent x": np.array(agent), "object x - agent x": np.array(obj) - agent}}
+            "signals": {"agent x": agent, "object x - agent x": obj - agent},
+            "scene": {"agent_x": agent, "object_x": obj, "object_y": np.array(height),
+                      "diamond": np.array(kind) == DIAMOND, "agent_radius": AGENT_RADIUS,
+                      "circle_radius": CIRCLE_RADIUS, "diamond_radius": DIAMOND_RADIUS,
+                      "steps_per_trial": STEPS, "half_width": ARENA_HALF_WIDTH}}
 
 
 def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
@@ -237,6 +249,6 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
 
 
 CATCH_DISTANCE = 1.0            # mean final |dx| of the circles
-AVOID_DISTANCE = AGENT_RADIUS + OBJECT_RADIUS     # every diamond missed
+AVOID_DISTANCE = AGENT_RADIUS + DIAMOND_RADIUS    # every diamond missed, even at its widest
 
 PROBLEMS = [make("catch", (CIRCLE,), 5), make("catch-avoid", (CIRCLE, DIAMOND), 5)]

@@ -31,7 +31,8 @@ def first_hit(inside, ox, oy, dx, dy, length):
 @pytest.mark.parametrize("shape", ["circle", "diamond"])
 def test_rays_match_an_independent_computation(shape):
     rng = np.random.default_rng(7)
-    R, L = catch.OBJECT_RADIUS, catch.RAY_LENGTH
+    R = catch.CIRCLE_RADIUS if shape == "circle" else catch.DIAMOND_RADIUS
+    L = catch.RAY_LENGTH
     f = catch.ray_circle if shape == "circle" else catch.ray_diamond
     hits = misses = 0
     for _ in range(120):
@@ -66,8 +67,14 @@ def test_rays_match_an_independent_computation(shape):
 def test_sensor_fan_reads_the_distances():
     x = np.empty(catch.N_RAYS)
     catch.sense(0.0, 0.0, 100.0, catch.CIRCLE, x)
-    assert x[3] == pytest.approx(1 - (100 - catch.OBJECT_RADIUS) / catch.RAY_LENGTH, abs=1e-12)
+    assert x[3] == pytest.approx(1 - (100 - catch.CIRCLE_RADIUS) / catch.RAY_LENGTH, abs=1e-12)
     assert np.all(x[[0, 1, 5, 6]] == 0.0) and x[2] == x[4] and 0 < x[2] < x[3]
+    # Beer's diamond (side 30) is wider than his circle (diameter 30): at the same place it
+    # lights five rays to the circle's three, its corner nearer the agent
+    d = np.empty(catch.N_RAYS)
+    catch.sense(0.0, 0.0, 100.0, catch.DIAMOND, d)
+    assert np.count_nonzero(d) == 5 and np.all(d[[0, 6]] == 0.0)
+    assert d[3] == pytest.approx(1 - (100 - catch.DIAMOND_RADIUS) / catch.RAY_LENGTH, abs=1e-12)
     catch.sense(0.0, 0.0, 300.0, catch.CIRCLE, x)                # beyond every ray
     assert np.all(x == 0.0)
     # a diamond to the right at the outermost ray's angle is seen by that ray only
@@ -100,7 +107,9 @@ def test_evolution_catches_circles(tmp_path):
     np.testing.assert_allclose(ends, want, atol=1e-9)            # the picture replays the run
     assert np.abs(ends).mean() <= catch.CATCH_DISTANCE
     files = plot_traces(d)
-    assert [f.name for f in files] == ["activity.png", "phase.png"]
+    assert [f.name for f in files] == ["activity.png", "phase.png", "catch.gif"]
+    from PIL import Image
+    assert Image.open(d / "catch.gif").n_frames == 8 * 15          # 15 frames a trial
 
 
 BUDGET = 2000
