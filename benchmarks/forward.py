@@ -59,6 +59,16 @@ def numpy_reference(arch, net, G, X):
     return out.transpose(0, 2, 1, 3)
 
 
+def torch_cell(arch: str, z, c, H: int):
+    """(h, c) after one LSTM or Elman step from the gate pre-activations z (torch tensors)."""
+    import torch
+    if arch != "lstm":
+        return torch.tanh(z), c
+    i, f, g, o = z.split(H, dim=2)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
 def torch_reference(arch, net, G, X):
     """The same with torch.bmm over the population (EvoTorch's vectorization)."""
     import torch
@@ -86,13 +96,7 @@ def torch_reference(arch, net, G, X):
             b, Wo, bo = bl["b"][:, None], bl["W_out"].transpose(1, 2), bl["b_out"][:, None]
             c = torch.zeros_like(h)
             for t in range(T):
-                z = torch.baddbmm(b, Xt[:, :, t], Wih) + torch.bmm(h, Whh)
-                if arch == "lstm":
-                    i, f, g, o = z.split(H, dim=2)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                else:
-                    h = torch.tanh(z)
+                h, c = torch_cell(arch, torch.baddbmm(b, Xt[:, :, t], Wih) + torch.bmm(h, Whh), c, H)
                 outs.append(torch.baddbmm(bo, h, Wo))
     return torch.stack(outs, 2).numpy()
 

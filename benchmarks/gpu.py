@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from forward import torch_cell  # noqa: E402  (benchmarks/ is on the path when run as a script)
+
 import evornn  # noqa: E402
 from evornn import arrays  # noqa: E402
 from evornn.arrays import array_module, population_forward_array  # noqa: E402
@@ -68,12 +70,7 @@ def torch_cuda(arch, net, G, X):
             out = torch.empty(len(G), B, T, H, device=dev)
             for t in range(T):
                 z = torch.baddbmm(b, Xt[:, t].expand(len(G), B, I), Wih) + torch.bmm(h, Whh)
-                if arch == "lstm":
-                    i, f, g, o = z.split(H, dim=2)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                else:
-                    h = torch.tanh(z)
+                h, c = torch_cell(arch, z, c, H)
                 out[:, :, t] = h
             return torch.baddbmm(bo, out.reshape(len(G), B * T, H), Wo)
     return run, torch.cuda.synchronize
