@@ -167,8 +167,7 @@ def _states(layer, w, X, xp):
     feats = xp.empty((P, B, T, H), dt)
     if name == "ctrnn":
         return _ctrnn_states(o, w, X, xp, h, feats, cells)
-    bias = {"lstm": w.get("b"), "gru": w.get("b_ih"), "indrnn": w.get("b")}.get(
-        name, w.get("b") if name == "elman" or o.get("bias") else None)
+    bias = w.get("b_ih", w.get("b"))             # GRU's input bias, else "b" (absent: frnn, bias=False)
     xs = _input_steps(X, w["W_ih"], bias, xp)
     WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1)) if name != "indrnn" else None
     if name == "lstm":

@@ -142,7 +142,6 @@ def animate_legs(t, legs, stance, path: Path, frames: int = 120, names=None) -> 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
     idx = np.linspace(0, len(t) - 1, frames).astype(int)
     fig, ax = plt.subplots(figsize=(6, 2.4))
     far = [bool(names) and str(names[n]).startswith("R") for n in range(legs.shape[1])]
@@ -166,12 +165,7 @@ def animate_legs(t, legs, stance, path: Path, frames: int = 120, names=None) -> 
         ax.set_title(f"t = {t[i]:.1f}")
         return lines + [body]
 
-    anim = FuncAnimation(fig, draw, frames=frames, blit=False)
-    tmp = path.with_name(path.name + ".tmp.gif")
-    anim.save(tmp, writer=PillowWriter(fps=15))
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return _save_gif(fig, draw, frames, path)
 
 
 def animate_catch(scene: dict, path: Path, per_trial: int = 15) -> Path:
@@ -180,7 +174,6 @@ def animate_catch(scene: dict, path: Path, per_trial: int = 15) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
     from matplotlib.patches import Circle, Polygon
     n = int(scene["steps_per_trial"])
     trials = len(scene["agent_x"]) // n
@@ -208,9 +201,15 @@ def animate_catch(scene: dict, path: Path, per_trial: int = 15) -> Path:
         ax.set_title(f"trial {i // n + 1} of {trials}")
         return [agent, circle, diamond]
 
-    anim = FuncAnimation(fig, draw, frames=len(idx), blit=False)
+    return _save_gif(fig, draw, len(idx), path)
+
+
+def _save_gif(fig, draw, frames: int, path: Path) -> Path:
+    """draw(k) for k < frames animated into path (written whole, then moved into place)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
     tmp = path.with_name(path.name + ".tmp.gif")
-    anim.save(tmp, writer=PillowWriter(fps=15))
+    FuncAnimation(fig, draw, frames=frames, blit=False).save(tmp, writer=PillowWriter(fps=15))
     plt.close(fig)
     tmp.replace(path)
     return path
