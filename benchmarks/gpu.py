@@ -27,6 +27,7 @@ from forward import torch_cell  # noqa: E402  (benchmarks/ is on the path when r
 
 import evornn  # noqa: E402
 from evornn import arrays  # noqa: E402
+from evornn.arch import array_ops  # noqa: E402
 from evornn.arrays import array_module, population_forward_array  # noqa: E402
 from evornn.threads import threads  # noqa: E402
 
@@ -85,7 +86,7 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--no-fuse", action="store_true", help="one kernel per array operation")
     args = ap.parse_args()
-    arrays.FUSE = not args.no_fuse
+    array_ops.FUSE = not args.no_fuse
     xp = array_module(args.xp)
     sync = xp.cuda.Device().synchronize if args.xp == "cupy" else (lambda: None)
     dt = np.dtype(args.dtype)

@@ -21,7 +21,7 @@ BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
 def check_backend(backend: str) -> None:
     """A ValueError naming the valid backends unless backend is one of them."""
     if backend not in BACKENDS:
-        from .network import _unknown
+        from .options import unknown as _unknown
         raise _unknown("backend", backend, list(BACKENDS))
 
 

@@ -117,7 +117,7 @@ class GradientTrainer:
         self.net = copy.deepcopy(net)
         if x0 is not None:
             self.net.genome = np.asarray(x0, dtype=np.float64)
-        from .arch.torch_twin import stateful_parts
+        from .twins.convert import stateful_parts
         self.module = self.net.to_torch()
         if self.options["dtype"] == "float32":
             self.module = self.module.float()
@@ -176,7 +176,7 @@ class GradientTrainer:
 
     def genome(self) -> np.ndarray:
         """The module's current weights as a genome, inside the network's bounds."""
-        from .arch.torch_twin import genome_from_module
+        from .twins.convert import genome_from_module
         return np.clip(genome_from_module(self.module), self.lower, self.upper)
 
     # -- one update ---------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class GradientTrainer:
         if self.name == "rtrl":
             from .rtrl import rtrl_step
             return rtrl_step(self.module, self.params, self.torch_opt, X, Y, W, self.options)
-        from .arch.torch_twin import get_state, set_state
+        from .twins.convert import get_state, set_state
         T = X.shape[1]
         window = self.options["window"] or T
         total = 0.0
@@ -216,7 +216,7 @@ class GradientTrainer:
         feedback inputs are the teacher's with probability teacher_forcing, else the
         network's previous outputs (held constant: no gradient through the choice)."""
         torch = _torch()
-        from .arch.torch_twin import get_state, set_state
+        from .twins.convert import get_state, set_state
         fb = self.prob.feedback
         B, T = X.shape[:2]
         coin = np.random.default_rng(seed).random((B, T)) < self.options["teacher_forcing"]
@@ -249,7 +249,7 @@ class GradientTrainer:
         """Keep the weights inside the network's bounds, as every optimizer does."""
         if np.all(np.isinf(self.lower)) and np.all(np.isinf(self.upper)):
             return
-        from .arch.torch_twin import genome_from_module, load_genome
+        from .twins.convert import genome_from_module, load_genome
         g = genome_from_module(self.module)
         inside = np.clip(g, self.lower, self.upper)
         if not np.array_equal(g, inside):

@@ -41,7 +41,7 @@ class UsageError(Exception):
 
 def _check_names(problem: str, arch, optimizer) -> None:
     import evornn
-    from evornn.network import _unknown
+    from evornn.options import unknown as _unknown
     from evornn.problem import get_problem
     try:
         get_problem(problem)

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-CTRNN_FAMILIES = ("ctrnn", "mtrnn")
+from .arch.ctrnn_genes import unit
+from .arch.dispatch import FAMILIES
+
+# the families whose layers have CTRNN weights W and biases theta (Family.center_crossing)
+CTRNN_FAMILIES = tuple(f.name for f in FAMILIES if f.center_crossing)
 
 
 def center_crossing_layers(layers, genome: np.ndarray, clip: bool = False) -> np.ndarray:
     """``genome`` with theta set center-crossing in every ctrnn/mtrnn layer of ``layers``."""
-    from .arch.ctrnn_genes import unit
     g = np.array(genome, dtype=np.float64)
     for lay in layers:
-        if lay.family.name not in CTRNN_FAMILIES:
+        if not lay.family.center_crossing:
             continue
         blocks = {b.name.rsplit(".", 1)[-1]: b for b in lay.blocks}
         W, th = blocks["W"], blocks["theta"]
@@ -41,7 +44,7 @@ def center_crossing_layers(layers, genome: np.ndarray, clip: bool = False) -> np
 def center_crossing(net, genome=None) -> np.ndarray:
     """A copy of ``genome`` (default: the network's) whose ctrnn/mtrnn biases make every
     neuron center-crossing: theta_i = -sum_j W[i, j] / 2, in raw and unit genes alike."""
-    if not any(lay.family.name in CTRNN_FAMILIES for lay in net.layers):
+    if not any(lay.family.center_crossing for lay in net.layers):
         raise ValueError(f"center crossing is defined for {' and '.join(CTRNN_FAMILIES)} layers; "
                          f"this network has {', '.join(lay.family.name for lay in net.layers)}")
     g = net.genome if genome is None else net.check_genomes(genome)

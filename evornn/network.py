@@ -1,7 +1,6 @@
 """``Network``: an architecture, its sizes and options, and one genome that fills it."""
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,9 +10,10 @@ from .arch.dispatch import FAMILIES, pack_any, step_any
 from .arch.kernels import C_OPT, CFG_LEN, READOUTS
 from .arch.spec import Family
 from .io_names import io_names
+from .options import unknown
 
 _BY_NAME = {f.name: (kind, f) for kind, f in enumerate(FAMILIES)}
-_PUBLIC = tuple(f.name for f in FAMILIES if f.name != "dense")
+_PUBLIC = tuple(f.name for f in FAMILIES if not f.internal)
 _NETWORK_OPTIONS = ("num_layers", "bidirectional")
 
 
@@ -25,12 +25,6 @@ def architectures() -> list[str]:
 def describe_architectures() -> dict[str, str]:
     """Architecture name -> one-line description."""
     return {name: _BY_NAME[name][1].description for name in _PUBLIC}
-
-
-def _unknown(kind: str, name, valid) -> ValueError:
-    close = difflib.get_close_matches(str(name), list(valid), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ValueError(f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}")
 
 
 def _size(what: str, v) -> int:
@@ -72,7 +66,7 @@ def _make_layer(name, I, H, O, opts, offset, prefix, seed, index) -> Layer:
     if opts["readout"] not in fam.readouts:
         raise ValueError(f"{name}: readout={opts['readout']!r} is not allowed; "
                          f"choose one of {', '.join(map(repr, fam.readouts))}")
-    fam.check(I, H, O, opts)
+    fam.validate(I, H, O, opts)
     if opts["readout"] == "none" and fam.features(I, H, opts) != O:
         raise ValueError(f"{name}: readout='none' outputs the {fam.features(I, H, opts)} features "
                          f"themselves, so n_out must be {fam.features(I, H, opts)}, got {O}")
@@ -98,7 +92,7 @@ def build_layers(arch, n_in, n_hidden, n_out, seed, options) -> tuple[list[Layer
                          f"valid: {', '.join(_PUBLIC)}")
     for a in names:
         if a not in _PUBLIC:
-            raise _unknown("architecture", a, _PUBLIC)
+            raise unknown("architecture", a, _PUBLIC)
     n_in, n_out = _size("n_in", n_in), _size("n_out", n_out)
     num_layers = options.pop("num_layers", None)
     bidir = options.pop("bidirectional", False)
@@ -122,18 +116,19 @@ def build_layers(arch, n_in, n_hidden, n_out, seed, options) -> tuple[list[Layer
         known |= set(_BY_NAME[a][1].options)
     for key in options:
         if key not in known:
-            raise _unknown("option", key, sorted(known))
+            raise unknown("option", key, sorted(known))
     top_readout = options.get("readout")
     for i, a in enumerate(names):
-        if a == "jordan" and (i < L - 1 or bidir):
-            raise ValueError("jordan must be the last layer of a stack and cannot be bidirectional: "
-                             "its context units read the network's own output")
+        why = _BY_NAME[a][1].last_only
+        if why and (i < L - 1 or bidir):
+            raise ValueError(f"{a} must be the last layer of a stack and cannot be bidirectional: "
+                             f"{why}")
 
     def opts_for(a, readout):
         fam = _BY_NAME[a][1]
-        o = dict(fam.options)
+        o = fam.defaults()
         o.update({k: v for k, v in options.items() if k in fam.options})
-        o["readout"] = readout if readout is not None else fam.options["readout"]
+        o["readout"] = readout if readout is not None else fam.options["readout"].default
         return o
 
     layers, offset, I = [], 0, n_in
@@ -156,12 +151,12 @@ def build_layers(arch, n_in, n_hidden, n_out, seed, options) -> tuple[list[Layer
 
 
 def _torch_twin():
-    """evornn.arch.torch_twin, imported on first use: torch is an optional extra."""
+    """evornn.twins.convert, imported on first use: torch is an optional extra."""
     try:
-        from .arch import torch_twin
+        from .twins import convert
     except ImportError as e:
         raise ImportError(f"torch twins need torch ({e}): pip install 'evornn[bptt]'") from e
-    return torch_twin
+    return convert
 
 
 class Network:
@@ -269,7 +264,7 @@ class Network:
         for b in self.layout:
             if b.name == name:
                 return self._genome[b.offset:b.offset + b.size].reshape(b.shape)
-        raise _unknown("block", name, [b.name for b in self.layout])
+        raise unknown("block", name, [b.name for b in self.layout])
 
     # -- running --------------------------------------------------------------------------
     def reset(self) -> None:
@@ -325,13 +320,13 @@ class Network:
     # -- torch ----------------------------------------------------------------------------
     def to_torch(self):
         """A torch module computing the same function (torch.nn.LSTM/GRU/RNN + Linear for a
-        plain lstm/gru/elman network, else a StackTwin of evornn.arch.torch_modules layers)."""
+        plain lstm/gru/elman network, else a StackTwin of its layers' twins)."""
         return _torch_twin().to_torch(self)
 
     @classmethod
     def from_torch(cls, module) -> "Network":
         """The Network equal to a torch twin, or to a bare torch.nn.LSTM/GRU/RNN."""
-        return _torch_twin().from_torch(module)
+        return _torch_twin().from_torch(module, cls)
 
     def __repr__(self) -> str:
         return (f"Network({self.arch!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "

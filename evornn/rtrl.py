@@ -24,7 +24,7 @@ def rtrl_gradient(module, X, Y, W, on_step=None):
     import torch
     from torch.func import functional_call, jvp, vmap
 
-    from .arch.torch_twin import flatten_state, get_state, set_state, unflatten_state
+    from .twins.convert import flatten_state, get_state, set_state, unflatten_state
     named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
     shapes = [(n, p.shape, p.numel()) for n, p in named]
     theta = torch.cat([p.detach().reshape(-1) for _, p in named])

@@ -57,9 +57,9 @@ def _normalizer(env, steps: int = 2000) -> tuple[np.ndarray, np.ndarray]:
 def unit_outputs(net) -> bool:
     """Whether the network's outputs lie in [0, 1] (sigmoid rates) rather than [-1, 1]."""
     top = net.layers[-1]
-    name, o = top.family.name, top.opts
-    return o["readout"] == "sigmoid" or (o["readout"] == "neurons" and (
-        name in ("ctrnn", "mtrnn") or o.get("activation") == "sigmoid"))
+    o = top.opts
+    return o["readout"] == "sigmoid" or (o["readout"] == "neurons"
+                                         and top.family.feature_range(o) == (0.0, 1.0))
 
 
 VECTORIZATION = ("sync", "async")

@@ -183,11 +183,13 @@ def trace(net, genome, offsets=OFFSETS, shapes=None) -> dict:
     import evornn
     shapes = np.zeros(len(offsets), int) if shapes is None else shapes
     full = net
-    if net.arch == "ctrnn" and net.options.get("readout", "neurons") == "neurons":
-        full = evornn.Network(net.arch, net.n_in, net.n_hidden, net.n_hidden, genome=genome,
-                              **net.options)                # readout 'neurons': all of them
-    else:
-        full.genome = genome
+    full.genome = genome
+    if len(net.layers) == 1 and net.layers[0].opts["readout"] == "neurons":
+        try:                                                # readout 'neurons': all of them
+            full = evornn.Network(net.arch, net.n_in, net.n_hidden, net.n_hidden, genome=genome,
+                                  **net.options)
+        except ValueError:                                  # (mtrnn reads the fast ones only)
+            pass
     R, agent, obj, height, kind = [], [], [], [], []
     x = np.empty(N_RAYS)
     for offset, shape in zip(offsets, shapes):

@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.arch.dispatch import FAMILIES, pack_any
+from evornn.arch import ctrnn
 from evornn.problem import Problem
 from evornn.threads import run_chunks
 from problems._leg import (
@@ -70,7 +70,6 @@ JOINT_SPACING = 20.0                           # distance between joints (pictur
 START_ANGLES = FORWARD_LIMIT * np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])   # L1 R2 L3 forward
 FOOT, BACKWARD, FORWARD = 0, 1, 2              # motor neurons
 N_IN = 3                                       # angle sensor, ipsilateral, contralateral coupling
-CTRNN_KIND = [f.name for f in FAMILIES].index("ctrnn")
 
 
 @njit(**JIT)
@@ -174,13 +173,13 @@ def _chunk(lo, hi, G, cfg, fixed, n_packed, H, steps, dt, out):
     w = np.empty(n_packed)
     none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
     for p in range(lo, hi):
-        pack_any(CTRNN_KIND, G[p], cfg, fixed, w)
+        ctrnn.pack(G[p], cfg, fixed, w)
         out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r) / (steps * dt)
 
 
 def _layer(net):
     lay = net.layers[0] if len(net.layers) == 1 else None
-    if (lay is None or lay.family.name != "ctrnn" or net.n_in != N_IN or net.n_out != 3
+    if (lay is None or lay.family is not ctrnn.FAMILY or net.n_in != N_IN or net.n_out != 3
             or lay.opts["readout"] != "neurons" or lay.opts["integrator"] != "euler"):
         raise ValueError("walker6 needs a single-layer ctrnn network (Euler, readout 'neurons') "
                          "with 3 inputs (angle sensor, ipsilateral and contralateral coupling "
@@ -204,7 +203,7 @@ def run(net, genome) -> dict:
     lay = _layer(net)
     w = np.empty(lay.n_packed)
     g = net.check_genomes(np.asarray(genome, np.float64)[None])[0].astype(np.float64)
-    pack_any(CTRNN_KIND, g, lay.cfg, lay.fixed_as(np.float64), w)
+    ctrnn.pack(g, lay.cfg, lay.fixed_as(np.float64), w)
     x, legs, r = np.empty(STEPS), np.empty((STEPS, 6, 5)), np.empty((STEPS, 6, lay.n_hidden))
     dist = episode(w, lay.n_hidden, STEPS, float(lay.opts["dt"]), x, legs, r)
     return {"distance": dist, "x": x, "legs": legs, "rates": r}

@@ -1,10 +1,15 @@
 """Registry-driven checks every architecture must pass, and the shared numba primitives."""
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numba import njit
 
 import evornn
+from evornn.arch.dispatch import FAMILIES, pack_any, step_any
 from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh, view2d
+from evornn.options import Option
 from evornn.threads import set_threads, threads
 
 ARCHS = evornn.architectures()
@@ -108,3 +113,51 @@ def test_view2d_is_a_writable_reshape_and_refuses_out_of_bounds(dtype):
     assert a[25] == -1.0 and a[24] == 24.0 and a[26] == 26.0
     with pytest.raises(IndexError, match="out of the array's bounds"):
         _view_and_write(a, 30, 2, 6)
+
+
+def _layer_of(kind):
+    fam = FAMILIES[kind]
+    if fam.internal:             # dense: the readout on top of a bidirectional network
+        return evornn.Network("elman", 3, 4, 2, bidirectional=True, seed=1).layers[-1]
+    n_out = 1 if fam.defaults()["readout"] == "neurons" else 2
+    return evornn.Network(fam.name, 3, 4, n_out, seed=1).layers[0]
+
+
+@pytest.mark.parametrize("kind", range(len(FAMILIES)), ids=[f.name for f in FAMILIES])
+def test_every_family_reaches_its_own_branch(kind):
+    """pack_any/step_any with a family's index do exactly what its own kernels do."""
+    fam, lay = FAMILIES[kind], _layer_of(kind)
+    assert lay.kind == kind and lay.family is fam
+    rng = np.random.default_rng(kind)
+    g = rng.uniform(-1, 1, lay.n_genes)
+    fixed = lay.fixed_as(np.float64)
+    w1, w2 = np.zeros(max(lay.n_packed, 1)), np.zeros(max(lay.n_packed, 1))
+    pack_any(kind, g, lay.cfg, fixed, w1)
+    fam.pack(g, lay.cfg, fixed, w2)
+    np.testing.assert_array_equal(w1, w2)
+    x = rng.standard_normal((2, lay.n_in))
+    s1, s2 = np.zeros(2 * lay.n_state + 1), np.zeros(2 * lay.n_state + 1)
+    y1, y2 = np.zeros((2, lay.n_out)), np.zeros((2, lay.n_out))
+    for _ in range(3):
+        step_any(kind, w1, lay.cfg, fixed, s1, x, y1)
+        fam.step(w2, lay.cfg, fixed, s2, x, y2)
+    np.testing.assert_array_equal(y1, y2)
+    assert np.abs(y1).sum() > 0
+
+
+def test_every_family_declares_its_options_and_forms():
+    for fam in FAMILIES:
+        assert list(fam.options)[0] == "readout" and fam.defaults()["readout"] == fam.readouts[0]
+        assert all(isinstance(o, Option) and o.help for o in fam.options.values()), fam.name
+        assert fam.array is not None and fam.twin is not None, fam.name
+
+
+def test_no_family_name_switch_outside_arch():
+    """What code outside evornn/arch/ needs to know about a family it asks the family."""
+    root = Path(evornn.__file__).parent
+    files = [f for f in root.rglob("*.py") if "arch" not in f.relative_to(root).parts]
+    files += list((root.parent / "problems").glob("*.py"))
+    pattern = re.compile(r"family\.name\s*(==|!=|in\b|not in\b)|\.arch\s*(==|!=)")
+    hits = [f"{f.name}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
+            if pattern.search(line)]
+    assert hits == []

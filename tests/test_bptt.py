@@ -9,11 +9,11 @@ torch = pytest.importorskip("torch")
 
 import evornn  # noqa: E402
 from evornn import cli  # noqa: E402
-from evornn.arch.torch_twin import genome_from_module, get_state, set_state  # noqa: E402
 from evornn.bptt import GradientTrainer, weighted_loss  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
 from evornn.rtrl import rtrl_gradient  # noqa: E402
 from evornn.run import RunConfig, load, run_loop, start  # noqa: E402
+from evornn.twins.convert import genome_from_module, get_state, set_state  # noqa: E402
 
 # every family (new ones are tested the day they are registered), plus stacks
 NETS = [(a, {"readout": "linear"} if a in ("ctrnn", "mtrnn") else {}) for a in evornn.architectures()] \

@@ -14,6 +14,7 @@ import pytest
 import evornn
 from evornn import Network, population_forward
 from evornn.arch import esn as esn_family
+from evornn.arch.dispatch import MODULES
 from evornn.arch.kernels import C_OPT
 
 I_, H_, O_, T_, B_ = 3, 5, 2, 7, 5   # B = 5 runs both the 4-row tiles and the remainder row
@@ -268,6 +269,13 @@ REFERENCES = {
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order,
 }
+
+
+# families from outside the package (EVORNN_FAMILIES) bring their own reference
+for _mod in MODULES:
+    if _mod.FAMILY.name not in REFERENCES and hasattr(_mod, "reference"):
+        REFERENCES[_mod.FAMILY.name] = _mod.reference
+        DEFAULTS[_mod.FAMILY.name] = _mod.REFERENCE_DEFAULTS
 
 
 def reference_for(family):

@@ -1,5 +1,5 @@
 """Torch twins against the numba kernels: lstm, gru and elman against torch.nn itself, every
-other family (and mixed stacks) against its torch_modules twin; forward, round trips, gradients."""
+other family (and mixed stacks) against its own twin (Family.twin); forward, round trips, gradients."""
 import subprocess
 import sys
 
@@ -11,8 +11,8 @@ from evornn.arch import esn as esn_family
 from evornn.arch.kernels import C_OPT
 
 torch = pytest.importorskip("torch")
-from evornn.arch.torch_modules import LAYER_CLASSES, StackTwin  # noqa: E402
-from evornn.arch.torch_twin import TorchTwin, genome_from_module  # noqa: E402
+from evornn.twins.convert import TorchTwin, genome_from_module  # noqa: E402
+from evornn.twins.layers import StackTwin  # noqa: E402
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 CASES = [dict(), dict(num_layers=2), dict(num_layers=3), dict(bidirectional=True),
@@ -89,7 +89,7 @@ def test_not_a_twin_is_a_clear_error():
 
 
 # ---------------------------------------------------------------------------------------
-# every family: twins in torch_modules (StackTwin), forward, round trip and gradient
+# every family: its twin (Family.twin) in a StackTwin, forward, round trip and gradient
 
 I_, H_, O_, B_, T_ = 3, 5, 2, 4, 9
 
@@ -206,7 +206,8 @@ def test_every_family_has_a_stack_twin_with_block_named_parameters(family):
     arch = ["elman", "jordan"] if family == "jordan" else [family, "elman"]
     net, X = make(arch, {}, n_hidden=[4, 3])
     module = net.to_torch()
-    assert isinstance(module, StackTwin) and type(module.layers[0]) is LAYER_CLASSES[arch[0]]
+    lay = net.layers[0]
+    assert isinstance(module, StackTwin) and type(module.layers[0]) is type(lay.family.twin(lay))
     named = {f"{i}.{k}" for i, m in enumerate(module.layers) for k, _ in m.named_parameters(recurse=False)}
     assert named <= {b.name for b in net.layout}
     np.testing.assert_allclose(net.forward(X), torch_out(module, X), atol=TOL[np.float64], rtol=0)
@@ -294,10 +295,11 @@ def test_output_map_and_reservoir_checks():
         evornn.Network.from_torch(esn)
 
 
-def test_family_without_twin_is_a_clear_error(monkeypatch):
-    monkeypatch.delitem(LAYER_CLASSES, "ctrnn")
-    with pytest.raises(ValueError, match="no torch twin for 'ctrnn': twins exist for lstm, gru"):
-        evornn.Network("ctrnn", 2, 3, 1).to_torch()
+def test_family_without_twin_is_a_clear_error():
+    net = evornn.Network("ctrnn", 2, 3, 1)
+    net.layers[0].family = net.layers[0].family._replace(twin=None)
+    with pytest.raises(ValueError, match="no torch twin for 'ctrnn': twins exist for elman, jordan"):
+        net.to_torch()
 
 
 def test_import_evornn_without_torch():

@@ -8,8 +8,12 @@ clipped into ``tau_range`` when packed, so they stay positive whatever the genom
 (weights and biases +-weight_range, tau onto tau_range: see ``ctrnn_genes``);
 ``init="center-crossing"`` gives the initial genome center-crossing biases.
 """
+import functools
+
 from numba import njit
 
+from ..options import Option, choice, positive
+from . import array_ops as ops
 from . import ctrnn_genes
 from .blocks import Block, readout_blocks, uniform
 from .kernels import (
@@ -28,7 +32,7 @@ from .kernels import (
     transpose_into,
     view2d,
 )
-from .spec import Family, need_choice, need_positive
+from .spec import family, lazy_twin
 
 INTEGRATORS = ("euler", "rk4")
 GAIN_BOUNDS = ctrnn_genes.GAIN_BOUNDS
@@ -53,10 +57,13 @@ def sizes(I, H, O, opts):
     return packed_size(I, H, O, opts), 7 * H + 1
 
 
+def common_options(dt: float) -> dict:
+    """The options ctrnn and mtrnn share: integration and genes."""
+    return {"dt": Option(dt, "integration step (time units per input)", positive),
+            "integrator": Option("euler", "euler or rk4", choice(*INTEGRATORS))}
+
+
 def check_common(name, I, H, O, opts):
-    need_choice(name, "integrator", opts["integrator"], INTEGRATORS)
-    need_positive(name, "dt", opts["dt"])
-    ctrnn_genes.check(name, opts)
     if opts["readout"] == "neurons" and O > H:
         raise ValueError(f"{name}: n_out={O} outputs are the first n_out neurons' firing rates, "
                          f"so n_hidden must be >= n_out (got {H}); or use readout='linear'")
@@ -64,7 +71,6 @@ def check_common(name, I, H, O, opts):
 
 def check(I, H, O, opts):
     check_common("ctrnn", I, H, O, opts)
-    need_choice("ctrnn", "gains", opts["gains"], (True, False))
     tr = opts["tau_range"]
     if not (isinstance(tr, (tuple, list)) and len(tr) == 2 and 0 < float(tr[0]) <= float(tr[1])):
         raise ValueError(f"ctrnn: option tau_range={tr!r} must be (low, high) with 0 < low <= high")
@@ -198,10 +204,136 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, p + 3 * H, o, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def rates(o, w, X, xp):
+    """Firing rates [P, B, T, H] of a CTRNN layer over a population, as batched array
+    operations; o the layer's options, w its parameters (unit genes already mapped)."""
+    P, B, T, H = w["W"].shape[0], X.shape[1], X.shape[2], w["W"].shape[1]
+    y = xp.zeros((P, B, H), X.dtype)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    lo, hi = o["tau_range"]
+    tau = xp.clip(w["tau"], lo, hi)[:, None]
+    theta = w["theta"][:, None]
+    gain = w["gain"][:, None] if o["gains"] else xp.ones_like(theta)
+    WT = xp.ascontiguousarray(w["W"].transpose(0, 2, 1))
+    step = o["dt"]
+    k = step / tau
+    euler = ops.fused(xp, "euler", lambda xp: _euler)
+    rate = ops.fused(xp, "rate", lambda xp: lambda y, gain, theta: ops.sigmoid(xp, gain * (y + theta)))
+    r = rate(y, gain, theta)
+    for t, u in enumerate(ops.input_steps(X, w["W_in"], None, xp)):
+        if o["integrator"] == "euler":
+            y = euler(y, r @ WT, u, k)
+        else:
+            f = lambda v: (-v + rate(v, gain, theta) @ WT + u) / tau  # noqa: E731
+            k1 = f(y)
+            k2 = f(y + step / 2 * k1)
+            k3 = f(y + step / 2 * k2)
+            k4 = f(y + step * k3)
+            y = y + step / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        r = rate(y, gain, theta)
+        feats[:, :, t] = r
+    return feats
+
+
+def _euler(y, m, u, k):                   # k = dt / tau
+    return y + k * (-y + m + u)
+
+
+def array(layer, G, X, xp):
+    """The layer over a population [P, ...] as batched array operations in module xp."""
+    w = ctrnn_genes.parameters(ops.weights(layer, G, xp), layer.opts, xp)
+    return ops.readout(xp, w, rates(layer.opts, w, X, xp), layer)
+
+
+@functools.cache
+def twin_base():
+    """(GeneMapped, ctrnn_rates): the torch pieces ctrnn and mtrnn twins share."""
+    import torch
+
+    from ..twins.layers import ACTS, BlockModule
+
+    def ctrnn_rates(x, W, W_in, theta, inv_tau, gain, dt: float, rk4: bool, y0=None):
+        """(firing rates [B, T, H], final y) of Beer's CTRNN from y0 (None: 0), one Euler or
+        RK4 step per input."""
+        u = x @ W_in.T                                     # input held during the whole step
+
+        def rate(v):
+            return torch.sigmoid(gain * (v + theta))
+
+        def deriv(v, o, ut):
+            return (ut + o @ W.T - v) * inv_tau
+
+        y = x.new_zeros(x.shape[0], W.shape[0]) if y0 is None else y0
+        o, rates = rate(y), []
+        for t in range(x.shape[1]):
+            ut = u[:, t]
+            if rk4:
+                k1 = deriv(y, o, ut)
+                y2 = y + 0.5 * dt * k1
+                k2 = deriv(y2, rate(y2), ut)
+                y3 = y + 0.5 * dt * k2
+                k3 = deriv(y3, rate(y3), ut)
+                y4 = y + dt * k3
+                k4 = deriv(y4, rate(y4), ut)
+                y = y + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            else:
+                y = y + dt * inv_tau * (ut + o @ W.T - y)
+            o = rate(y)
+            rates.append(o)
+        return torch.stack(rates, 1), y
+
+    class GeneMapped(BlockModule):
+        """A ctrnn/mtrnn layer: parameters hold the genes, ``p(name)`` the value they stand for
+        (the same for raw genes; the linear maps of ``ctrnn_genes`` for unit genes)."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            self.gene_opts, self.unit = dict(lay.opts), ctrnn_genes.unit(lay.opts)
+
+        def p(self, name: str) -> torch.Tensor:
+            g = getattr(self, name)
+            return ctrnn_genes.to_parameter(name, g, self.gene_opts, torch) if self.unit else g
+
+        def readout(self, feats):
+            if not self.unit or self.readout_kind in ("none", "neurons"):
+                return super().readout(feats)
+            return ACTS[self.readout_kind](feats @ self.p("W_out").T + self.p("b_out"))
+
+    return GeneMapped, ctrnn_rates
+
+
+def _twin_class():
+    import torch
+
+    GeneMapped, ctrnn_rates = twin_base()
+
+    class CTRNNTwin(GeneMapped):
+        """Beer's CTRNN, tau clipped into tau_range, optional gains; rates are the features."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            self.dt, self.rk4 = float(lay.opts["dt"]), lay.opts["integrator"] == "rk4"
+            self.tau_range = tuple(float(v) for v in lay.opts["tau_range"])
+
+        def features(self, x):
+            if self.unit:
+                inv_tau = 1.0 / self.p("tau")
+            else:
+                inv_tau = 1.0 / torch.clamp(self.tau, *self.tau_range)
+            gain = self.p("gain") if "gain" in self.block_names else 1.0
+            rates, self.hT = ctrnn_rates(x, self.p("W"), self.p("W_in"), self.p("theta"), inv_tau,
+                                         gain, self.dt, self.rk4, self.h0)
+            return rates
+    return CTRNNTwin
+
+
+FAMILY = family(
     name="ctrnn", description="continuous-time RNN (Beer), Euler or RK4, positive time constants",
-    options={"readout": "neurons", "dt": 0.1, "integrator": "euler", "tau_range": (0.5, 10.0),
-             "gains": False, "genes": "raw", "weight_range": 16.0, "init": "random"},
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
+    options={**common_options(0.1),
+             "tau_range": Option((0.5, 10.0), "(low, high): time constants are clipped into it"),
+             "gains": Option(False, "whether each neuron's gain is evolved", choice(True, False)),
+             **ctrnn_genes.options()},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg,
-    pack=pack, step=step, check=check)
+    pack=pack, step=step, check=check, array=array, twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (0.0, 1.0), center_crossing=True)

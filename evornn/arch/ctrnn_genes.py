@@ -79,9 +79,12 @@ def unit_blocks(blocks: list, opts: dict) -> list:
     return out
 
 
-def check(family: str, opts: dict) -> None:
-    """ValueError unless genes, weight_range and init are allowed values."""
-    from .spec import need_choice, need_positive
-    need_choice(family, "genes", opts["genes"], GENES)
-    need_positive(family, "weight_range", opts["weight_range"])
-    need_choice(family, "init", opts["init"], INITS)
+def options() -> dict:
+    """The gene options every CTRNN-style family declares."""
+    from ..options import Option, choice, positive
+    return {"genes": Option("raw", "raw: genes are the parameters; unit: genes in [-1, 1] mapped "
+                                   "onto the parameters' ranges", choice(*GENES)),
+            "weight_range": Option(16.0, "unit genes: weights and biases are gene * weight_range",
+                                   positive),
+            "init": Option("random", "the initial genome: random, or center-crossing biases",
+                           choice(*INITS))}

@@ -1,9 +1,10 @@
 """A readout on its own, y = act(W_out x + b_out): the top of bidirectional networks."""
 from numba import njit
 
+from .array_ops import features_then_readout
 from .blocks import readout_blocks
 from .kernels import C_IN, C_OUT, C_READOUT, JIT, READOUTS, pack_readout, readout, readout_size
-from .spec import Family
+from .spec import family
 
 
 @njit(**JIT)
@@ -16,10 +17,17 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, 0, x, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def twin(lay):
+    """The readout as a torch module."""
+    from ..twins.layers import DenseTwin
+    return DenseTwin(lay)
+
+
+FAMILY = family(
     name="dense", description="feed-forward readout layer (internal: tops bidirectional networks)",
-    options={"readout": "linear"}, readouts=("linear", "tanh", "sigmoid"),
+    readouts=("linear", "tanh", "sigmoid"), internal=True,
     blocks=lambda I, H, O, opts: readout_blocks(I, O, opts["readout"]),
     features=lambda I, H, opts: None,
     sizes=lambda I, H, O, opts: (readout_size(I, O, READOUTS[opts["readout"]]), 0),
-    cfg=lambda I, H, O, opts: [], pack=pack, step=step)
+    cfg=lambda I, H, O, opts: [], pack=pack, step=step,
+    array=features_then_readout(lambda layer, w, X, xp: X), twin=twin)

@@ -1,66 +1,87 @@
-"""One entry point to every family's kernels, switched on the family's index.
+"""The family registry, and one entry point to every family's kernels, switched on its index.
 
 Compiled functions passed as arguments cannot be cached by numba (measured: 6 s of
-compilation in every new process), so population and episode loops call these two
-switches instead; a new family adds one branch here and one line in ``FAMILIES``.
+compilation in every new process), so population and episode loops call ``pack_any`` and
+``step_any``, which run plain if/elif switches generated from ``FAMILIES``: the loops that
+call them are cached with the switch compiled in. (Generated code has no file, so numba
+cannot cache the switches on their own; ``pack_any`` and ``step_any`` are their cached
+entry points, from Python and compiled code alike.)
+
+Built-in families are the modules named in ``BUILTIN``; families outside the package
+(plugins) are named in the environment variable ``EVORNN_FAMILIES`` (module names or .py
+paths, comma-separated) before evornn is imported. Compiled code then is not cached (see
+``kernels.JIT``), since cached loops would carry a switch without them.
 """
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+
 from numba import njit
 
-from . import ctrnn, dense, elman, esn, frnn, gru, indrnn, jordan, lstm, mtrnn, second_order
-from .kernels import JIT
+from .kernels import JIT, JIT_NO_CACHE, PLUGINS_VAR
 
-# index = kind; order fixed by this tuple
-FAMILIES = (elman.FAMILY, jordan.FAMILY, frnn.FAMILY, lstm.FAMILY, gru.FAMILY, indrnn.FAMILY,
-            ctrnn.FAMILY, mtrnn.FAMILY, esn.FAMILY, second_order.FAMILY, dense.FAMILY)
+# index = kind; the order is that of `python -m evornn list`
+BUILTIN = ("elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
+           "second_order", "dense")
+
+
+def _load_plugin(spec: str):
+    spec = spec.strip()
+    if spec.endswith(".py"):
+        path = Path(spec).resolve()
+        if not path.is_file():
+            raise ImportError(f"{PLUGINS_VAR}: no family file {spec!r}")
+        s = importlib.util.spec_from_file_location(f"evornn_plugin_{path.stem}", path)
+        mod = importlib.util.module_from_spec(s)
+        s.loader.exec_module(mod)
+    else:
+        mod = importlib.import_module(spec)
+    if not hasattr(mod, "FAMILY"):
+        raise ImportError(f"{PLUGINS_VAR}: {spec!r} defines no FAMILY")
+    return mod
+
+
+def _modules() -> tuple:
+    mods = [importlib.import_module(f".{name}", __package__) for name in BUILTIN]
+    for spec in filter(str.strip, os.environ.get(PLUGINS_VAR, "").split(",")):
+        mod = _load_plugin(spec)
+        if mod.FAMILY.name in {m.FAMILY.name for m in mods}:
+            raise ImportError(f"{PLUGINS_VAR}: a family named {mod.FAMILY.name!r} exists already")
+        mods.append(mod)
+    return tuple(mods)
+
+
+MODULES = _modules()                    # one per family, in kind order
+FAMILIES = tuple(m.FAMILY for m in MODULES)
+
+
+def _switch(verb: str, args: str):
+    """njit(def VERB_any(kind, ARGS)): if kind == 0: family0.VERB(ARGS) elif ..."""
+    lines = [f"def {verb}_switch(kind, {args}):"]
+    for kind in range(len(FAMILIES)):
+        lines.append(f"    {'if' if kind == 0 else 'elif'} kind == {kind}:\n"
+                     f"        f{kind}({args})")
+    ns = {f"f{kind}": getattr(fam, verb) for kind, fam in enumerate(FAMILIES)}
+    exec(compile("\n".join(lines), f"<evornn {verb}_switch>", "exec"), ns)
+    fn = ns[f"{verb}_switch"]
+    fn.__doc__ = f"The {verb} kernel of the family with index ``kind``."
+    return njit(**JIT_NO_CACHE)(fn)
+
+
+_pack_switch = _switch("pack", "g, cfg, fixed, w")
+_step_switch = _switch("step", "w, cfg, fixed, state, x, y")
 
 
 @njit(**JIT)
 def pack_any(kind, g, cfg, fixed, w):
     """Genome -> packed kernel parameters for the family with index ``kind``."""
-    if kind == 0:
-        elman.pack(g, cfg, fixed, w)
-    elif kind == 1:
-        jordan.pack(g, cfg, fixed, w)
-    elif kind == 2:
-        frnn.pack(g, cfg, fixed, w)
-    elif kind == 3:
-        lstm.pack(g, cfg, fixed, w)
-    elif kind == 4:
-        gru.pack(g, cfg, fixed, w)
-    elif kind == 5:
-        indrnn.pack(g, cfg, fixed, w)
-    elif kind == 6:
-        ctrnn.pack(g, cfg, fixed, w)
-    elif kind == 7:
-        mtrnn.pack(g, cfg, fixed, w)
-    elif kind == 8:
-        esn.pack(g, cfg, fixed, w)
-    elif kind == 9:
-        second_order.pack(g, cfg, fixed, w)
-    else:
-        dense.pack(g, cfg, fixed, w)
+    _pack_switch(kind, g, cfg, fixed, w)
 
 
 @njit(**JIT)
 def step_any(kind, w, cfg, fixed, state, x, y):
     """One time step of the family with index ``kind`` for a batch x[B, I] -> y[B, O]."""
-    if kind == 0:
-        elman.step(w, cfg, fixed, state, x, y)
-    elif kind == 1:
-        jordan.step(w, cfg, fixed, state, x, y)
-    elif kind == 2:
-        frnn.step(w, cfg, fixed, state, x, y)
-    elif kind == 3:
-        lstm.step(w, cfg, fixed, state, x, y)
-    elif kind == 4:
-        gru.step(w, cfg, fixed, state, x, y)
-    elif kind == 5:
-        indrnn.step(w, cfg, fixed, state, x, y)
-    elif kind == 6 or kind == 7:
-        ctrnn.step(w, cfg, fixed, state, x, y)
-    elif kind == 8:
-        esn.step(w, cfg, fixed, state, x, y)
-    elif kind == 9:
-        second_order.step(w, cfg, fixed, state, x, y)
-    else:
-        dense.step(w, cfg, fixed, state, x, y)
+    _step_switch(kind, w, cfg, fixed, state, x, y)

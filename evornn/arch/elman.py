@@ -2,6 +2,8 @@
 import numpy as np
 from numba import njit
 
+from ..options import Option, choice
+from .array_ops import added_states, features_then_readout
 from .blocks import readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -20,7 +22,7 @@ from .kernels import (
     tanh,
     view2d,
 )
-from .spec import Family, need_choice
+from .spec import TorchNN, family, torch_nn_twin
 
 ACTIVATIONS = ("tanh", "relu")
 
@@ -33,10 +35,6 @@ def blocks(I, H, O, opts):
 
 def sizes(I, H, O, opts):
     return (I + H + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
-
-
-def check(I, H, O, opts):
-    need_choice("elman", "activation", opts["activation"], ACTIVATIONS)
 
 
 @njit(**JIT)
@@ -68,10 +66,14 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, bo + H, h, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+FAMILY = family(
     name="elman", description="Elman simple recurrent network, exactly torch.nn.RNN (tanh or relu)",
-    options={"readout": "linear", "activation": "tanh"},
     readouts=("linear", "tanh", "sigmoid", "none"),
+    options={"activation": Option("tanh", "the hidden units' nonlinearity: tanh or relu",
+                                  choice(*ACTIVATIONS))},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"])],
-    pack=pack, step=step, check=check)
+    pack=pack, step=step,
+    array=features_then_readout(added_states), twin=torch_nn_twin,
+    torch_nn=TorchNN("RNN", kwargs=lambda opts: {"nonlinearity": opts["activation"]},
+                     options=lambda rnn: {"activation": rnn.nonlinearity}))

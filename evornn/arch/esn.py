@@ -10,6 +10,8 @@ preceded by leak a, input scaling s, spectral radius rho and bias scaling beta;
 import numpy as np
 from numba import njit, uint64
 
+from ..options import Option, choice, non_negative, positive
+from . import array_ops as ops
 from .blocks import Block, readout_blocks
 from .kernels import (
     C_HID,
@@ -26,7 +28,7 @@ from .kernels import (
     tanh,
     view2d,
 )
-from .spec import Family, need_choice, need_positive
+from .spec import family, lazy_twin
 
 EVOLVABLE = (("leak", (0.0, 1.0)), ("input_scaling", (0.0, 10.0)), ("spectral_radius", (0.0, 2.0)),
              ("bias_scaling", (0.0, 2.0)))
@@ -68,18 +70,27 @@ def sizes(I, H, O, opts):
         (4 if sparse(opts) else 2) * H + F
 
 
-def check(I, H, O, opts):
-    need_positive("esn", "spectral_radius", opts["spectral_radius"], strict=False)
-    need_positive("esn", "input_scaling", opts["input_scaling"], strict=False)
-    need_positive("esn", "bias_scaling", opts["bias_scaling"], strict=False)
-    need_positive("esn", "density", opts["density"])
-    leak = opts["leak"]
-    if not isinstance(leak, (int, float, np.integer, np.floating)) or not 0 < leak <= 1:
-        raise ValueError(f"esn: option leak={opts['leak']!r} must be in (0, 1]")
-    if opts["density"] > 1:
-        raise ValueError(f"esn: option density={opts['density']!r} must be in (0, 1]")
-    for key in ("readout_inputs",) + tuple("evolve_" + name for name, _ in EVOLVABLE):
-        need_choice("esn", key, opts[key], (True, False))
+def _unit_interval(v):
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and 0 < v <= 1
+    return None if ok else "must be in (0, 1]"
+
+
+def _density(v):
+    return positive(v) or _unit_interval(v)
+
+
+def _options() -> dict:
+    o = {"spectral_radius": Option(0.9, "spectral radius rho the reservoir is scaled to", non_negative),
+         "density": Option(0.1, f"fraction of nonzero reservoir weights, in (0, 1] (sparse storage "
+                                f"at <= {SPARSE_MAX})", _density),
+         "leak": Option(1.0, "leak rate a in (0, 1]: h <- (1 - a) h + a tanh(...)", _unit_interval),
+         "input_scaling": Option(1.0, "scale s of the input weights", non_negative),
+         "bias_scaling": Option(0.0, "scale beta of the unit biases", non_negative),
+         "readout_inputs": Option(True, "whether the readout also sees the inputs", choice(True, False))}
+    for name, bounds in EVOLVABLE:
+        o["evolve_" + name] = Option(False, f"whether {name} is a gene (bounds {bounds})",
+                                     choice(True, False))
+    return o
 
 
 def reservoir_matrix(H: int, density: float, rng: np.random.Generator) -> np.ndarray:
@@ -220,15 +231,144 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, n + I * H + H, feats, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def esn_reservoir(lay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(W [H, H], W_in [H, I], b [H]) decoded from an esn layer's ``fixed`` array: W_in^T, b,
+    then W as nonzeros per row and (column, value) pairs when sparse, else W^T dense."""
+    I, H = lay.n_in, lay.n_hidden
+    fixed = np.asarray(lay.fixed, dtype=np.float64)
+    W_in = fixed[:I * H].reshape(I, H).T.copy()
+    b = fixed[I * H:I * H + H].copy()
+    res = fixed[I * H + H:]
+    if not lay.cfg[C_OPT + C_SPARSE]:
+        return res.reshape(H, H).T.copy(), W_in, b
+    counts = res[:H].astype(int)
+    pairs = res[H:].reshape(-1, 2)
+    W = np.zeros((H, H))
+    W[np.repeat(np.arange(H), counts), pairs[:, 0].astype(int)] = pairs[:, 1]
+    return W, W_in, b
+
+
+def _sparse_module(xp):
+    """xp's sparse matrices (scipy.sparse beside numpy, cupyx.scipy.sparse beside cupy), or None."""
+    try:
+        if xp is np:
+            import scipy.sparse as sp
+        else:
+            import cupyx.scipy.sparse as sp
+    except ImportError:
+        return None
+    return sp
+
+
+def _reservoir(layer, dt, xp):
+    """h [..., H] -> h W^T for an ESN layer's fixed reservoir W (shared by every genome): one
+    product over the whole population, sparse where the layer is and xp has sparse matrices."""
+    I, H = layer.n_in, layer.n_hidden
+    res = layer.fixed[I * H + H:]
+    if not sparse(layer.opts):
+        WT = xp.asarray(res.reshape(H, H).astype(dt))
+        return lambda h: h @ WT
+    counts = res[:H].astype(np.int32)                 # to_csr: row counts, then (column, value)
+    pairs = res[H:].reshape(-1, 2)
+    cols, vals = pairs[:, 0].astype(np.int32), pairs[:, 1].astype(dt)
+    sp = _sparse_module(xp)
+    if sp is not None:
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        W = sp.csr_matrix((xp.asarray(vals), xp.asarray(cols), xp.asarray(ptr)), shape=(H, H))
+        return lambda h: (W @ h.reshape(-1, H).T).T.reshape(h.shape)
+    WT = np.zeros((H, H), dt)
+    WT[cols, np.repeat(np.arange(H), counts)] = vals
+    WT = xp.asarray(WT)
+    return lambda h: h @ WT
+
+
+def states(layer, w, X, xp, P):
+    """An ESN layer's features [P, B, T, F] over a population of P: states, then the inputs
+    if the readout sees them."""
+    o, I, H = layer.opts, layer.n_in, layer.n_hidden
+    B, T, dt = X.shape[1], X.shape[2], X.dtype
+    # each scaling a gene per genome [P, 1, 1] or the option's value
+    a, s, rho, beta = (w[n][:, :, None] if o["evolve_" + n] else dt.type(o[n]) for n, _ in EVOLVABLE)
+    if o["evolve_leak"]:
+        a = xp.clip(a, 0.0, 1.0)
+    fixed = layer.fixed.astype(dt)
+    W_inT, b = xp.asarray(fixed[:I * H].reshape(I, H)), xp.asarray(fixed[I * H:I * H + H])
+    spin = _reservoir(layer, dt, xp)
+    F = H + I if o["readout_inputs"] else H
+    h = xp.zeros((P, B, H), dt)
+    feats = xp.empty((P, B, T, F), dt)
+    for t in range(T):
+        x = X[:, :, t]
+        z = rho * spin(h) + beta * b + s * (x @ W_inT)
+        h = (1 - a) * h + a * xp.tanh(z)
+        feats[:, :, t, :H] = h
+        if F > H:
+            feats[:, :, t, H:] = x
+    return feats
+
+
+def array(layer, G, X, xp):
+    """The layer over a population [P, ...] as batched array operations in module xp."""
+    w = ops.weights(layer, G, xp)
+    return ops.readout(xp, w, states(layer, w, X, xp, G.shape[0]), layer)
+
+
+def _twin_class():
+    import torch
+
+    from ..twins.layers import BlockModule
+
+    class ESNTwin(BlockModule):
+        """h = (1 - a) h + a tanh(rho W h + s W_in x + beta b); features [h; x] or h.
+
+        The reservoir W, W_in and b are buffers (dense, whatever format ``fixed`` stores them
+        in); leak, input scaling, spectral radius and bias scaling are parameters when evolved,
+        else the options' values. The leak is clipped into [0, 1] as the kernel's pack does.
+        """
+
+        SCALARS = ("leak", "input_scaling", "spectral_radius", "bias_scaling")
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            W, W_in, b = esn_reservoir(lay)
+            self.register_buffer("reservoir", torch.from_numpy(W))
+            self.register_buffer("input_weights", torch.from_numpy(W_in))
+            self.register_buffer("unit_bias", torch.from_numpy(b))
+            self.options = {k: float(lay.opts[k]) for k in self.SCALARS}
+            self.readout_inputs = bool(lay.opts["readout_inputs"])
+
+        def scalar(self, name: str):
+            """The evolved gene (a 1-element parameter) or the option's fixed value."""
+            return getattr(self, name)[0] if name in self.block_names else self.options[name]
+
+        def features(self, x):
+            a = torch.clamp(torch.as_tensor(self.scalar("leak"), dtype=x.dtype), 0.0, 1.0)
+            rho = self.scalar("spectral_radius")
+            u = x @ (self.scalar("input_scaling") * self.input_weights).T \
+                + self.scalar("bias_scaling") * self.unit_bias
+            h, feats = self.start(x, self.reservoir.shape[0]), []
+            for t in range(x.shape[1]):
+                h = (1 - a) * h + a * torch.tanh(rho * (h @ self.reservoir.T) + u[:, t])
+                feats.append(torch.cat([h, x[:, t]], 1) if self.readout_inputs else h)
+            self.hT = h
+            return torch.stack(feats, 1)
+
+        def check_fixed(self, lay, seed: int) -> None:
+            """ValueError unless this module's reservoir is the one the seed builds for lay (to
+            float32 rounding, for a module that went through .float())."""
+            if not all(np.allclose(a, self.get_buffer(k).detach().double().numpy(), rtol=1e-6, atol=1e-7)
+                       for a, k in zip(esn_reservoir(lay), ("reservoir", "input_weights", "unit_bias"))):
+                raise ValueError("the module's ESN reservoir differs from the one its seed "
+                                 f"{seed} builds; a Network's reservoir comes from its seed")
+    return ESNTwin
+
+
+FAMILY = family(
     name="esn", description="echo state network: fixed sparse reservoir, evolved or ridge-fit readout",
-    options={"readout": "linear", "spectral_radius": 0.9, "density": 0.1, "leak": 1.0,
-             "input_scaling": 1.0, "bias_scaling": 0.0, "readout_inputs": True,
-             "evolve_leak": False, "evolve_input_scaling": False, "evolve_spectral_radius": False,
-             "evolve_bias_scaling": False},
-    readouts=("linear", "tanh", "sigmoid", "none"),
+    readouts=("linear", "tanh", "sigmoid", "none"), options=_options(),
     blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step,
-    fixed=fixed, check=check)
+    fixed=fixed, array=array, twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (-np.inf, np.inf) if opts["readout_inputs"] else (-1.0, 1.0))
 
 
 def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
@@ -237,8 +377,7 @@ def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
     The first ``washout`` steps of each sequence are left out of the fit. Evolved leak,
     input scaling, spectral radius or bias scaling genes keep their values. Sets and returns the genome.
     """
-    from ..network import Network
-    if len(net.layers) != 1 or net.layers[0].family.name != "esn":
+    if len(net.layers) != 1 or net.layers[0].family is not FAMILY:
         raise ValueError(f"fit_readout needs a single-layer 'esn' network, got {net.arch!r}")
     lay = net.layers[0]
     if lay.opts["readout"] != "linear":
@@ -254,7 +393,7 @@ def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
         raise ValueError(f"ridge={ridge!r} must be >= 0")
     opts = {k: v for k, v in lay.opts.items() if k != "readout"}
     F = features(net.n_in, lay.n_hidden, opts)
-    twin = Network("esn", net.n_in, lay.n_hidden, F, seed=net.seed, readout="none", **opts)
+    twin = type(net)("esn", net.n_in, lay.n_hidden, F, seed=net.seed, readout="none", **opts)
     n_pre = twin.n_params                 # evolved reservoir genes come first in both
     twin.genome = net.genome[:n_pre]
     Phi = twin.forward(Xa)[:, washout:].reshape(-1, F)

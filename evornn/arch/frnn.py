@@ -5,6 +5,8 @@ a_t = act(W_ih x_t + W_hh a_{t-1} + b); the outputs are the first n_out neurons
 """
 from numba import njit
 
+from ..options import Option, choice
+from . import array_ops as ops
 from .blocks import readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -23,7 +25,7 @@ from .kernels import (
     tanh,
     view2d,
 )
-from .spec import Family, need_choice
+from .spec import family, lazy_twin
 
 ACTIVATIONS = ("sigmoid", "tanh")
 
@@ -41,8 +43,6 @@ def sizes(I, H, O, opts):
 
 
 def check(I, H, O, opts):
-    need_choice("frnn", "activation", opts["activation"], ACTIVATIONS)
-    need_choice("frnn", "bias", opts["bias"], (True, False))
     if opts["readout"] == "neurons" and O > H:
         raise ValueError(f"frnn: n_out={O} outputs are read from the first n_out neurons, "
                          f"so n_hidden must be >= n_out (got n_hidden={H}); "
@@ -84,10 +84,25 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, bo + H, a, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def _twin_class():
+    from ..twins.layers import ElementwiseRNN
+
+    class FRNNTwin(ElementwiseRNN):
+        """a = act(W_ih x + W_hh a + b), b optional; outputs the first n_out neurons or a readout."""
+
+        def recur(self, h):
+            return h @ self.W_hh.T
+    return FRNNTwin
+
+
+FAMILY = family(
     name="frnn", description="fully recurrent network; outputs are the first n_out neurons",
-    options={"readout": "neurons", "activation": "sigmoid", "bias": True},
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
+    options={"activation": Option("sigmoid", "the neurons' nonlinearity: sigmoid or tanh",
+                                  choice(*ACTIVATIONS)),
+             "bias": Option(True, "whether the neurons have biases", choice(True, False))},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"]), float(bool(opts["bias"]))],
-    pack=pack, step=step, check=check)
+    pack=pack, step=step, check=check,
+    array=ops.features_then_readout(ops.added_states), twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (0.0, 1.0) if opts["activation"] == "sigmoid" else (-1.0, 1.0))

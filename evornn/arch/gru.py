@@ -6,6 +6,7 @@ The biases of r and z from torch's two bias vectors add up, so the genome keeps 
 import numpy as np
 from numba import njit
 
+from . import array_ops as ops
 from .blocks import readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -24,7 +25,7 @@ from .kernels import (
     tanh,
     view2d,
 )
-from .spec import Family
+from .spec import TorchNN, family, torch_nn_twin
 
 
 def blocks(I, H, O, opts):
@@ -68,8 +69,47 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, bo + M + H, h, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def _cell(xp):
+    def gru(xr, xz, xn, hr, hz, hn, b_hn, h):
+        r = ops.sigmoid(xp, xr + hr)
+        z = ops.sigmoid(xp, xz + hz)
+        n = xp.tanh(xn + r * (hn + b_hn))
+        return (1 - z) * n + z * h
+    return gru
+
+
+def array(layer, G, X, xp):
+    """The layer over a population [P, ...] as batched array operations in module xp."""
+    w = ops.weights(layer, G, xp)
+    H = layer.n_hidden
+    P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
+    cell = ops.fused(xp, "gru", _cell)
+    WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1))
+    b_hn = w["b_hn"][:, None]
+    h = xp.zeros((P, B, H), X.dtype)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    for t, x in enumerate(ops.input_steps(X, w["W_ih"], w["b_ih"], xp)):
+        hw = h @ WhhT
+        h = cell(x[..., :H], x[..., H:2 * H], x[..., 2 * H:],
+                 hw[..., :H], hw[..., H:2 * H], hw[..., 2 * H:], b_hn, h)
+        feats[:, :, t] = h
+    return ops.readout(xp, w, feats, layer)
+
+
+def _torch_biases(blocks, n):
+    b_hh = np.zeros(n)
+    b_hh[2 * n // 3:] = blocks["b_hn"]
+    return blocks["b_ih"], b_hh
+
+
+def _genome_biases(b_ih, b_hh, H, grad):
+    return {"b_ih": b_ih if grad else b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H)]),
+            "b_hn": b_hh[2 * H:]}
+
+
+FAMILY = family(
     name="gru", description="GRU, exactly torch.nn.GRU (gates r, z, n)",
-    options={"readout": "linear"}, readouts=("linear", "tanh", "sigmoid", "none"),
+    readouts=("linear", "tanh", "sigmoid", "none"),
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=lambda I, H, O, opts: [],
-    pack=pack, step=step)
+    pack=pack, step=step, array=array, twin=torch_nn_twin,
+    torch_nn=TorchNN("GRU", biases=_torch_biases, blocks=_genome_biases))

@@ -6,6 +6,8 @@ for optimizers, and clipped again when packed) so that long sequences stay stabl
 import numpy as np
 from numba import njit
 
+from ..options import Option, choice, positive
+from . import array_ops as ops
 from .blocks import readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -24,7 +26,7 @@ from .kernels import (
     transpose_into,
     view2d,
 )
-from .spec import Family, need_choice, need_positive
+from .spec import family, lazy_twin
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -38,11 +40,6 @@ def blocks(I, H, O, opts):
 
 def sizes(I, H, O, opts):
     return (I + 2) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
-
-
-def check(I, H, O, opts):
-    need_choice("indrnn", "activation", opts["activation"], ACTIVATIONS)
-    need_positive("indrnn", "max_recurrent", opts["max_recurrent"])
 
 
 @njit(**JIT)
@@ -73,10 +70,50 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, (I + 2) * H, h, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def _independent(f):
+    def cell(x, u, h):
+        return f(x + u * h)
+    return cell
+
+
+def states(layer, w, X, xp):
+    """The layer's features [P, B, T, H] over a population, as batched array operations."""
+    H, m = layer.n_hidden, layer.opts["max_recurrent"]
+    a = layer.opts["activation"]
+    P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
+    cell = ops.fused(xp, ("indrnn", a), lambda xp: _independent(ops.act(xp, a)))
+    u = xp.clip(w["u"], -m, m)[:, None]
+    h = xp.zeros((P, B, H), X.dtype)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    for t, x in enumerate(ops.input_steps(X, w["W_ih"], w["b"], xp)):
+        h = cell(x, u, h)
+        feats[:, :, t] = h
+    return feats
+
+
+def _twin_class():
+    import torch
+
+    from ..twins.layers import ElementwiseRNN
+
+    class IndRNNTwin(ElementwiseRNN):
+        """h = act(W_ih x + u * h + b) with u clipped into [-max_recurrent, max_recurrent]."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            self.max_recurrent = float(lay.opts["max_recurrent"])
+
+        def recur(self, h):
+            return torch.clamp(self.u, -self.max_recurrent, self.max_recurrent) * h
+    return IndRNNTwin
+
+
+FAMILY = family(
     name="indrnn", description="independently recurrent network (elementwise recurrence, bounded)",
-    options={"readout": "linear", "activation": "relu", "max_recurrent": 1.0},
     readouts=("linear", "tanh", "sigmoid", "none"),
+    options={"activation": Option("relu", "the neurons' nonlinearity: relu or tanh", choice(*ACTIVATIONS)),
+             "max_recurrent": Option(1.0, "bound on the recurrent weights |u| (stability over "
+                                          "long sequences)", positive)},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"]), float(opts["max_recurrent"])],
-    pack=pack, step=step, check=check)
+    pack=pack, step=step, array=ops.features_then_readout(states), twin=lazy_twin(_twin_class))

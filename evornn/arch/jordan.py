@@ -6,6 +6,8 @@ c_{t+1} = decay * c_t + y_t  (Jordan 1986; decay 0 makes the context y_{t-1}).
 import numpy as np
 from numba import njit
 
+from ..options import Option, non_negative
+from . import array_ops as ops
 from .blocks import uniform
 from .kernels import (
     C_HID,
@@ -24,7 +26,7 @@ from .kernels import (
     tanh,
     view2d,
 )
-from .spec import Family, need_positive
+from .spec import family, lazy_twin
 
 
 def blocks(I, H, O, opts):
@@ -37,10 +39,8 @@ def sizes(I, H, O, opts):
     return (I + O + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), O + H
 
 
-def check(I, H, O, opts):
-    need_positive("jordan", "context_decay", opts["context_decay"], strict=False)
-    if opts["context_decay"] >= 1:
-        raise ValueError(f"jordan: option context_decay={opts['context_decay']!r} must be in [0, 1)")
+def _decay(v):
+    return non_negative(v) or (None if v < 1 else "must be in [0, 1)")
 
 
 @njit(**JIT)
@@ -70,8 +70,55 @@ def step(w, cfg, fixed, state, x, y):
             ctx[b, o] = decay * ctx[b, o] + y[b, o]
 
 
-FAMILY = Family(
+def array(layer, G, X, xp):
+    """The layer's outputs [P, B, T, O] over a population: its context units read its own
+    outputs, so the readout runs inside the recurrence."""
+    w = ops.weights(layer, G, xp)
+    o, O = layer.opts, layer.n_out
+    P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
+    act = ops.act(xp, o["readout"])
+    decay = o["context_decay"]
+    ctx = xp.zeros((P, B, O), X.dtype)
+    out = xp.empty((P, B, T, O), X.dtype)
+    for t in range(T):
+        h = xp.tanh(ops.mm(X[:, :, t], w["W_ih"]) + ops.mm(ctx, w["W_ch"]) + w["b"][:, None])
+        y = act(ops.mm(h, w["W_out"]) + w["b_out"][:, None])
+        ctx = decay * ctx + y
+        out[:, :, t] = y
+    return out
+
+
+def _twin_class():
+    import torch
+
+    from ..twins.layers import BlockModule
+
+    class JordanTwin(BlockModule):
+        """h = tanh(W_ih x + W_ch c + b), y = act(W_out h + b_out), c <- decay c + y."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            self.decay = float(lay.opts["context_decay"])
+
+        def forward(self, x):
+            c = self.start(x, self.n_out)
+            u = x @ self.W_ih.T + self.b
+            ys = []
+            for t in range(x.shape[1]):
+                y = self.readout(torch.tanh(u[:, t] + c @ self.W_ch.T))
+                c = self.decay * c + y
+                ys.append(y)
+            self.hT = c
+            return torch.stack(ys, 1)
+    return JordanTwin
+
+
+FAMILY = family(
     name="jordan", description="Jordan network: context units fed back from the output",
-    options={"readout": "tanh", "context_decay": 0.0}, readouts=("tanh", "linear", "sigmoid"),
+    readouts=("tanh", "linear", "sigmoid"),
+    options={"context_decay": Option(0.0, "c <- decay c + y: 0 makes the context the last "
+                                          "output; in [0, 1)", _decay)},
     blocks=blocks, features=lambda I, H, opts: None, sizes=sizes,
-    cfg=lambda I, H, O, opts: [float(opts["context_decay"])], pack=pack, step=step, check=check)
+    cfg=lambda I, H, O, opts: [float(opts["context_decay"])], pack=pack, step=step,
+    array=array, twin=lazy_twin(_twin_class),
+    last_only="its context units read the network's own output")

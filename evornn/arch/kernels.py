@@ -6,6 +6,7 @@ which LLVM vectorizes well even for B = 16 (measured: ~190 GFLOP/s at M = 128 vs
 ~75 GFLOP/s for a lane-over-batch layout on the 2-core reference machine).
 """
 import math
+import os
 
 import numpy as np
 from numba import njit, types
@@ -18,7 +19,12 @@ from numba.np.arrayobj import make_array, populate_array
 FAST = {"contract", "arcp", "nsz", "afn", "reassoc"}
 # error_model="numpy": Python's ZeroDivisionError check on every division stops
 # LLVM from vectorizing (measured 10x on the activation loops).
-JIT = {"fastmath": FAST, "error_model": "numpy", "cache": True}
+# Families outside the package (named in this variable, see dispatch.py) turn numba's
+# on-disk cache off: a cached loop carries the family switch it was compiled with.
+PLUGINS_VAR = "EVORNN_FAMILIES"
+CACHE = not os.environ.get(PLUGINS_VAR, "").strip()
+JIT = {"fastmath": FAST, "error_model": "numpy", "cache": CACHE}
+JIT_NO_CACHE = {**JIT, "cache": False}
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9 (float32 tanh is 1 beyond), a [4/4]
 # rational fitted here by iteratively reweighted least squares; max abs error

@@ -4,6 +4,8 @@ from dataclasses import replace
 import numpy as np
 from numba import njit
 
+from ..options import Option, finite
+from . import array_ops as ops
 from .blocks import readout_blocks, uniform
 from .kernels import (
     _C,
@@ -34,6 +36,7 @@ from .kernels import (
     tanh,
     view2d,
 )
+from .spec import TorchNN, family, torch_nn_twin
 
 
 def blocks(I, H, O, opts):
@@ -47,10 +50,6 @@ def blocks(I, H, O, opts):
         b = replace(b, shift=shift)
     return [uniform("W_ih", (4 * H, I), s), uniform("W_hh", (4 * H, H), s), b] \
         + readout_blocks(H, O, opts["readout"])
-
-
-def check(I, H, O, opts):
-    need_finite("lstm", "forget_bias", opts["forget_bias"])
 
 
 def features(I, H, opts):
@@ -164,9 +163,35 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, (I + H + 1) * M, h, y, int(cfg[C_READOUT]))
 
 
-from .spec import Family, need_finite  # noqa: E402
+def _cell(xp):
+    def lstm(xi, xf, xg, xo, hi, hf, hg, ho, c):
+        c = ops.sigmoid(xp, xf + hf) * c + ops.sigmoid(xp, xi + hi) * xp.tanh(xg + hg)
+        return c, ops.sigmoid(xp, xo + ho) * xp.tanh(c)
+    return lstm
 
-FAMILY = Family(
+
+def array(layer, G, X, xp):
+    """The layer over a population [P, ...] as batched array operations in module xp."""
+    w = ops.weights(layer, G, xp)
+    H = layer.n_hidden
+    P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
+    cell = ops.fused(xp, "lstm", _cell)
+    WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1))
+    h = xp.zeros((P, B, H), X.dtype)
+    c = xp.zeros_like(h)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    for t, x in enumerate(ops.input_steps(X, w["W_ih"], w["b"], xp)):
+        hw = h @ WhhT
+        c, h = cell(*(x[..., k * H:(k + 1) * H] for k in range(4)),
+                    *(hw[..., k * H:(k + 1) * H] for k in range(4)), c)
+        feats[:, :, t] = h
+    return ops.readout(xp, w, feats, layer)
+
+
+FAMILY = family(
     name="lstm", description="LSTM with forget gate, exactly torch.nn.LSTM (gates i, f, g, o)",
-    options={"readout": "linear", "forget_bias": 0.0}, readouts=("linear", "tanh", "sigmoid", "none"),
-    blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step, check=check)
+    readouts=("linear", "tanh", "sigmoid", "none"),
+    options={"forget_bias": Option(0.0, "initial bias of the forget gates (1-2 keeps memory open "
+                                        "at the start)", finite)},
+    blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step,
+    array=array, twin=torch_nn_twin, torch_nn=TorchNN("LSTM"))

@@ -10,11 +10,13 @@ for the ctrnn family (``ctrnn_genes``).
 import numpy as np
 from numba import njit
 
-from . import ctrnn_genes
+from ..options import Option, positive
+from . import array_ops as ops
+from . import ctrnn, ctrnn_genes
 from .blocks import readout_blocks, uniform
 from .ctrnn import C_UNIT, check_common, packed_size, scale, step, unit_cfg
 from .kernels import C_HID, C_IN, C_OPT, C_OUT, C_READOUT, JIT, pack_readout, transpose_into, view2d
-from .spec import Family, need_positive
+from .spec import family, lazy_twin
 
 
 def n_slow(H, opts):
@@ -36,8 +38,6 @@ def check(I, H, O, opts):
         raise ValueError(f"mtrnn: option n_slow={ns!r} must be an integer in [1, n_hidden - 1]")
     if H < 2:
         raise ValueError(f"mtrnn: n_hidden={H} needs at least 2 neurons (one fast, one slow)")
-    need_positive("mtrnn", "tau_fast", opts["tau_fast"])
-    need_positive("mtrnn", "tau_slow", opts["tau_slow"])
     if opts["readout"] == "neurons" and O > H - n_slow(H, opts):
         raise ValueError(f"mtrnn: n_out={O} outputs are read from the fast neurons, and only "
                          f"{H - n_slow(H, opts)} of {H} are fast")
@@ -68,12 +68,56 @@ def pack(g, cfg, fixed, w):
         scale(w, p + 3 * H, end, r)
 
 
-FAMILY = Family(
+def array(layer, G, X, xp):
+    """The layer over a population as the CTRNN it steps as (as its numba kernel does):
+    fixed time constants, unit gains, zero input weights into the slow neurons."""
+    w = ctrnn_genes.parameters(ops.weights(layer, G, xp), layer.opts, xp)
+    o, H = layer.opts, layer.n_hidden
+    ns = n_slow(H, o)
+    P, nf, I = w["W_in"].shape
+    dt = w["W"].dtype
+    taus = xp.asarray([o["tau_fast"]] * nf + [o["tau_slow"]] * ns, dt)
+    opts = {**ctrnn.FAMILY.defaults(), "dt": o["dt"], "integrator": o["integrator"], "gains": False,
+            "tau_range": (min(o["tau_fast"], o["tau_slow"]), max(o["tau_fast"], o["tau_slow"]))}
+    cw = {"W": w["W"], "W_in": xp.concatenate([w["W_in"], xp.zeros((P, ns, I), dt)], axis=1),
+          "theta": w["theta"], "tau": xp.broadcast_to(taus, (P, H))}
+    return ops.readout(xp, w, ctrnn.rates(opts, cw, X, xp), layer)
+
+
+def _twin_class():
+    import torch
+
+    GeneMapped, ctrnn_rates = ctrnn.twin_base()
+
+    class MTRNNTwin(GeneMapped):
+        """A CTRNN whose first neurons are fast (they alone get the input) and the rest slow."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            o, H = lay.opts, lay.n_hidden
+            self.dt, self.rk4, self.n_slow = float(o["dt"]), o["integrator"] == "rk4", n_slow(H, o)
+            nf = H - self.n_slow
+            self.register_buffer("inv_tau", torch.tensor([1.0 / o["tau_fast"]] * nf
+                                                         + [1.0 / o["tau_slow"]] * self.n_slow,
+                                                         dtype=torch.float64))
+
+        def features(self, x):
+            W_in = torch.cat([self.p("W_in"), self.W_in.new_zeros(self.n_slow, x.shape[2])])
+            rates, self.hT = ctrnn_rates(x, self.p("W"), W_in, self.p("theta"), self.inv_tau, 1.0,
+                                         self.dt, self.rk4, self.h0)
+            return rates
+    return MTRNNTwin
+
+
+FAMILY = family(
     name="mtrnn", description="multiple-timescale CTRNN: fast neurons (input, output) and slow ones",
-    options={"readout": "neurons", "dt": 1.0, "integrator": "euler", "n_slow": None,
-             "tau_fast": 5.0, "tau_slow": 70.0, "genes": "raw", "weight_range": 16.0,
-             "init": "random"},
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
+    options={**ctrnn.common_options(1.0),
+             "n_slow": Option(None, "slow neurons, the last ones (None: a quarter, at least 1)"),
+             "tau_fast": Option(5.0, "time constant of the fast neurons", positive),
+             "tau_slow": Option(70.0, "time constant of the slow neurons", positive),
+             **ctrnn_genes.options()},
     blocks=blocks, features=lambda I, H, opts: H,
     sizes=lambda I, H, O, opts: (packed_size(I, H, O, opts), 7 * H + 1), cfg=cfg,
-    pack=pack, step=step, check=check)
+    pack=pack, step=step, check=check, array=array, twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (0.0, 1.0), center_crossing=True)

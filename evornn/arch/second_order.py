@@ -5,6 +5,8 @@ the form used to learn and extract finite-state grammars.
 """
 from numba import njit
 
+from ..options import Option, choice
+from . import array_ops as ops
 from .blocks import readout_blocks, uniform
 from .kernels import (
     C_HID,
@@ -24,7 +26,7 @@ from .kernels import (
     transpose_into,
     view2d,
 )
-from .spec import Family, need_choice
+from .spec import family, lazy_twin
 
 ACTIVATIONS = ("sigmoid", "tanh")
 
@@ -36,10 +38,6 @@ def blocks(I, H, O, opts):
 
 def sizes(I, H, O, opts):
     return (H * I + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H + H * I
-
-
-def check(I, H, O, opts):
-    need_choice("second_order", "activation", opts["activation"], ACTIVATIONS)
 
 
 @njit(**JIT)
@@ -77,10 +75,51 @@ def step(w, cfg, fixed, state, x, y):
     readout(w, (K + 1) * H, h, y, int(cfg[C_READOUT]))
 
 
-FAMILY = Family(
+def states(layer, w, X, xp):
+    """The layer's states [P, B, T, H] over a population, as batched array operations."""
+    H = layer.n_hidden
+    P, B, T, I = w["W"].shape[0], X.shape[1], X.shape[2], X.shape[3]
+    Wf = w["W"].reshape(P, H, H * I)
+    act = ops.act(xp, layer.opts["activation"])
+    h = xp.zeros((P, B, H), X.dtype)
+    feats = xp.empty((P, B, T, H), X.dtype)
+    for t in range(T):
+        hx = (h[..., :, None] * X[:, :, t, None, :]).reshape(P, B, H * I)
+        h = act(ops.mm(hx, Wf) + w["b"][:, None])
+        feats[:, :, t] = h
+    return feats
+
+
+def _twin_class():
+    import torch
+
+    from ..twins.layers import ACTS, BlockModule
+
+    class SecondOrderTwin(BlockModule):
+        """h_i = act(sum_jk W_ijk h_j x_k + b_i)."""
+
+        def __init__(self, lay):
+            super().__init__(lay)
+            self.act, self.H = ACTS[lay.opts["activation"]], lay.n_hidden
+
+        def features(self, x):
+            B, T, I = x.shape
+            Wf = self.W.reshape(self.H, self.H * I)        # the kernels' (j, k) -> j * I + k order
+            h, hs = self.start(x, self.H), []
+            for t in range(T):
+                h = self.act((h[:, :, None] * x[:, t, None, :]).reshape(B, -1) @ Wf.T + self.b)
+                hs.append(h)
+            self.hT = h
+            return torch.stack(hs, 1)
+    return SecondOrderTwin
+
+
+FAMILY = family(
     name="second_order", description="second-order RNN: weights on state x input products (Giles)",
-    options={"readout": "linear", "activation": "sigmoid"},
     readouts=("linear", "tanh", "sigmoid", "none"),
+    options={"activation": Option("sigmoid", "the neurons' nonlinearity: sigmoid or tanh",
+                                  choice(*ACTIVATIONS))},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"])],
-    pack=pack, step=step, check=check)
+    pack=pack, step=step, array=ops.features_then_readout(states), twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (0.0, 1.0) if opts["activation"] == "sigmoid" else (-1.0, 1.0))

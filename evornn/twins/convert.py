@@ -1,10 +1,10 @@
 """PyTorch twins of evornn networks: genome <-> torch module, same function, same layout.
 
-Every family has a twin. A network whose recurrent layers are all lstm, all gru or all
-elman with one hidden size becomes a ``TorchTwin``: a real torch.nn.LSTM/GRU/RNN
-(stacked, bidirectional) plus a Linear readout. Any other network (jordan, frnn, indrnn,
-ctrnn, mtrnn, second_order, esn, mixed stacks) becomes a ``StackTwin`` of the layer
-modules in ``torch_modules``, whose parameters carry the genome blocks' names.
+Every family has a twin (``Family.twin``). A network whose recurrent layers are all of
+one family that a torch.nn.LSTM/GRU/RNN holds (``Family.torch_nn``: lstm, gru, elman),
+with one hidden size, becomes a ``TorchTwin``: that real torch module (stacked,
+bidirectional) plus a Linear readout. Any other network becomes a ``StackTwin`` of its
+layers' twins, whose parameters carry the genome blocks' names.
 
 Genome -> module -> genome round-trips exactly (``genome_from_module``). torch keeps two
 bias vectors per layer where the genome keeps their sum (and, for GRU, b_hn apart since
@@ -17,15 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .torch_modules import (
-    LAYER_CLASSES,
-    TORCH_NN,
-    StackTwin,
-    esn_reservoir,
-    leaf,
-    load_torch_nn,
-    read_torch_nn,
-)
+from ..arch.dispatch import FAMILIES
+from .layers import StackTwin, leaf, load_torch_nn, read_torch_nn
 
 ACTS = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "none": None}
 
@@ -50,13 +43,13 @@ class TorchTwin(nn.Module):
 
 
 def _recurrent(net) -> list:
-    return [lay for lay in net.layers if lay.family.name != "dense"]
+    return [lay for lay in net.layers if not lay.family.internal]
 
 
 def _is_torch_nn(net) -> bool:
     """Whether one torch.nn.LSTM/GRU/RNN holds every recurrent layer of the network."""
     rec = _recurrent(net)
-    return len({lay.family.name for lay in rec}) == 1 and rec[0].family.name in TORCH_NN \
+    return len({lay.family.name for lay in rec}) == 1 and rec[0].family.torch_nn is not None \
         and len({lay.n_hidden for lay in rec}) == 1
 
 
@@ -79,11 +72,10 @@ def to_torch(net) -> nn.Module:
     g = net.genome
     layers = []
     for lay in net.layers:
-        cls = LAYER_CLASSES.get(lay.family.name)
-        if cls is None:
+        if lay.family.twin is None:
             raise ValueError(f"no torch twin for {lay.family.name!r}: twins exist for "
-                             f"{', '.join(k for k in LAYER_CLASSES if k != 'dense')}")
-        m = cls(lay)
+                             f"{', '.join(f.name for f in FAMILIES if f.twin and not f.internal)}")
+        m = lay.family.twin(lay)
         m.load_blocks(_blocks(net, lay, g))
         layers.append(m)
     config = dict(arch=net.arch, n_in=net.n_in, n_hidden=net.n_hidden, n_out=net.n_out, seed=net.seed,
@@ -92,15 +84,15 @@ def to_torch(net) -> nn.Module:
 
 
 def _to_torch_nn(net) -> TorchTwin:
-    fam = _recurrent(net)[0].family.name
+    spec = _recurrent(net)[0].family.torch_nn
     g = net.genome
     first = net.layers[0]
-    kw = {"nonlinearity": first.opts["activation"]} if fam == "elman" else {}
-    rnn = TORCH_NN[fam](first.n_in, first.n_hidden, num_layers=len(_recurrent_pairs(net))
+    kw = spec.kwargs(first.opts)
+    rnn = getattr(nn, spec.name)(first.n_in, first.n_hidden, num_layers=len(_recurrent_pairs(net))
                         // (2 if net.bidirectional else 1), batch_first=True,
                         bidirectional=net.bidirectional, **kw).double()
     for k, sfx, lay in _recurrent_pairs(net):
-        load_torch_nn(rnn, k, sfx, fam, _blocks(net, lay, g))
+        load_torch_nn(rnn, k, sfx, spec, _blocks(net, lay, g))
     top = net.layers[-1]
     act = top.opts["readout"]
     readout = None
@@ -110,15 +102,17 @@ def _to_torch_nn(net) -> TorchTwin:
         with torch.no_grad():
             readout.weight.copy_(torch.from_numpy(W))
             readout.bias.copy_(torch.from_numpy(b))
-    return TorchTwin(rnn, readout, act)
+    twin = TorchTwin(rnn, readout, act)
+    twin.network = type(net)            # the class whose layout the genome follows
+    return twin
 
 
-def _torch_nn_shell(module):
-    """(Network with the TorchTwin's / bare LSTM/GRU/RNN's layout, rnn, readout Linear or None)."""
-    from ..network import Network
+def _torch_nn_shell(module, network):
+    """(network class instance with the TorchTwin's / bare LSTM/GRU/RNN's layout, rnn,
+    readout Linear or None)."""
     rnn, readout, act = (module.rnn, module.readout, module.activation) \
         if isinstance(module, TorchTwin) else (module, None, "none")
-    fam = next((name for name, cls in TORCH_NN.items() if type(rnn) is cls), None)
+    fam = next((f for f in FAMILIES if f.torch_nn and type(rnn) is getattr(nn, f.torch_nn.name)), None)
     if fam is None:
         raise ValueError(f"from_torch takes a TorchTwin, a StackTwin or a torch.nn.LSTM/GRU/RNN, got "
                          f"{type(module).__name__}")
@@ -127,20 +121,19 @@ def _torch_nn_shell(module):
     H = rnn.hidden_size
     opts = {"num_layers": rnn.num_layers, "bidirectional": rnn.bidirectional,
             "readout": act if readout is not None else "none"}
-    if fam == "elman":
-        opts["activation"] = rnn.nonlinearity
+    opts.update(fam.torch_nn.options(rnn))
     n_out = readout.out_features if readout is not None else H * (2 if rnn.bidirectional else 1)
     if readout is None and rnn.bidirectional:
         raise ValueError("a bare bidirectional torch RNN has no evornn twin: wrap it in a "
                          "TorchTwin with a Linear readout")
-    return Network(fam, rnn.input_size, H, n_out, **opts), rnn, readout
+    return network(fam.name, rnn.input_size, H, n_out, **opts), rnn, readout
 
 
 def _torch_nn_genome(net, rnn, readout, grad: bool) -> np.ndarray:
     g = np.zeros(net.n_params)
-    fam = _recurrent(net)[0].family.name
+    spec = _recurrent(net)[0].family.torch_nn
     for k, sfx, lay in _recurrent_pairs(net):
-        vals = read_torch_nn(rnn, k, sfx, fam, grad)
+        vals = read_torch_nn(rnn, k, sfx, spec, grad)
         for b in lay.blocks:
             if leaf(b.name) in vals:      # the readout is filled below
                 g[b.offset:b.offset + b.size] = vals[leaf(b.name)].ravel()
@@ -160,7 +153,11 @@ def genome_from_module(module, grad: bool = False) -> np.ndarray:
             vals = m.read_blocks(grad)
             parts += [np.asarray(vals[name], dtype=np.float64).ravel() for name in m.block_names]
         return np.concatenate(parts) if parts else np.zeros(0)
-    net, rnn, readout = _torch_nn_shell(module)
+    network = getattr(module, "network", None)
+    if network is None:
+        raise ValueError("genome_from_module reads twins made by Network.to_torch; for another "
+                         "torch module use Network.from_torch(module).genome")
+    net, rnn, readout = _torch_nn_shell(module, network)
     return _torch_nn_genome(net, rnn, readout, grad)
 
 
@@ -172,9 +169,9 @@ def load_genome(module, net, genome) -> None:
         for m, lay in zip(module.layers, net.layers):
             m.load_blocks(_blocks(net, lay, g))
         return
-    fam = _recurrent(net)[0].family.name
+    spec = _recurrent(net)[0].family.torch_nn
     for k, sfx, lay in _recurrent_pairs(net):
-        load_torch_nn(module.rnn, k, sfx, fam, _blocks(net, lay, g))
+        load_torch_nn(module.rnn, k, sfx, spec, _blocks(net, lay, g))
     if module.readout is not None:
         W, b = (g[bl.offset:bl.offset + bl.size].reshape(bl.shape) for bl in net.layers[-1].blocks[-2:])
         with torch.no_grad():
@@ -182,24 +179,20 @@ def load_genome(module, net, genome) -> None:
             module.readout.bias.copy_(torch.from_numpy(b))
 
 
-def from_torch(module):
-    """The Network computing the same function as a TorchTwin, a StackTwin or a bare LSTM/GRU/RNN."""
-    from ..network import Network
+def from_torch(module, network):
+    """The network (an instance of the class ``network``) computing the same function as a
+    TorchTwin, a StackTwin or a bare LSTM/GRU/RNN."""
     if not isinstance(module, StackTwin):
-        net, rnn, readout = _torch_nn_shell(module)
+        net, rnn, readout = _torch_nn_shell(module, network)
         net.genome = _torch_nn_genome(net, rnn, readout, grad=False)
         return net
     cfg = dict(module.config)
-    net = Network(cfg.pop("arch"), cfg.pop("n_in"), cfg.pop("n_hidden"), cfg.pop("n_out"),
+    net = network(cfg.pop("arch"), cfg.pop("n_in"), cfg.pop("n_hidden"), cfg.pop("n_out"),
                   genome=genome_from_module(module), **cfg)
     for lay, m in zip(net.layers, module.layers):
-        # the reservoir is not in the genome: the seed rebuilds it, so it must be the module's
-        # (to float32 rounding, for a module that went through .float())
-        if lay.family.name == "esn" and not all(
-                np.allclose(a, m.get_buffer(k).detach().double().numpy(), rtol=1e-6, atol=1e-7)
-                for a, k in zip(esn_reservoir(lay), ("reservoir", "input_weights", "unit_bias"))):
-            raise ValueError("the module's ESN reservoir differs from the one its seed "
-                             f"{net.seed} builds; a Network's reservoir comes from its seed")
+        # what is not in the genome (an ESN's reservoir) the seed rebuilds: it must be the module's
+        if hasattr(m, "check_fixed"):
+            m.check_fixed(lay, net.seed)
     return net
 
 

@@ -1,0 +1,1 @@
+"""PyTorch twins of evornn networks (torch is optional: imported only from here)."""
