@@ -15,23 +15,8 @@ from numba import njit
 from ..options import Option, choice, positive
 from . import array_ops as ops
 from . import ctrnn_genes
+from . import kernels as kn
 from .blocks import Block, readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_readout,
-    readout,
-    readout_size,
-    sigmoid,
-    transpose_into,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 INTEGRATORS = ("euler", "rk4")
@@ -50,7 +35,7 @@ def blocks(I, H, O, opts):
 
 
 def packed_size(I, H, O, opts):
-    return (H + I + 3) * H + readout_size(H, O, READOUTS[opts["readout"]])
+    return (H + I + 3) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]])
 
 
 def sizes(I, H, O, opts):
@@ -87,29 +72,29 @@ def unit_cfg(opts):
     return [float(ctrnn_genes.unit(opts)), float(opts["weight_range"])]
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def scale(w, lo, hi, r):
     """w[lo:hi] *= r: unit weight genes onto +-weight_range."""
     for i in range(lo, hi):
         w[i] *= r
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def unit_range(g, lo, hi):
     """A unit gene clipped into [-1, 1], mapped linearly onto [lo, hi]."""
     return lo + (min(max(g, -1.0), 1.0) + 1.0) * (0.5 * (hi - lo))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off = transpose_into(view2d(w, 0, H, H), g, 0, H, H)
-    off = transpose_into(view2d(w, H * H, I, H), g, off, H, I)
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off = kn.transpose_into(kn.view2d(w, 0, H, H), g, 0, H, H)
+    off = kn.transpose_into(kn.view2d(w, H * H, I, H), g, off, H, I)
     p = (H + I) * H
-    lo, hi = cfg[C_OPT + 3], cfg[C_OPT + 4]
-    gains = cfg[C_OPT + 2] != 0
-    if cfg[C_OPT + C_UNIT] != 0:
-        r = cfg[C_OPT + C_UNIT + 1]
+    lo, hi = cfg[kn.C_OPT + 3], cfg[kn.C_OPT + 4]
+    gains = cfg[kn.C_OPT + 2] != 0
+    if cfg[kn.C_OPT + C_UNIT] != 0:
+        r = cfg[kn.C_OPT + C_UNIT + 1]
         scale(w, 0, p, r)
         glo, ghi = GAIN_BOUNDS
         for j in range(H):
@@ -117,7 +102,7 @@ def pack(g, cfg, fixed, w):
             w[p + H + j] = 1.0 / unit_range(g[off + H + j], lo, hi)
             w[p + 2 * H + j] = unit_range(g[off + 2 * H + j], glo, ghi) if gains else 1.0
         off += 3 * H if gains else 2 * H
-        _, end = pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+        _, end = kn.pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[kn.C_READOUT]))
         scale(w, p + 3 * H, end, r)
         return
     for j in range(H):
@@ -125,63 +110,63 @@ def pack(g, cfg, fixed, w):
         w[p + H + j] = 1.0 / min(max(g[off + H + j], lo), hi)    # 1 / tau
         w[p + 2 * H + j] = g[off + 2 * H + j] if gains else 1.0  # gain
     off += 3 * H if gains else 2 * H
-    pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[C_READOUT]))
+    kn.pack_readout(g, off, w, p + 3 * H, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def _rates(yv, o, theta, gain):
     B, H = yv.shape
     for b in range(B):
         for j in range(H):
-            o[b, j] = sigmoid(gain[j] * (yv[b, j] + theta[j]))
+            o[b, j] = kn.sigmoid(gain[j] * (yv[b, j] + theta[j]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def _deriv(yv, o, inp, wt, theta, inv_tau, gain, z, dy):
     """dy = (-y + inp + sigma(g (y + theta)) @ W^T) / tau, with o holding the rates of yv."""
     B, H = yv.shape
     z[:] = inp
-    mm_acc(z, o, wt)
+    kn.mm_acc(z, o, wt)
     for b in range(B):
         for j in range(H):
             dy[b, j] = (z[b, j] - yv[b, j]) * inv_tau[j]
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
-    wt = view2d(w, 0, H, H)
+    H = int(cfg[kn.C_HID])
+    wt = kn.view2d(w, 0, H, H)
     p = (H + I) * H
     theta, inv_tau, gain = w[p:p + H], w[p + H:p + 2 * H], w[p + 2 * H:p + 3 * H]
     n = B * H
-    yv = view2d(state, 0, B, H)
-    o = view2d(state, n, B, H)
-    inp = view2d(state, 2 * n, B, H)
-    z = view2d(state, 3 * n, B, H)
-    k = view2d(state, 4 * n, B, H)
-    acc = view2d(state, 5 * n, B, H)
-    ytmp = view2d(state, 6 * n, B, H)
+    yv = kn.view2d(state, 0, B, H)
+    o = kn.view2d(state, n, B, H)
+    inp = kn.view2d(state, 2 * n, B, H)
+    z = kn.view2d(state, 3 * n, B, H)
+    k = kn.view2d(state, 4 * n, B, H)
+    acc = kn.view2d(state, 5 * n, B, H)
+    ytmp = kn.view2d(state, 6 * n, B, H)
     started = state[7 * n:7 * n + 1]
     if started[0] == 0:
         _rates(yv, o, theta, gain)
         started[0] = 1
-    dt = x.dtype.type(cfg[C_OPT])
-    if cfg[C_OPT + 1] == 0:
+    dt = x.dtype.type(cfg[kn.C_OPT])
+    if cfg[kn.C_OPT + 1] == 0:
         # Euler, in one pass over the neurons after the matmuls (1.56x faster than
         # separate derivative, update and rate loops, measured)
         z[:] = 0
-        mm_acc(z, x, view2d(w, H * H, I, H))
-        mm_acc(z, o, wt)
+        kn.mm_acc(z, x, kn.view2d(w, H * H, I, H))
+        kn.mm_acc(z, o, wt)
         for b in range(B):
             for j in range(H):
                 v = yv[b, j] + dt * inv_tau[j] * (z[b, j] - yv[b, j])
                 yv[b, j] = v
-                o[b, j] = sigmoid(gain[j] * (v + theta[j]))
-        readout(w, p + 3 * H, o, y, int(cfg[C_READOUT]))
+                o[b, j] = kn.sigmoid(gain[j] * (v + theta[j]))
+        kn.readout(w, p + 3 * H, o, y, int(cfg[kn.C_READOUT]))
         return
     inp[:] = 0
-    mm_acc(inp, x, view2d(w, H * H, I, H))
+    kn.mm_acc(inp, x, kn.view2d(w, H * H, I, H))
     half = dt * x.dtype.type(0.5)
     sixth = dt / x.dtype.type(6.0)
     _deriv(yv, o, inp, wt, theta, inv_tau, gain, z, k)                     # k1
@@ -201,7 +186,7 @@ def step(w, cfg, fixed, state, x, y):
         for j in range(H):
             yv[b, j] += sixth * acc[b, j]
     _rates(yv, o, theta, gain)
-    readout(w, p + 3 * H, o, y, int(cfg[C_READOUT]))
+    kn.readout(w, p + 3 * H, o, y, int(cfg[kn.C_READOUT]))
 
 
 def rates(o, w, X, xp):

@@ -3,25 +3,9 @@ import numpy as np
 from numba import njit
 
 from ..options import Option, choice
+from . import kernels as kn
 from .array_ops import added_states, features_then_readout
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_cell,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    tanh,
-    view2d,
-)
 from .spec import TorchNN, family, torch_nn_twin
 
 ACTIVATIONS = ("tanh", "relu")
@@ -34,36 +18,36 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + H + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+    return (I + H + 1) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off, woff = pack_cell(g, w, I, H, H, H)
-    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off, woff = kn.pack_cell(g, w, I, H, H, H)
+    kn.pack_readout(g, off, w, woff, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
-    h = view2d(state, 0, B, H)
-    z = view2d(state, B * H, B, H)
+    H = int(cfg[kn.C_HID])
+    h = kn.view2d(state, 0, B, H)
+    z = kn.view2d(state, B * H, B, H)
     bo = (I + H) * H
-    set_rows(z, w[bo:bo + H])
-    mm_acc(z, x, view2d(w, 0, I, H))
-    mm_acc(z, h, view2d(w, I * H, H, H))
+    kn.set_rows(z, w[bo:bo + H])
+    kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
+    kn.mm_acc(z, h, kn.view2d(w, I * H, H, H))
     zero = x.dtype.type(0.0)
-    if cfg[C_OPT] == 0:
+    if cfg[kn.C_OPT] == 0:
         for b in range(B):
             for j in range(H):
-                h[b, j] = tanh(z[b, j])
+                h[b, j] = kn.tanh(z[b, j])
     else:
         for b in range(B):
             for j in range(H):
                 h[b, j] = max(z[b, j], zero)
-    readout(w, bo + H, h, y, int(cfg[C_READOUT]))
+    kn.readout(w, bo + H, h, y, int(cfg[kn.C_READOUT]))
 
 
 FAMILY = family(

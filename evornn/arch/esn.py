@@ -12,22 +12,8 @@ from numba import njit, uint64
 
 from ..options import Option, choice, non_negative, positive
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import Block, readout_blocks
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_readout,
-    readout,
-    readout_size,
-    tanh,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 EVOLVABLE = (("leak", (0.0, 1.0)), ("input_scaling", (0.0, 10.0)), ("spectral_radius", (0.0, 2.0)),
@@ -41,7 +27,7 @@ N_EVOLVABLE = len(EVOLVABLE)
 SPARSE_MAX = 0.05
 # the row dots keep their order: with reassociation LLVM vectorizes them with gather
 # instructions, measured 1.4x slower on AMD EPYC than scalar loads
-ORDERED = {**JIT, "fastmath": {"contract"}}
+ORDERED = {**kn.JIT, "fastmath": {"contract"}}
 # cfg slots from C_OPT: the evolvable values, then a bit mask of the evolved ones, the
 # readout's feature width and the sparse flag
 C_MASK, C_FEATS, C_SPARSE = N_EVOLVABLE, N_EVOLVABLE + 1, N_EVOLVABLE + 2
@@ -66,7 +52,7 @@ def sizes(I, H, O, opts):
     F = features(I, H, opts)
     # per sequence: h, pre-activations, features (+ h and pre-activations transposed, the
     # sparse path's scratch for batches)
-    return N_EVOLVABLE + I * H + H + readout_size(F, O, READOUTS[opts["readout"]]), \
+    return N_EVOLVABLE + I * H + H + kn.readout_size(F, O, kn.READOUTS[opts["readout"]]), \
         (4 if sparse(opts) else 2) * H + F
 
 
@@ -128,25 +114,25 @@ def cfg(I, H, O, opts):
         [float(mask), float(features(I, H, opts)), float(sparse(opts))]
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
     """w = [leak, input scaling, spectral radius, bias scaling, s W_in^T, beta b, readout]."""
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    mask = int(cfg[C_OPT + C_MASK])
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    mask = int(cfg[kn.C_OPT + C_MASK])
     off = 0
     for i in range(N_EVOLVABLE):   # a gene or the option
         if (mask >> i) & 1:
             w[i] = g[off]
             off += 1
         else:
-            w[i] = cfg[C_OPT + i]
+            w[i] = cfg[kn.C_OPT + i]
     w[0] = min(max(w[0], 0.0), 1.0)
     n = N_EVOLVABLE
     for j in range(I * H):
         w[n + j] = w[1] * fixed[j]
     for j in range(H):
         w[n + I * H + j] = w[3] * fixed[I * H + j]
-    pack_readout(g, off, w, n + I * H + H, int(cfg[C_OPT + C_FEATS]), O, int(cfg[C_READOUT]))
+    kn.pack_readout(g, off, w, n + I * H + H, int(cfg[kn.C_OPT + C_FEATS]), O, int(cfg[kn.C_READOUT]))
 
 
 @njit(**ORDERED)
@@ -171,7 +157,7 @@ def csr_row_dots(z, h, res, H):
         p = end
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def csr_batch(z, h, res, H, hT, zT):
     """z[b, j] = sum_k W[j, k] h[b, k] for a batch: the batch is the contiguous inner loop
     of each nonzero (on transposed copies), so the structure is read once per step."""
@@ -195,40 +181,40 @@ def csr_batch(z, h, res, H, hT, zT):
             z[b, j] = zT[j, b]
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
-    F = int(cfg[C_OPT + C_FEATS])
-    h = view2d(state, 0, B, H)
-    z = view2d(state, B * H, B, H)
-    feats = view2d(state, 2 * B * H, B, F)
+    H = int(cfg[kn.C_HID])
+    F = int(cfg[kn.C_OPT + C_FEATS])
+    h = kn.view2d(state, 0, B, H)
+    z = kn.view2d(state, B * H, B, H)
+    feats = kn.view2d(state, 2 * B * H, B, F)
     n = N_EVOLVABLE
     bias = w[n + I * H:n + I * H + H]
     res = fixed[I * H + H:]
     a, rho = w[0], w[2]
     one = x.dtype.type(1.0)
-    if cfg[C_OPT + C_SPARSE] == 0:
+    if cfg[kn.C_OPT + C_SPARSE] == 0:
         z[:] = 0
-        mm_acc(z, h, view2d(res, 0, H, H))
+        kn.mm_acc(z, h, kn.view2d(res, 0, H, H))
     elif B == 1:
         csr_row_dots(z, h, res, H)
     else:
         s0 = 2 * B * H + B * F
-        csr_batch(z, h, res, H, view2d(state, s0, H, B),
-                  view2d(state, s0 + B * H, H, B))
+        csr_batch(z, h, res, H, kn.view2d(state, s0, H, B),
+                  kn.view2d(state, s0 + B * H, H, B))
     for b in range(B):
         for j in range(H):
             z[b, j] = rho * z[b, j] + bias[j]
-    mm_acc(z, x, view2d(w, n, I, H))
+    kn.mm_acc(z, x, kn.view2d(w, n, I, H))
     for b in range(B):
         for j in range(H):
-            v = (one - a) * h[b, j] + a * tanh(z[b, j])
+            v = (one - a) * h[b, j] + a * kn.tanh(z[b, j])
             h[b, j] = v
             feats[b, j] = v
         for k in range(F - H):
             feats[b, H + k] = x[b, k]
-    readout(w, n + I * H + H, feats, y, int(cfg[C_READOUT]))
+    kn.readout(w, n + I * H + H, feats, y, int(cfg[kn.C_READOUT]))
 
 
 def esn_reservoir(lay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +225,7 @@ def esn_reservoir(lay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     W_in = fixed[:I * H].reshape(I, H).T.copy()
     b = fixed[I * H:I * H + H].copy()
     res = fixed[I * H + H:]
-    if not lay.cfg[C_OPT + C_SPARSE]:
+    if not lay.cfg[kn.C_OPT + C_SPARSE]:
         return res.reshape(H, H).T.copy(), W_in, b
     counts = res[:H].astype(int)
     pairs = res[H:].reshape(-1, 2)

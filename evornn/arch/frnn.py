@@ -7,24 +7,8 @@ from numba import njit
 
 from ..options import Option, choice
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_cell,
-    pack_readout,
-    readout,
-    readout_size,
-    sigmoid,
-    tanh,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 ACTIVATIONS = ("sigmoid", "tanh")
@@ -39,7 +23,7 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + H + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+    return (I + H + 1) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H
 
 
 def check(I, H, O, opts):
@@ -49,39 +33,39 @@ def check(I, H, O, opts):
                          "or use readout='linear'")
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    if cfg[C_OPT + 1] != 0:
-        off, woff = pack_cell(g, w, I, H, H, H)
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    if cfg[kn.C_OPT + 1] != 0:
+        off, woff = kn.pack_cell(g, w, I, H, H, H)
     else:
-        off, woff = pack_cell(g, w, I, H, H, 0)
+        off, woff = kn.pack_cell(g, w, I, H, H, 0)
         w[woff:woff + H] = 0
         woff += H
-    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
+    kn.pack_readout(g, off, w, woff, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
-    a = view2d(state, 0, B, H)
-    z = view2d(state, B * H, B, H)
+    H = int(cfg[kn.C_HID])
+    a = kn.view2d(state, 0, B, H)
+    z = kn.view2d(state, B * H, B, H)
     bo = (I + H) * H
     for b in range(B):
         for j in range(H):
             z[b, j] = w[bo + j]
-    mm_acc(z, x, view2d(w, 0, I, H))
-    mm_acc(z, a, view2d(w, I * H, H, H))
-    if cfg[C_OPT] == 0:
+    kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
+    kn.mm_acc(z, a, kn.view2d(w, I * H, H, H))
+    if cfg[kn.C_OPT] == 0:
         for b in range(B):
             for j in range(H):
-                a[b, j] = sigmoid(z[b, j])
+                a[b, j] = kn.sigmoid(z[b, j])
     else:
         for b in range(B):
             for j in range(H):
-                a[b, j] = tanh(z[b, j])
-    readout(w, bo + H, a, y, int(cfg[C_READOUT]))
+                a[b, j] = kn.tanh(z[b, j])
+    kn.readout(w, bo + H, a, y, int(cfg[kn.C_READOUT]))
 
 
 def _twin_class():

@@ -7,24 +7,8 @@ import numpy as np
 from numba import njit
 
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_cell,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    sigmoid,
-    tanh,
-    view2d,
-)
 from .spec import TorchNN, family, torch_nn_twin
 
 
@@ -36,37 +20,37 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + H + 1) * 3 * H + H + readout_size(H, O, READOUTS[opts["readout"]]), 7 * H
+    return (I + H + 1) * 3 * H + H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 7 * H
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off, woff = pack_cell(g, w, I, H, 3 * H, 4 * H)   # biases: b_ih then b_hn
-    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off, woff = kn.pack_cell(g, w, I, H, 3 * H, 4 * H)   # biases: b_ih then b_hn
+    kn.pack_readout(g, off, w, woff, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
+    H = int(cfg[kn.C_HID])
     M = 3 * H
-    h = view2d(state, 0, B, H)
-    zi = view2d(state, B * H, B, M)
-    zh = view2d(state, 4 * B * H, B, M)
+    h = kn.view2d(state, 0, B, H)
+    zi = kn.view2d(state, B * H, B, M)
+    zh = kn.view2d(state, 4 * B * H, B, M)
     bo = (I + H) * M
-    set_rows(zi, w[bo:bo + M])
-    mm_acc(zi, x, view2d(w, 0, I, M))
+    kn.set_rows(zi, w[bo:bo + M])
+    kn.mm_acc(zi, x, kn.view2d(w, 0, I, M))
     zh[:] = 0
-    mm_acc(zh, h, view2d(w, I * M, H, M))
+    kn.mm_acc(zh, h, kn.view2d(w, I * M, H, M))
     one = x.dtype.type(1.0)
     for b in range(B):
         for j in range(H):
-            r = sigmoid(zi[b, j] + zh[b, j])
-            u = sigmoid(zi[b, H + j] + zh[b, H + j])
-            n = tanh(zi[b, 2 * H + j] + r * (zh[b, 2 * H + j] + w[bo + M + j]))
+            r = kn.sigmoid(zi[b, j] + zh[b, j])
+            u = kn.sigmoid(zi[b, H + j] + zh[b, H + j])
+            n = kn.tanh(zi[b, 2 * H + j] + r * (zh[b, 2 * H + j] + w[bo + M + j]))
             h[b, j] = (one - u) * n + u * h[b, j]
-    readout(w, bo + M + H, h, y, int(cfg[C_READOUT]))
+    kn.readout(w, bo + M + H, h, y, int(cfg[kn.C_READOUT]))
 
 
 def _cell(xp):

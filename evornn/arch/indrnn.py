@@ -8,24 +8,8 @@ from numba import njit
 
 from ..options import Option, choice, positive
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    tanh,
-    transpose_into,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 ACTIVATIONS = ("relu", "tanh")
@@ -39,35 +23,35 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + 2) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H
+    return (I + 2) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off = transpose_into(view2d(w, 0, I, H), g, 0, H, I)
-    m = cfg[C_OPT + 1]
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off = kn.transpose_into(kn.view2d(w, 0, I, H), g, 0, H, I)
+    m = cfg[kn.C_OPT + 1]
     for j in range(H):
         w[I * H + j] = min(max(g[off + j], -m), m)
         w[I * H + H + j] = g[off + H + j]
-    pack_readout(g, off + 2 * H, w, (I + 2) * H, H, O, int(cfg[C_READOUT]))
+    kn.pack_readout(g, off + 2 * H, w, (I + 2) * H, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
-    h = view2d(state, 0, B, H)
-    z = view2d(state, B * H, B, H)
-    set_rows(z, w[I * H + H:I * H + 2 * H])
-    mm_acc(z, x, view2d(w, 0, I, H))
+    H = int(cfg[kn.C_HID])
+    h = kn.view2d(state, 0, B, H)
+    z = kn.view2d(state, B * H, B, H)
+    kn.set_rows(z, w[I * H + H:I * H + 2 * H])
+    kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
     zero = x.dtype.type(0.0)
-    relu = cfg[C_OPT] == 0
+    relu = cfg[kn.C_OPT] == 0
     for b in range(B):
         for j in range(H):
             v = z[b, j] + w[I * H + j] * h[b, j]
-            h[b, j] = max(v, zero) if relu else tanh(v)
-    readout(w, (I + 2) * H, h, y, int(cfg[C_READOUT]))
+            h[b, j] = max(v, zero) if relu else kn.tanh(v)
+    kn.readout(w, (I + 2) * H, h, y, int(cfg[kn.C_READOUT]))
 
 
 def _independent(f):

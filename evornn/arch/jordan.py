@@ -8,24 +8,8 @@ from numba import njit
 
 from ..options import Option, non_negative
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_cell,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    tanh,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 
@@ -36,35 +20,35 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (I + O + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), O + H
+    return (I + O + 1) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), O + H
 
 
 def _decay(v):
     return non_negative(v) or (None if v < 1 else "must be in [0, 1)")
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off, woff = pack_cell(g, w, I, O, H, H)
-    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off, woff = kn.pack_cell(g, w, I, O, H, H)
+    kn.pack_readout(g, off, w, woff, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H, O = int(cfg[C_HID]), int(cfg[C_OUT])
-    ctx = view2d(state, 0, B, O)
-    h = view2d(state, B * O, B, H)
+    H, O = int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    ctx = kn.view2d(state, 0, B, O)
+    h = kn.view2d(state, B * O, B, H)
     bo = (I + O) * H
-    set_rows(h, w[bo:bo + H])
-    mm_acc(h, x, view2d(w, 0, I, H))
-    mm_acc(h, ctx, view2d(w, I * H, O, H))
+    kn.set_rows(h, w[bo:bo + H])
+    kn.mm_acc(h, x, kn.view2d(w, 0, I, H))
+    kn.mm_acc(h, ctx, kn.view2d(w, I * H, O, H))
     for b in range(B):
         for j in range(H):
-            h[b, j] = tanh(h[b, j])
-    readout(w, bo + H, h, y, int(cfg[C_READOUT]))
-    decay = x.dtype.type(cfg[C_OPT])
+            h[b, j] = kn.tanh(h[b, j])
+    kn.readout(w, bo + H, h, y, int(cfg[kn.C_READOUT]))
+    decay = x.dtype.type(cfg[kn.C_OPT])
     for b in range(B):
         for o in range(O):
             ctx[b, o] = decay * ctx[b, o] + y[b, o]

@@ -6,36 +6,9 @@ from numba import njit
 
 from ..options import Option, finite
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    _C,
-    _HALF32,
-    _ONE32,
-    _P0,
-    _P1,
-    _P2,
-    _P3,
-    _P4,
-    _Q1,
-    _Q2,
-    _Q3,
-    _Q4,
-    C_HID,
-    C_IN,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_cell,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    sigmoid,
-    tanh,
-    view2d,
-)
+from .kernels import _C, _HALF32, _ONE32, _P0, _P1, _P2, _P3, _P4, _Q1, _Q2, _Q3, _Q4
 from .spec import TorchNN, family, torch_nn_twin
 
 
@@ -57,7 +30,7 @@ def features(I, H, opts):
 
 
 def sizes(I, H, O, opts):
-    packed = (I + H + 1) * 4 * H + readout_size(H, O, READOUTS[opts["readout"]])
+    packed = (I + H + 1) * 4 * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]])
     return packed, 6 * H          # state: h, c, gates (4H)
 
 
@@ -65,19 +38,19 @@ def cfg(I, H, O, opts):
     return []
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def _gates_exact(z, c, h):
     H = c.shape[1]
     for b in range(c.shape[0]):
         for j in range(H):
-            cn = sigmoid(z[b, H + j]) * c[b, j] + sigmoid(z[b, j]) * tanh(z[b, 2 * H + j])
+            cn = kn.sigmoid(z[b, H + j]) * c[b, j] + kn.sigmoid(z[b, j]) * kn.tanh(z[b, 2 * H + j])
             c[b, j] = cn
-            h[b, j] = sigmoid(z[b, 3 * H + j]) * tanh(cn)
+            h[b, j] = kn.sigmoid(z[b, 3 * H + j]) * kn.tanh(cn)
 
 
 # Only FMA contraction here: with reassoc/arcp the gate loop gave results that differed
 # by an ulp between a cold compile and a cache load (tests/test_determinism.py).
-_GATES_JIT = {**JIT, "fastmath": {"contract"}}
+_GATES_JIT = {**kn.JIT, "fastmath": {"contract"}}
 
 
 @njit(**_GATES_JIT)
@@ -132,7 +105,7 @@ def _gates_fast32(z, c, h):
             c[b, j] = cn
             h[b, j] = _HALF32 * (do + no) * nc / (do * dc)
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def gates(z, c, h):
     """c, h <- the LSTM cell update from gate pre-activations z[B, 4H] (i, f, g, o)."""
     if z.itemsize == 4:          # float32: a compile-time constant, the branch folds away
@@ -141,26 +114,26 @@ def gates(z, c, h):
         _gates_exact(z, c, h)
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
-    off, woff = pack_cell(g, w, I, H, 4 * H, 4 * H)
-    pack_readout(g, off, w, woff, H, O, int(cfg[C_READOUT]))
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
+    off, woff = kn.pack_cell(g, w, I, H, 4 * H, 4 * H)
+    kn.pack_readout(g, off, w, woff, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
+    H = int(cfg[kn.C_HID])
     M = 4 * H
-    h = view2d(state, 0, B, H)
-    c = view2d(state, B * H, B, H)
-    z = view2d(state, 2 * B * H, B, M)
-    set_rows(z, w[(I + H) * M:(I + H + 1) * M])
-    mm_acc(z, x, view2d(w, 0, I, M))
-    mm_acc(z, h, view2d(w, I * M, H, M))
+    h = kn.view2d(state, 0, B, H)
+    c = kn.view2d(state, B * H, B, H)
+    z = kn.view2d(state, 2 * B * H, B, M)
+    kn.set_rows(z, w[(I + H) * M:(I + H + 1) * M])
+    kn.mm_acc(z, x, kn.view2d(w, 0, I, M))
+    kn.mm_acc(z, h, kn.view2d(w, I * M, H, M))
     gates(z, c, h)
-    readout(w, (I + H + 1) * M, h, y, int(cfg[C_READOUT]))
+    kn.readout(w, (I + H + 1) * M, h, y, int(cfg[kn.C_READOUT]))
 
 
 def _cell(xp):

@@ -7,25 +7,8 @@ from numba import njit
 
 from ..options import Option, choice
 from . import array_ops as ops
+from . import kernels as kn
 from .blocks import readout_blocks, uniform
-from .kernels import (
-    C_HID,
-    C_IN,
-    C_OPT,
-    C_OUT,
-    C_READOUT,
-    JIT,
-    READOUTS,
-    mm_acc,
-    pack_readout,
-    readout,
-    readout_size,
-    set_rows,
-    sigmoid,
-    tanh,
-    transpose_into,
-    view2d,
-)
 from .spec import family, lazy_twin
 
 ACTIVATIONS = ("sigmoid", "tanh")
@@ -37,42 +20,42 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    return (H * I + 1) * H + readout_size(H, O, READOUTS[opts["readout"]]), 2 * H + H * I
+    return (H * I + 1) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H + H * I
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
-    I, H, O = int(cfg[C_IN]), int(cfg[C_HID]), int(cfg[C_OUT])
+    I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     K = H * I
-    off = transpose_into(view2d(w, 0, K, H), g, 0, H, K)
+    off = kn.transpose_into(kn.view2d(w, 0, K, H), g, 0, H, K)
     for j in range(H):
         w[K * H + j] = g[off + j]
-    pack_readout(g, off + H, w, (K + 1) * H, H, O, int(cfg[C_READOUT]))
+    kn.pack_readout(g, off + H, w, (K + 1) * H, H, O, int(cfg[kn.C_READOUT]))
 
 
-@njit(**JIT)
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
-    H = int(cfg[C_HID])
+    H = int(cfg[kn.C_HID])
     K = H * I
-    h = view2d(state, 0, B, H)
-    z = view2d(state, B * H, B, H)
-    hx = view2d(state, 2 * B * H, B, K)
+    h = kn.view2d(state, 0, B, H)
+    z = kn.view2d(state, B * H, B, H)
+    hx = kn.view2d(state, 2 * B * H, B, K)
     for b in range(B):
         for j in range(H):
             for k in range(I):
                 hx[b, j * I + k] = h[b, j] * x[b, k]
-    set_rows(z, w[K * H:(K + 1) * H])
-    mm_acc(z, hx, view2d(w, 0, K, H))
-    if cfg[C_OPT] == 0:
+    kn.set_rows(z, w[K * H:(K + 1) * H])
+    kn.mm_acc(z, hx, kn.view2d(w, 0, K, H))
+    if cfg[kn.C_OPT] == 0:
         for b in range(B):
             for j in range(H):
-                h[b, j] = sigmoid(z[b, j])
+                h[b, j] = kn.sigmoid(z[b, j])
     else:
         for b in range(B):
             for j in range(H):
-                h[b, j] = tanh(z[b, j])
-    readout(w, (K + 1) * H, h, y, int(cfg[C_READOUT]))
+                h[b, j] = kn.tanh(z[b, j])
+    kn.readout(w, (K + 1) * H, h, y, int(cfg[kn.C_READOUT]))
 
 
 def states(layer, w, X, xp):
