@@ -19,10 +19,8 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 import evornn
-from evornn.arch.dispatch import pack_any, step_any
-from evornn.arch.kernels import JIT
+from evornn.episode import JIT, pack_any, run_chunks, step_any
 from evornn.problem import Problem
-from evornn.threads import run_chunks
 
 GENES = ("leak", "input_scaling", "spectral_radius")
 

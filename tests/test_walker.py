@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 import evornn
-from problems import walker
+from evornn.problems import walker
 
 
 def py_walk(net, genome, steps):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import evornn
-from problems import _leg, walker6
+from evornn.problems import _leg, walker6
 
 
 def blocks(net, genome):
