@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ._zoo import ZOO
+from ._zoo import ZOO, zoo_dir
 from .io_names import io_names
 from .network import Network
 
@@ -113,9 +113,12 @@ def get_problem(name: str) -> Problem:
         path = Path(name)
         if not path.is_file():
             raise ValueError(f"problem file {name!r} does not exist")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        if path.resolve().parent == zoo_dir().resolve():   # a zoo file: its package holds its imports
+            mod = importlib.import_module(f"{ZOO}.{path.stem}")
+        else:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
         found = _from_module(mod)
         if not found:
             raise ValueError(f"{name} defines no PROBLEM (an evornn.problem.Problem)")
