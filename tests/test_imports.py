@@ -23,7 +23,7 @@ import pytest
 
 import evornn
 import evornn.problems
-from evornn.problem import builtin_modules, get_problem
+from evornn.problem import builtin_modules, builtin_problems, get_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 TREES = {"evornn": ROOT / "evornn", "evornn.problems": ROOT / "problems"}
@@ -221,3 +221,14 @@ def test_ray_ships_problems_under_their_new_names():
     strings = {arg for _, arg, _ in pickletools.genops(blob) if isinstance(arg, str)}
     assert "evornn.problems.pole" in strings
     assert not any(s == "problems" or s.startswith("problems.") for s in strings)
+
+
+def test_every_built_in_problem_is_defined_in_the_zoo(problem_name):
+    prob = get_problem(problem_name)
+    assert prob.evaluate.__module__.startswith("evornn.problems."), prob.evaluate.__module__
+
+
+def test_the_registry_fixtures_list_what_evornn_registers(architectures, optimizers, problems):
+    assert architectures == list(evornn.architectures()) and "lstm" in architectures
+    assert optimizers == sorted(evornn.optimizers()) and "xnes" in optimizers
+    assert problems == sorted(builtin_problems()) and "dpnv" in problems
