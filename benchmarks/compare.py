@@ -1,6 +1,6 @@
 """Evolution against gradients on the sequence tasks of Hochreiter and Schmidhuber 1997.
 
-    python benchmarks/compare.py [--problems adding-100,reber,parity] [--seeds 3]
+    python -m benchmarks.compare [--problems adding-100,reber,parity] [--seeds 3]
                                  [--max-evals N] [--out runs/]
 
 For each problem: the problem's own evolutionary optimizer (its defaults, the network
@@ -13,14 +13,12 @@ paper) beside the published LSTM figures (ANCHORS.md section 2).
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from evornn.compare import format_table, run_comparison  # noqa: E402
-from evornn.problem import get_problem  # noqa: E402
-from evornn.run import RunConfig  # noqa: E402
+from evornn.compare import format_table, run_comparison
+from evornn.problem import get_problem
+from evornn.run import RunConfig
 
 PAPER = {"adding-100": "LSTM (2 blocks of 2 cells): 74,000 sequences",
          "adding": "- (the paper starts at T = 100)",

@@ -1,6 +1,6 @@
 """Genome-timesteps per second of the esn family's population forward pass.
 
-    python benchmarks/esn.py [--hidden 100,400,1000] [--density 0.1] [--repeats 3]
+    python -m benchmarks.esn [--hidden 100,400,1000] [--density 0.1] [--repeats 3]
 
 Workload: a 1-input esn (readout linear, 1 output), P = 8 genomes, B = 1 sequence,
 T = 3,000 steps, float64 (the time-series problems' shape). Prints the best of the

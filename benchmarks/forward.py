@@ -1,6 +1,6 @@
 """Genome-timesteps per second of population forward passes, against NumPy and torch.
 
-    python benchmarks/forward.py [--repeats 5] [--archs lstm,elman,ctrnn]
+    python -m benchmarks.forward [--repeats 5] [--archs lstm,elman,ctrnn]
 
 Workload (issue 2 / ANCHORS section 7): P = 512 genomes, I = 4, H = 32 (CTRNN: 16
 neurons, Euler), O = 2, B = 16 sequences, T = 200 steps. The references run in the same

@@ -1,6 +1,6 @@
 """Genome-timesteps per second of the array path on a GPU (CuPy) against the numba CPU kernels.
 
-    python benchmarks/gpu.py [--populations 512,16384] [--archs lstm,elman,ctrnn] [--xp cupy]
+    python -m benchmarks.gpu [--populations 512,16384] [--archs lstm,elman,ctrnn] [--xp cupy]
 
 Workload: the foundation benchmark's (benchmarks/forward.py): I = 4, H = 32 (CTRNN 16
 neurons, Euler), O = 2, B = 16 sequences, T = 200 steps, float32, at each population
@@ -16,20 +16,17 @@ numba kernels over the first 10 steps (random networks at H = 32 are chaotic lat
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from forward import torch_cell  # noqa: E402  (benchmarks/ is on the path when run as a script)
+import evornn
+from evornn import arrays
+from evornn.arch import array_ops
+from evornn.arrays import array_module, population_forward_array
+from evornn.threads import threads
 
-import evornn  # noqa: E402
-from evornn import arrays  # noqa: E402
-from evornn.arch import array_ops  # noqa: E402
-from evornn.arrays import array_module, population_forward_array  # noqa: E402
-from evornn.threads import threads  # noqa: E402
+from .forward import torch_cell
 
 I, O, B, T = 4, 2, 16, 200
 HIDDEN = {"lstm": 32, "elman": 32, "ctrnn": 16, "gru": 32}

@@ -1,20 +1,18 @@
 """Evaluations each optimizer needs on the optimizer tests' problems, over seeds 0..9.
 
-    python benchmarks/optimizers.py [NAME ...]
+    python -m benchmarks.optimizers [NAME ...]
 
-Problems and targets are those of tests/test_optim.py (10-D sphere from x0 = 3, 10-D
-Rosenbrock from 0, delayed recall with a 29-gene Elman network); each run may use 3x the
-test's budget. Prints median and max evaluations to the target and how many seeds got there.
+Problems and targets are the optimizer tests' (benchmarks/tasks.py: 10-D sphere from x0 = 3,
+10-D Rosenbrock from 0, delayed recall with a 29-gene Elman network); each run may use 3x
+the test's budget. Prints median and max evaluations to the target and how many seeds got there.
 """
 import sys
-from pathlib import Path
 
 import numpy as np
 
 import evornn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from test_optim import OPTIONS, RECURRENT, ROSEN, SPHERE, recall_task, rosenbrock, run_until, sphere  # noqa: E402
+from .tasks import OPTIONS, RECURRENT, ROSEN, SPHERE, recall_task, rosenbrock, run_until, sphere
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Evaluations to solve pole balancing under the literature's protocol, with the defaults
 that ``python -m evornn run`` uses.
 
-    python benchmarks/pole.py [--problems dpnv,double-pole] [--seeds 50] [--first-seed 0]
+    python -m benchmarks.pole [--problems dpnv,double-pole] [--seeds 50] [--first-seed 0]
                               [--optimizers xnes,cmaes] [--arch A --hidden H --popsize P --sigma0 S]
                               [--option KEY=VALUE ...]
 
@@ -17,17 +17,14 @@ figures: ANCHORS.md section 1, printed beside ours.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import evornn  # noqa: E402
-from evornn.cli import parse_options  # noqa: E402
-from evornn.problem import get_problem  # noqa: E402
-from evornn.run import problem_optimizer  # noqa: E402
+import evornn
+from evornn.cli import parse_options
+from evornn.problem import get_problem
+from evornn.run import problem_optimizer
 
 PEERS = {
     "dpnv": "CoSyNE 3,416 (paper); EvoTorch XNES 20/20, mean 1,978; pycma 16/20, 2,923; "

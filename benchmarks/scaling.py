@@ -1,6 +1,6 @@
 """Evaluations/s and per-generation overhead: threads vs Ray actors, small and large populations.
 
-    python benchmarks/scaling.py [--problems dpnv,parity] [--popsizes 16,1024] [--generations 20]
+    python -m benchmarks.scaling [--problems dpnv,parity] [--popsizes 16,1024] [--generations 20]
 
 For each problem and population size: random genomes (the problem's network, N(0, 2^2)),
 evaluated for --generations generations (seeds (0, g)) by the threads backend with 1 and
@@ -13,16 +13,13 @@ Every backend's fitness is checked equal to the threads backend's.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from evornn.backends import RayEvaluator  # noqa: E402
-from evornn.problem import get_problem  # noqa: E402
-from evornn.threads import set_threads, threads  # noqa: E402
+from evornn.backends import RayEvaluator
+from evornn.problem import get_problem
+from evornn.threads import set_threads, threads
 
 
 def per_generation(evaluate, G, generations: int) -> tuple[float, np.ndarray]:

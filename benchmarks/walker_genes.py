@@ -4,7 +4,7 @@ Each variant runs what ``python -m evornn run walker --seed S`` runs (xNES, the 
 popsize, the generation champion's success test) with the problem's fields replaced,
 and prints the evaluations to the solved threshold per seed.
 
-    python benchmarks/walker_genes.py --seeds 1,2,3
+    python -m benchmarks.walker_genes --seeds 1,2,3
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
+from evornn.problems import _leg, walker
 from evornn.run import problem_optimizer
-from problems import walker
 
-UNIT = {"dt": walker.DT, "genes": "unit"}
+UNIT = {"dt": _leg.DT, "genes": "unit"}
 
 
 def beer_random(net, seed: int, crossing: bool) -> np.ndarray:
@@ -31,15 +31,15 @@ def beer_random(net, seed: int, crossing: bool) -> np.ndarray:
 # name -> (changes to the walker Problem, sigma0[, start genome (net, seed) -> x0])
 VARIANTS = {
     "raw, center, sigma0 4 (before)": ({}, 4.0),
-    "raw, center-crossing init": ({"arch_options": {"dt": walker.DT, "init": "center-crossing"},
+    "raw, center-crossing init": ({"arch_options": {"dt": _leg.DT, "init": "center-crossing"},
                                    "x0": "init"}, 4.0),
-    "unit, center, sigma0 0.25": ({"arch_options": {"dt": walker.DT, "genes": "unit"}}, 0.25),
-    "unit, center, sigma0 0.5": ({"arch_options": {"dt": walker.DT, "genes": "unit"}}, 0.5),
+    "unit, center, sigma0 0.25": ({"arch_options": {"dt": _leg.DT, "genes": "unit"}}, 0.25),
+    "unit, center, sigma0 0.5": ({"arch_options": {"dt": _leg.DT, "genes": "unit"}}, 0.5),
     "unit, center-crossing init, sigma0 0.25": (
-        {"arch_options": {"dt": walker.DT, "genes": "unit", "init": "center-crossing"},
+        {"arch_options": {"dt": _leg.DT, "genes": "unit", "init": "center-crossing"},
          "x0": "init"}, 0.25),
     "unit, center-crossing init, sigma0 0.5": (
-        {"arch_options": {"dt": walker.DT, "genes": "unit", "init": "center-crossing"},
+        {"arch_options": {"dt": _leg.DT, "genes": "unit", "init": "center-crossing"},
          "x0": "init"}, 0.5),
     "unit, random genes in [-1, 1], sigma0 0.25": (
         {"arch_options": UNIT}, 0.25, lambda net, seed: beer_random(net, seed, False)),
@@ -62,10 +62,10 @@ def solve(prob, sigma0: float, seed: int, budget: int, start=None,
         opt.tell(G, f)
         i = int(np.nanargmax(f))
         best = max(best, f[i])
-        ok = f[i] >= velocity * walker.DURATION if velocity else prob.solved(net, G[i], float(f[i]))[0]
+        ok = f[i] >= velocity * _leg.DURATION if velocity else prob.solved(net, G[i], float(f[i]))[0]
         if ok:
-            return opt.evaluations, best / walker.DURATION
-    return None, best / walker.DURATION
+            return opt.evaluations, best / _leg.DURATION
+    return None, best / _leg.DURATION
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from ._zoo import zoo_dir
+
 ROOT = Path(__file__).resolve().parent
-# problems/ beside the package holds compiled episode kernels that inline ours
-EXTRA = (ROOT.parent / "problems",)
+# the problem zoo (evornn.problems) holds compiled episode kernels that inline ours
+EXTRA = (zoo_dir(),)
 
 
 def _sources(dirs):

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ._zoo import ZOO, zoo_dir
 from .io_names import io_names
+from .network import Network
 
 
 @dataclass(frozen=True)
@@ -73,24 +75,22 @@ class Problem:
     def network(self, arch=None, n_hidden=None, seed=0, options=None):
         """The problem's network: its defaults unless arch / n_hidden / options are given
         (options add to, or override, the problem's own architecture options)."""
-        import evornn
         arch = arch or self.arch
         opts = {**(self.arch_options if arch == self.arch else {}), **(options or {})}
-        net = evornn.Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                             output_map=self.output_map, inputs=self.inputs, outputs=self.outputs,
-                             **opts)
+        net = Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
+                      output_map=self.output_map, inputs=self.inputs, outputs=self.outputs, **opts)
         if self.check is not None:
             self.check(net)
         return net
 
 
 def builtin_modules() -> list[str]:
-    """Every module of the problems package (one readable file per problem family)."""
+    """Every module of the problem zoo, evornn.problems (one readable file per problem
+    family; modules named _x are its helpers)."""
     import pkgutil
 
-    import problems
-    return [f"problems.{m.name}" for m in pkgutil.iter_modules(problems.__path__)
-            if not m.name.startswith("_")]
+    zoo = importlib.import_module(ZOO)
+    return [f"{ZOO}.{m.name}" for m in pkgutil.iter_modules(zoo.__path__) if not m.name.startswith("_")]
 
 
 def _from_module(mod) -> list[Problem]:
@@ -113,9 +113,12 @@ def get_problem(name: str) -> Problem:
         path = Path(name)
         if not path.is_file():
             raise ValueError(f"problem file {name!r} does not exist")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        if path.resolve().parent == zoo_dir().resolve():   # a zoo file: its package holds its imports
+            mod = importlib.import_module(f"{ZOO}.{path.stem}")
+        else:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
         found = _from_module(mod)
         if not found:
             raise ValueError(f"{name} defines no PROBLEM (an evornn.problem.Problem)")
@@ -130,8 +133,7 @@ def get_problem(name: str) -> Problem:
             close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
             hint = f" (did you mean 'gym:{close[0]}'?)" if close else ""
             raise ValueError(f"unknown gymnasium environment {env_id!r}{hint}")
-        from problems._gym import make_problem
-        return make_problem(env_id)
+        return importlib.import_module(ZOO).FACTORIES["gym"](env_id)
     probs = builtin_problems()
     if name not in probs:
         close = difflib.get_close_matches(name, list(probs), n=1)

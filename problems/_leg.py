@@ -11,9 +11,7 @@ import math
 
 from numba import njit
 
-from evornn.arch.kernels import JIT as _FAST_JIT
-
-JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}   # same bits cold or cached
+from evornn.episode import EXACT
 
 LEG_LENGTH, MAX_LEG_FORCE = 15.0, 0.05
 FORWARD_LIMIT, BACKWARD_LIMIT = math.pi / 6, -math.pi / 6
@@ -23,14 +21,14 @@ DT, DURATION = 0.1, 220.0          # Euler step and run length of both walkers (
 STEPS = int(round(DURATION / DT))
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def motor_forces(down, back_out, fwd_out):
     """(backward, forward) motor forces from the motor neurons' rates; forward is off in stance."""
     fwd = 0.0 if down else fwd_out * MAX_LEG_FORCE
     return back_out * MAX_LEG_FORCE, fwd
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def body_force(down, angle, back, fwd):
     """The force a leg puts on the body: in stance, back - fwd while the leg is within its angle
     limits or pushing back towards them; otherwise none."""
@@ -41,13 +39,13 @@ def body_force(down, angle, back, fwd):
     return 0.0
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def clip_velocity(vx):
     """The body's velocity within +-MAX_VELOCITY."""
     return min(max(vx, -MAX_VELOCITY), MAX_VELOCITY)
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt):
     """(foot x, foot depth, angle, omega) after the joint moved to jx: a planted foot stays
     where it is and the angle follows; a lifted leg turns under the motors' torque."""

@@ -1,4 +1,4 @@
-"""Pole balancing as a gymnasium environment, stepping the compiled physics of pole.py.
+"""Pole balancing as a gymnasium environment, stepping the compiled physics of pole.py (_pole_physics.py).
 
 Observations are the scaled inputs the evolved networks see (bias input included), so a
 network from ``evornn.load(run_dir)`` acts with ``net.step(obs)``; actions are in
@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from problems import pole
+from . import _pole_physics as physics
 
 
 class PoleEnv(gym.Env):
@@ -23,23 +23,23 @@ class PoleEnv(gym.Env):
             raise ValueError(f"poles must be 1 or 2, got {poles!r}")
         self.markov, self.poles = bool(markov or poles == 1), int(poles)
         self.max_episode_steps = max_episode_steps or (
-            pole.MARKOV_STEPS if self.markov else pole.DPNV_STEPS)
-        n = int(pole.n_inputs(self.markov, self.poles))
+            physics.MARKOV_STEPS if self.markov else physics.DPNV_STEPS)
+        n = int(physics.n_inputs(self.markov, self.poles))
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n,), np.float64)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
-        self.state = pole.START.copy()
+        self.state = physics.START.copy()
         self._buf = np.empty((4, 6))
         self._obs = np.empty((1, n))
         self._t = 0
 
     def _observation(self) -> np.ndarray:
-        pole.observe(self.state, self.markov, self._obs, self.poles)
+        physics.observe(self.state, self.markov, self._obs, self.poles)
         return self._obs[0].copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Back to the standard start (theta1 = 0.07 rad), or to options["state"]."""
         super().reset(seed=seed)
-        s = pole.START if not options or "state" not in options else options["state"]
+        s = physics.START if not options or "state" not in options else options["state"]
         s = np.asarray(s, dtype=np.float64)
         if s.shape != (6,) or not np.all(np.isfinite(s)):
             raise ValueError("options['state'] must be 6 finite numbers [x, xdot, th1, th1dot, "
@@ -52,12 +52,12 @@ class PoleEnv(gym.Env):
 
     def step(self, action):
         a = float(np.clip(np.asarray(action, dtype=np.float64).reshape(-1)[0], -1.0, 1.0))
-        force = a * pole.FORCE_MAG
+        force = a * physics.FORCE_MAG
         if not np.isfinite(force):
             raise ValueError(f"action must be a finite number in [-1, 1], got {action!r}")
-        pole.rk4(self.state, force, self._buf, self.poles)
-        pole.rk4(self.state, force, self._buf, self.poles)
+        physics.rk4(self.state, force, self._buf, self.poles)
+        physics.rk4(self.state, force, self._buf, self.poles)
         self._t += 1
-        terminated = bool(pole.failed(self.state))
+        terminated = bool(physics.failed(self.state))
         truncated = not terminated and self._t >= self.max_episode_steps
         return self._observation(), 0.0 if terminated else 1.0, terminated, truncated, {}

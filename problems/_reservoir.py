@@ -19,11 +19,8 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 import evornn
-from evornn.arch import esn
-from evornn.arch.dispatch import pack_any, step_any
-from evornn.arch.kernels import JIT
+from evornn.episode import JIT, family, pack_any, run_chunks, step_any
 from evornn.problem import Problem
-from evornn.threads import run_chunks
 
 GENES = ("leak", "input_scaling", "spectral_radius")
 
@@ -159,7 +156,7 @@ def fit_and_generate(net, genomes, u, n_wash: int, n_fit: int, starts, n_steps: 
     """Readouts [P, R, F + 1] fit for every genome and ridge, and the free runs
     [P, R, K, n_steps] from every start (float64, genomes spread over the worker threads)."""
     lay = net.layers[0]
-    if len(net.layers) != 1 or lay.family is not esn.FAMILY or lay.opts["readout"] != "none":
+    if len(net.layers) != 1 or lay.family is not family("esn") or lay.opts["readout"] != "none":
         raise ValueError("time-series problems need their own reservoir network (esn, readout "
                          "'none'); build it with problem.network()")
     lin = linear_twin(net).layers[0]

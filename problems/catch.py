@@ -28,12 +28,8 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.arch.dispatch import pack_any, step_any
-from evornn.arch.kernels import JIT as _FAST_JIT
+from evornn.episode import EXACT, pack_any, run_chunks, single_layer, step_any
 from evornn.problem import Problem
-from evornn.threads import run_chunks
-
-JIT = {k: v for k, v in _FAST_JIT.items() if k != "fastmath"}   # same bits cold or cached
 
 DT = 0.1
 AGENT_RADIUS, ARENA_HALF_WIDTH = 15.0, 200.0
@@ -52,7 +48,7 @@ MAX_DISTANCE = 50.0
 CIRCLE, DIAMOND = 0, 1
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def ray_circle(ox, oy, dx, dy, cx, cy, radius, length):
     """Distance along the unit ray (ox, oy) + t (dx, dy), t >= 0, to a circle; length if it
     misses within length (0 from inside)."""
@@ -68,7 +64,7 @@ def ray_circle(ox, oy, dx, dy, cx, cy, radius, length):
     return t if t < length else length
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def _ray_segment(ox, oy, dx, dy, ax, ay, bx, by):
     """t >= 0 where the ray meets the segment a-b, or inf."""
     ex, ey = bx - ax, by - ay
@@ -86,7 +82,7 @@ def _ray_segment(ox, oy, dx, dy, ax, ay, bx, by):
 CORNERS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 0.0]])
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def ray_diamond(ox, oy, dx, dy, cx, cy, radius, length):
     """Distance along the unit ray to a diamond |x - cx| + |y - cy| <= radius; length if it
     misses within length (0 from inside)."""
@@ -100,7 +96,7 @@ def ray_diamond(ox, oy, dx, dy, cx, cy, radius, length):
     return t if t < length else length
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def sense(agent_x, obj_x, obj_y, shape, out):
     """The rays' readings 1 - d / RAY_LENGTH of an object seen from the agent, into out[:N_RAYS]."""
     reach = RAY_LENGTH + DIAMOND_RADIUS         # both shapes lie within DIAMOND_RADIUS of their centre
@@ -116,14 +112,14 @@ def sense(agent_x, obj_x, obj_y, shape, out):
         out[i] = 1.0 - d / RAY_LENGTH
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def move(agent_x, left, right, dt):
     """The agent's position after one step of the motors' velocity 5 (left - right)."""
     v = min(max(MAX_SPEED * (left - right), -MAX_SPEED), MAX_SPEED)
     return min(max(agent_x + dt * v, -ARENA_HALF_WIDTH), ARENA_HALF_WIDTH)
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def trial(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
     """Final horizontal distance object - agent of one trial from a flushed network."""
     x = np.empty((1, N_RAYS))
@@ -140,7 +136,7 @@ def trial(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
     return offset - agent_x
 
 
-@njit(nogil=True, **JIT)
+@njit(nogil=True, **EXACT)
 def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, offsets, shapes, steps, dt, out):
     kind = int(cfg[0])
     w = np.empty(n_packed)
@@ -152,11 +148,10 @@ def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, offsets, shapes, steps, dt,
 
 
 def _layer(net):
-    if len(net.layers) != 1 or net.n_in != N_RAYS or net.n_out != 2:
-        raise ValueError(f"catch needs a single-layer network with {N_RAYS} inputs (the rays) and "
-                         f"2 outputs (left and right motors); got {net.arch!r} with "
-                         f"{len(net.layers)} layers, {net.n_in} inputs, {net.n_out} outputs")
-    return net.layers[0]
+    return single_layer(net, f"catch needs a single-layer network with {N_RAYS} inputs (the rays) "
+                        f"and 2 outputs (left and right motors); got {net.arch!r} with "
+                        f"{len(net.layers)} layers, {net.n_in} inputs, {net.n_out} outputs",
+                        n_in=N_RAYS, n_out=2)
 
 
 def distances(net, genomes, offsets, shapes) -> np.ndarray:

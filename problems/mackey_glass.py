@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from problems import _reservoir as rc
+from . import _reservoir as rc
 
 TAU, DT, SUBSAMPLE = 17.0, 0.1, 10
 TRANSIENT = 1_000                # samples dropped from the start of every series

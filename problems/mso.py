@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from problems import _reservoir as rc
+from . import _reservoir as rc
 
 FREQUENCIES = (0.2, 0.311, 0.42, 0.51, 0.74)
 WASHOUT, N_TEACHER, N_TEST = 100, 300, 300

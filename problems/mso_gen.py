@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from evornn.problem import Problem
-from problems.mso import nrmse, series
+
+from .mso import nrmse, series
 
 WASHOUT, N_TEACHER, N_TEST = 100, 300, 300
 SCALE = 0.5                  # MSO2 spans [-2, 2]; the network sees and predicts 0.5 y

@@ -21,57 +21,45 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.arch.dispatch import pack_any, step_any
+from evornn.episode import EXACT, pack_any, run_chunks, single_layer, step_any
 from evornn.problem import Problem
-from evornn.threads import run_chunks
-from problems._leg import (
-    DT,
-    DURATION,
-    FORWARD_LIMIT,
-    JIT,
-    LEG_LENGTH,
-    MAX_STRETCH,
-    STEPS,
-    body_force,
-    clip_velocity,
-    motor_forces,
-    move_leg,
-)
+
+from . import _leg
 
 FOOT, BACKWARD, FORWARD = 0, 1, 2          # motor neurons
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def body_step(leg, foot_out, back_out, fwd_out, dt):
     """Advance the body and leg one step; leg = [cx, vx, joint_x, foot_x, angle, omega,
     foot_down, foot_y], the joint at height 0. A planted foot stays where it is (x and y)
     while the joint moves on, so the leg angle follows the body."""
     cx, vx, jx, fx, angle, omega, fy = leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[7]
     down = foot_out > 0.5
-    back, fwd = motor_forces(down, back_out, fwd_out)
-    vx = clip_velocity(vx + dt * body_force(down, angle, back, fwd))
+    back, fwd = _leg.motor_forces(down, back_out, fwd_out)
+    vx = _leg.clip_velocity(vx + dt * _leg.body_force(down, angle, back, fwd))
     cx += dt * vx
     jx += dt * vx
-    fx, fy, angle, omega = move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt)
+    fx, fy, angle, omega = _leg.move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt)
     if not down:
         vx = 0.0                       # one leg: the body is supported only in stance
-    if cx - fx > MAX_STRETCH:
+    if cx - fx > _leg.MAX_STRETCH:
         vx = 0.0
     leg[0], leg[1], leg[2], leg[3], leg[4], leg[5], leg[6], leg[7] = (cx, vx, jx, fx, angle, omega,
                                                                       down, fy)
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def start():
     """At rest, leg forward at its limit, foot up."""
     leg = np.zeros(8)
-    leg[4] = FORWARD_LIMIT
-    leg[3] = LEG_LENGTH * math.sin(FORWARD_LIMIT)
-    leg[7] = LEG_LENGTH * math.cos(FORWARD_LIMIT)
+    leg[4] = _leg.FORWARD_LIMIT
+    leg[3] = _leg.LEG_LENGTH * math.sin(_leg.FORWARD_LIMIT)
+    leg[7] = _leg.LEG_LENGTH * math.cos(_leg.FORWARD_LIMIT)
     return leg
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def episode(kind, w, cfg, fixed, netstate, steps, dt):
     """Distance the body travels in ``steps`` steps from rest, leg forward, foot up."""
     leg = start()
@@ -79,7 +67,7 @@ def episode(kind, w, cfg, fixed, netstate, steps, dt):
     y = np.empty((1, int(cfg[3])))
     netstate[:] = 0.0
     for _ in range(steps):
-        x[0, 0] = leg[4] * 5.0 / FORWARD_LIMIT
+        x[0, 0] = leg[4] * 5.0 / _leg.FORWARD_LIMIT
         step_any(kind, w, cfg, fixed, netstate, x, y)
         if not (math.isfinite(y[0, FOOT]) and math.isfinite(y[0, BACKWARD])
                 and math.isfinite(y[0, FORWARD])):
@@ -88,7 +76,7 @@ def episode(kind, w, cfg, fixed, netstate, steps, dt):
     return leg[0]
 
 
-@njit(nogil=True, **JIT)
+@njit(nogil=True, **EXACT)
 def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
     kind = int(cfg[0])
     w = np.empty(n_packed)
@@ -100,14 +88,12 @@ def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
 
 def evaluate(net, genomes, seed=None) -> np.ndarray:
     """Distance travelled by every genome's walker (float64, parallel over genomes)."""
-    if len(net.layers) != 1 or net.n_out != 3 or net.n_in != 1:
-        raise ValueError("the walker needs a single-layer network with 1 input (leg angle) and "
-                         "3 outputs (foot, backward, forward motors)")
-    lay = net.layers[0]
+    lay = single_layer(net, "the walker needs a single-layer network with 1 input (leg angle) and "
+                       "3 outputs (foot, backward, forward motors)", n_in=1, n_out=3)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty(len(G))
     run_chunks(_chunk, len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
-               lay.n_state, STEPS, DT, out)
+               lay.n_state, _leg.STEPS, _leg.DT, out)
     return out
 
 
@@ -119,21 +105,21 @@ def trace(net, genome) -> dict:
                           **net.options)                    # readout 'neurons': all of them
     leg = start()
     R, angle, x, stance, legs = [], [], [], [], []
-    for _ in range(STEPS):
-        r = full.step(np.array([leg[4] * 5.0 / FORWARD_LIMIT]))
-        body_step(leg, r[FOOT], r[BACKWARD], r[FORWARD], DT)
+    for _ in range(_leg.STEPS):
+        r = full.step(np.array([leg[4] * 5.0 / _leg.FORWARD_LIMIT]))
+        body_step(leg, r[FOOT], r[BACKWARD], r[FORWARD], _leg.DT)
         R.append(r)
         angle.append(leg[4])
         x.append(leg[0])
         stance.append(leg[6] > 0.5)
         legs.append((leg[2], leg[3], leg[7]))           # joint x, foot x, foot depth
-    return {"t": np.arange(1, STEPS + 1) * DT, "neurons": np.array(R),
+    return {"t": np.arange(1, _leg.STEPS + 1) * _leg.DT, "neurons": np.array(R),
             "stance": np.array(stance)[:, None], "legs": np.array(legs)[:, None],
             "signals": {"leg angle (rad)": np.array(angle), "body position": np.array(x)}}
 
 
 def _solved(net, genome, fitness):
-    velocity = fitness / DURATION
+    velocity = fitness / _leg.DURATION
     return bool(velocity >= SOLVED_VELOCITY), {"velocity": round(float(velocity), 4)}
 
 
@@ -142,6 +128,6 @@ SOLVED_VELOCITY = 0.62
 
 PROBLEM = Problem("walker", "Beer's single-leg walker (CTRNN): distance in 220 time units",
                   n_in=1, n_out=3, evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
-                  arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
+                  arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
                   max_evals=20_000, trace=trace, inputs=("leg angle",),
                   outputs=("foot", "backward swing", "forward swing"))

@@ -47,32 +47,21 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.arch import ctrnn
+from evornn.episode import EXACT, family, pack_any, run_chunks
 from evornn.problem import Problem
-from evornn.threads import run_chunks
-from problems._leg import (
-    DT,
-    FORWARD_LIMIT,
-    JIT,
-    LEG_LENGTH,
-    MAX_STRETCH,
-    STEPS,
-    body_force,
-    clip_velocity,
-    motor_forces,
-    move_leg,
-)
+
+from . import _leg
 
 LEGS = ("L1", "L2", "L3", "R1", "R2", "R3")
 POSITION = np.array([1, 0, -1, 1, 0, -1])      # fore-aft place of each leg's joint (stability)
 BODY_MASS = 3.0                                # three single-leg bodies: a tripod moves it as one leg
 JOINT_SPACING = 20.0                           # distance between joints (pictures only)
-START_ANGLES = FORWARD_LIMIT * np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])   # L1 R2 L3 forward
+START_ANGLES = _leg.FORWARD_LIMIT * np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])   # L1 R2 L3 forward
 FOOT, BACKWARD, FORWARD = 0, 1, 2              # motor neurons
 N_IN = 3                                       # angle sensor, ipsilateral, contralateral coupling
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def stable(down):
     """Whether the stance feet hold the body up (the simplified static stability rule)."""
     lmax, lmin, rmax, rmin = -9, 9, -9, 9
@@ -86,7 +75,7 @@ def stable(down):
     return lmax > -9 and rmax > -9 and lmax + rmax > 0 and lmin + rmin < 0
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def network_step(w, H, y, r, rnew, sensor, dt):
     """One Euler step of the six coupled leg controllers: y (states) and r (rates) [6, H]
     in place, from the packed ctrnn weights w (3 inputs) and the angle sensors [6]."""
@@ -113,7 +102,7 @@ def network_step(w, H, y, r, rnew, sensor, dt):
     r[:] = rnew
 
 
-@njit(**JIT)
+@njit(**EXACT)
 def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
     """Distance the body travels in ``steps`` steps; with rec_x of length steps, also the
     body position, the legs [steps, 6, 5] (joint x, foot x, foot depth, angle, foot down)
@@ -131,13 +120,13 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
     back, fwd, sensor = np.empty(6), np.empty(6), np.empty(6)
     for leg in range(6):
         jx[leg] = JOINT_SPACING * POSITION[leg]
-        fx[leg] = jx[leg] + LEG_LENGTH * math.sin(angle[leg])
-        fy[leg] = LEG_LENGTH * math.cos(angle[leg])
+        fx[leg] = jx[leg] + _leg.LEG_LENGTH * math.sin(angle[leg])
+        fy[leg] = _leg.LEG_LENGTH * math.cos(angle[leg])
     cx = vx = 0.0
     record = rec_x.shape[0] > 0
     for t in range(steps):
         for leg in range(6):
-            sensor[leg] = angle[leg] * 5.0 / FORWARD_LIMIT
+            sensor[leg] = angle[leg] * 5.0 / _leg.FORWARD_LIMIT
         network_step(w, H, y, r, rnew, sensor, dt)
         force = 0.0
         for leg in range(6):
@@ -145,19 +134,19 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
                     and math.isfinite(r[leg, FORWARD])):
                 return np.nan
             down[leg] = r[leg, FOOT] > 0.5
-            back[leg], fwd[leg] = motor_forces(down[leg], r[leg, BACKWARD], r[leg, FORWARD])
-            force += body_force(down[leg], angle[leg], back[leg], fwd[leg])
-        vx = clip_velocity(vx + dt * force / BODY_MASS)
+            back[leg], fwd[leg] = _leg.motor_forces(down[leg], r[leg, BACKWARD], r[leg, FORWARD])
+            force += _leg.body_force(down[leg], angle[leg], back[leg], fwd[leg])
+        vx = _leg.clip_velocity(vx + dt * force / BODY_MASS)
         cx += dt * vx
         for leg in range(6):
             jx[leg] += dt * vx
-            fx[leg], fy[leg], angle[leg], omega[leg] = move_leg(
+            fx[leg], fy[leg], angle[leg], omega[leg] = _leg.move_leg(
                 down[leg], jx[leg], fx[leg], fy[leg], angle[leg], omega[leg], back[leg], fwd[leg],
                 dt)
         if not stable(down):
             vx = 0.0                      # the body falls onto its belly
         for leg in range(6):
-            if jx[leg] - fx[leg] > MAX_STRETCH:
+            if jx[leg] - fx[leg] > _leg.MAX_STRETCH:
                 vx = 0.0
         if record:
             rec_x[t] = cx
@@ -168,18 +157,18 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
     return cx
 
 
-@njit(nogil=True, **JIT)
-def _chunk(lo, hi, G, cfg, fixed, n_packed, H, steps, dt, out):
+@njit(nogil=True, **EXACT)
+def _chunk(lo, hi, G, kind, cfg, fixed, n_packed, H, steps, dt, out):
     w = np.empty(n_packed)
     none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
     for p in range(lo, hi):
-        ctrnn.pack(G[p], cfg, fixed, w)
+        pack_any(kind, G[p], cfg, fixed, w)
         out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r) / (steps * dt)
 
 
 def _layer(net):
     lay = net.layers[0] if len(net.layers) == 1 else None
-    if (lay is None or lay.family is not ctrnn.FAMILY or net.n_in != N_IN or net.n_out != 3
+    if (lay is None or lay.family is not family("ctrnn") or net.n_in != N_IN or net.n_out != 3
             or lay.opts["readout"] != "neurons" or lay.opts["integrator"] != "euler"):
         raise ValueError("walker6 needs a single-layer ctrnn network (Euler, readout 'neurons') "
                          "with 3 inputs (angle sensor, ipsilateral and contralateral coupling "
@@ -193,8 +182,8 @@ def evaluate(net, genomes, seed=None) -> np.ndarray:
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty(len(G))
-    run_chunks(_chunk, len(G), G, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden,
-               STEPS, float(lay.opts["dt"]), out)
+    run_chunks(_chunk, len(G), G, lay.kind, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden,
+               _leg.STEPS, float(lay.opts["dt"]), out)
     return out
 
 
@@ -203,9 +192,10 @@ def run(net, genome) -> dict:
     lay = _layer(net)
     w = np.empty(lay.n_packed)
     g = net.check_genomes(np.asarray(genome, np.float64)[None])[0].astype(np.float64)
-    ctrnn.pack(g, lay.cfg, lay.fixed_as(np.float64), w)
-    x, legs, r = np.empty(STEPS), np.empty((STEPS, 6, 5)), np.empty((STEPS, 6, lay.n_hidden))
-    dist = episode(w, lay.n_hidden, STEPS, float(lay.opts["dt"]), x, legs, r)
+    pack_any(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
+    T = _leg.STEPS
+    x, legs, r = np.empty(T), np.empty((T, 6, 5)), np.empty((T, 6, lay.n_hidden))
+    dist = episode(w, lay.n_hidden, T, float(lay.opts["dt"]), x, legs, r)
     return {"distance": dist, "x": x, "legs": legs, "rates": r}
 
 
@@ -230,7 +220,7 @@ def trace(net, genome) -> dict:
     every leg's stance, and the legs for the animation."""
     rec = run(net, genome)
     legs = rec["legs"]
-    return {"t": np.arange(1, STEPS + 1) * DT, "neurons": rec["rates"][:, 0],
+    return {"t": np.arange(1, _leg.STEPS + 1) * _leg.DT, "neurons": rec["rates"][:, 0],
             "stance": legs[:, :, 4] > 0.5, "legs": legs[:, :, :3], "leg_names": list(LEGS),
             "signals": {"L1 leg angle (rad)": legs[:, 0, 3], "body position": rec["x"]}}
 
@@ -249,7 +239,7 @@ SOLVED_VELOCITY = 1.5
 PROBLEM = Problem("walker6", "Beer and Gallagher's six-legged walker (coupled CTRNN legs): "
                   "average forward velocity over 220 time units", n_in=N_IN, n_out=3,
                   evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
-                  arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
+                  arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
                   max_evals=20_000, trace=trace, inspect=_inspect, check=_layer,
                   inputs=("leg angle", "ipsilateral coupling", "contralateral coupling"),
                   outputs=("foot", "backward swing", "forward swing"))

@@ -42,7 +42,8 @@ def _gpu_module():
 
 GPU = _gpu_module()
 # the same parity tests run on CuPy where there is a GPU (on a GPU machine: pytest -k cupy)
-MODULES = ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(GPU is None, reason="no CUDA GPU"))]
+MODULES = ["numpy", pytest.param("cupy", marks=[pytest.mark.gpu,
+                                               pytest.mark.skipif(GPU is None, reason="no CUDA GPU")])]
 
 
 def on_host(Y):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import evornn
-from problems import catch
+from evornn.problems import catch
 
 
 def first_hit(inside, ox, oy, dx, dy, length):

@@ -9,7 +9,7 @@ import pytest
 
 import evornn
 from evornn.problem import Problem, get_problem
-from problems import walker
+from evornn.problems import walker
 
 # ---------------------------------------------------------------------------------------
 # gene mapping
@@ -230,7 +230,7 @@ def test_a_problem_file_runs_walker_with_unit_genes_from_a_center_crossing_start
     [0.5, 10]) whose search starts from a center-crossing network."""
     from evornn.run import RunConfig, start
     f = tmp_path / "beer_walker.py"
-    f.write_text("import dataclasses\nfrom problems import walker\n"
+    f.write_text("import dataclasses\nfrom evornn.problems import walker\n"
                  "PROBLEM = dataclasses.replace(walker.PROBLEM, x0='init', sigma0=0.25, arch_options="
                  "{'dt': 0.1, 'genes': 'unit', 'init': 'center-crossing'})\n")
     prob = get_problem(str(f))

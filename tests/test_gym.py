@@ -66,7 +66,7 @@ def test_unknown_environment_is_named():
 def test_vector_environment_returns_equal_episodes_stepped_one_by_one(env_id):
     """The vector environment's returns (autoreset ignored after an episode ends) are those
     of each environment stepped on its own from the same seed."""
-    from problems._gym import _normalizer, make_problem, unit_outputs
+    from evornn.problems._gym import _normalizer, make_problem, unit_outputs
     prob = make_problem(env_id, episodes=2, max_steps=120)
     net = prob.network()
     G = net.genome + 0.7 * np.random.default_rng(4).standard_normal((3, net.n_params))
@@ -98,7 +98,7 @@ def test_vector_environment_returns_equal_episodes_stepped_one_by_one(env_id):
 @pytest.mark.parametrize("env_id,n_in,n_out", [("LunarLander-v3", 8, 4), ("BipedalWalker-v3", 24, 4)])
 def test_box2d_environments_run_as_problems(env_id, n_in, n_out):
     pytest.importorskip("Box2D")
-    from problems._gym import make_problem
+    from evornn.problems._gym import make_problem
     prob = make_problem(env_id, episodes=1, max_steps=60)
     assert (prob.n_in, prob.n_out) == (n_in, n_out)
     net = prob.network()

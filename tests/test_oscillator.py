@@ -1,7 +1,7 @@
 """The CTRNN pattern generator: period and amplitude measurement, and evolving one."""
 import numpy as np
 
-from problems import oscillator as osc
+from evornn.problems import oscillator as osc
 
 
 def test_measure_recovers_a_sine_and_flat_rows_have_no_period():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import evornn
-from problems import pole
+from evornn.problems import _pole_physics as physics
+from evornn.problems import pole
 
 
 def py_derivs(s, force):
@@ -36,9 +37,9 @@ def py_rk4(s, force, h=0.01):
 
 def test_accelerations_at_rest():
     d = np.zeros(6)
-    pole.derivs(np.zeros(6), 0.0, d)
+    physics.derivs(np.zeros(6), 0.0, d)
     assert np.all(d == 0)
-    pole.derivs(np.zeros(6), 10.0, d)
+    physics.derivs(np.zeros(6), 10.0, d)
     xdd = 10.0 / (1.0 + 0.25 * 0.1 + 0.25 * 0.01)        # effective pole masses m (1 - 3/4)
     assert d[1] == pytest.approx(xdd, rel=1e-12)
     assert d[3] == pytest.approx(-0.75 * xdd / 0.5, rel=1e-12)
@@ -52,7 +53,7 @@ def test_compiled_rk4_matches_the_equations():
     buf = np.empty((4, 6))
     for _ in range(300):
         f = rng.uniform(-10, 10)
-        pole.rk4(s, f, buf)
+        physics.rk4(s, f, buf)
         ref = py_rk4(ref, f)
     np.testing.assert_allclose(s, ref, rtol=1e-10, atol=1e-12)
 
@@ -145,7 +146,7 @@ def test_single_pole_physics_is_the_long_pole_alone():
     for _ in range(20):
         s = np.r_[rng.uniform(-1, 1, 4), 0.0, 0.0]
         f = rng.uniform(-10, 10)
-        pole.derivs(s, f, d, 1)
+        physics.derivs(s, f, d, 1)
         np.testing.assert_allclose(d, py_derivs_single(s, f), rtol=1e-12, atol=1e-15)
 
 
@@ -201,8 +202,8 @@ def test_environment_replays_the_compiled_episode(name):
     buf = np.empty((4, 6))
     for a in np.linspace(-1, 1, 25):
         env.step([a])
-        pole.rk4(s, a * 10.0, buf, poles)
-        pole.rk4(s, a * 10.0, buf, poles)
+        physics.rk4(s, a * 10.0, buf, poles)
+        physics.rk4(s, a * 10.0, buf, poles)
     np.testing.assert_array_equal(env.unwrapped.state, s)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 
 from evornn.backends import RayEvaluator  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import evornn
+from evornn.problems import pole
 from evornn.run import CHECKPOINT, CONFIG, RunConfig, load, new_run_dir, run_loop
-from problems import pole
 
 
 def cli(*args, cwd=None):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import evornn
+from evornn.problems import adding, anbncn, parity, reber
 from evornn.run import RunConfig, start
-from problems import adding, anbncn, parity, reber
 
 
 def test_adding_sequences_follow_the_paper_and_targets_add_the_marked_values():

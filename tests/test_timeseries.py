@@ -5,10 +5,10 @@ import pytest
 import evornn
 from evornn.arch import esn
 from evornn.arch.kernels import C_OPT
+from evornn.problems import _reservoir as rc
+from evornn.problems import mackey_glass as mg
+from evornn.problems import mso
 from evornn.run import RunConfig, start
-from problems import _reservoir as rc
-from problems import mackey_glass as mg
-from problems import mso
 
 
 def test_mackey_glass_series_has_the_attractors_statistics():

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 import evornn
-from problems import walker
+from evornn.problems import _leg, walker
 
 
 def py_walk(net, genome, steps):
@@ -51,12 +51,12 @@ def test_hand_set_controller_matches_the_equations():
     tau = next(b for b in net.layout if b.name == "tau")
     g[tau.offset:tau.offset + tau.size] = [0.7, 1.5, 3.0]
     got = walker.evaluate(net, g[None])[0]
-    want = py_walk(net, g, walker.STEPS)
+    want = py_walk(net, g, _leg.STEPS)
     assert got == want or abs(got - want) < 1e-9 * max(1.0, abs(want)), (got, want)
     G = evornn.optimizer("xnes", net.n_params, seed=0, sigma0=4.0).ask()
     some = walker.evaluate(net, G)
     for p in range(3):
-        assert abs(some[p] - py_walk(net, G[p], walker.STEPS)) < 1e-9 * max(1.0, abs(some[p]))
+        assert abs(some[p] - py_walk(net, G[p], _leg.STEPS)) < 1e-9 * max(1.0, abs(some[p]))
     assert np.ptp(some) > 1.0                      # the random walkers differ
 
 
@@ -71,7 +71,7 @@ def test_evolution_reaches_the_velocity_plateau(tmp_path):
     net = evornn.load(d)
     tr = walker.trace(net, net.genome)
     assert abs(tr["signals"]["body position"][-1] - s["best_fitness"]) < 1e-9 * s["best_fitness"]
-    assert 0.2 < tr["stance"].mean() < 0.95 and tr["neurons"].shape == (walker.STEPS, 5)
+    assert 0.2 < tr["stance"].mean() < 0.95 and tr["neurons"].shape == (_leg.STEPS, 5)
     files = plot_traces(d)
     assert [f.name for f in files] == ["activity.png", "phase.png", "gait.png", "walk.gif"]
     assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files[:3])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import evornn
-from problems import _leg, walker6
+from evornn.problems import _leg, walker6
 
 
 def blocks(net, genome):
@@ -104,13 +104,13 @@ def test_hand_set_controller_matches_the_equations():
     tau = next(b for b in net.layout if b.name == "tau")
     g[tau.offset:tau.offset + tau.size] = [0.7, 1.5, 3.0, 0.3, 12.0]    # two clipped
     got = walker6.evaluate(net, g[None])[0]
-    want = py_walk(net, g, walker6.STEPS)
+    want = py_walk(net, g, _leg.STEPS)
     assert abs(got - want) < 1e-9 * max(1.0, abs(want)), (got, want)
     G = evornn.optimizer("xnes", net.n_params, seed=0, sigma0=4.0, popsize=40).ask()
     some = walker6.evaluate(net, G)
     best = int(np.argmax(some))
     for p in (0, 1, best):
-        assert abs(some[p] - py_walk(net, G[p], walker6.STEPS)) < 1e-9 * max(1.0, abs(some[p]))
+        assert abs(some[p] - py_walk(net, G[p], _leg.STEPS)) < 1e-9 * max(1.0, abs(some[p]))
     assert some[best] > 0.05 and np.ptp(some) > 0.05  # some walk (best 0.092), and they differ
 
 
@@ -144,7 +144,7 @@ def test_evolution_finds_a_tripod_gait(tmp_path):
     assert phases["front_rear"] > 0.5, phases
     files = plot_traces(d)
     assert [f.name for f in files] == ["activity.png", "phase.png", "gait.png", "walk.gif"]
-    assert tr["stance"].shape == (walker6.STEPS, 6) and tr["legs"].shape == (walker6.STEPS, 6, 3)
+    assert tr["stance"].shape == (_leg.STEPS, 6) and tr["legs"].shape == (_leg.STEPS, 6, 3)
 
 
 BUDGET = 10_000

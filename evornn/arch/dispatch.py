@@ -21,6 +21,7 @@ from pathlib import Path
 
 from numba import njit
 
+from ..options import unknown
 from .kernels import JIT, JIT_NO_CACHE, PLUGINS_VAR
 
 # index = kind; the order is that of `python -m evornn list`
@@ -56,6 +57,15 @@ def _modules() -> tuple:
 
 MODULES = _modules()                    # one per family, in kind order
 FAMILIES = tuple(m.FAMILY for m in MODULES)
+
+
+def family(name: str):
+    """The registered family called name: its kernels, options and facts (a problem that
+    needs one family asks for it by name; ValueError naming the valid ones otherwise)."""
+    for fam in FAMILIES:
+        if fam.name == name:
+            return fam
+    raise unknown("architecture", name, [f.name for f in FAMILIES])
 
 
 def _switch(verb: str, args: str):
