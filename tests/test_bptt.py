@@ -105,6 +105,7 @@ def test_bptt_solves_parity_within_a_budget(tmp_path):
     assert np.all((y > 0.5) == (Y > 0.5))
 
 
+@pytest.mark.slow   # tens of seconds (pytest --durations)
 def test_bptt_solves_adding_at_T50_within_a_budget(tmp_path):
     """The issue's test: error < 0.04 on 95% of the held-out sequences (the problem's own
     success test), T = 50, within 2,750 batches of 100 sequences (solved at 1,639 here)."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 SCRIPT = """
 import sys, numpy as np, evornn
@@ -21,6 +22,7 @@ np.save(sys.argv[1], np.concatenate(out))
 """
 
 
+@pytest.mark.slow   # tens of seconds (pytest --durations)
 def test_cold_compiled_and_cached_kernels_give_identical_bits(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))   # a cold cache of its own
     for name in ("cold", "warm"):

@@ -60,6 +60,7 @@ def test_run_solves_dpnv_and_writes_a_complete_run_directory(tmp_path):
     assert r2.returncode == 1 and len(list(tmp_path.iterdir())) == 2
 
 
+@pytest.mark.slow   # tens of seconds (pytest --durations)
 def test_resume_after_a_stop_reaches_the_uninterrupted_result(tmp_path):
     cfg = RunConfig(problem="dpnv", arch="frnn", hidden=5, optimizer="cmaes", popsize=None,
                     sigma0=1.0, max_evals=40_000, seed=2)

@@ -208,6 +208,7 @@ def test_a_short_parity_run_is_solved(tmp_path):
 
 # the problems' own defaults, on the seed of each that solves soonest (README: seeds 1-3 all
 # solve; adding seed 1 at 16,300 evaluations, anbncn seed 4 at 43,296)
+@pytest.mark.slow   # tens of seconds (pytest --durations)
 @pytest.mark.parametrize("name, seed, evals", [("adding", 1, 20_000), ("anbncn", 4, 50_000)])
 def test_the_default_settings_solve(tmp_path, name, seed, evals):
     prob = evornn.problem.get_problem(name)

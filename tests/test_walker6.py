@@ -128,6 +128,7 @@ def test_bad_network_is_refused(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow   # tens of seconds (pytest --durations)
 def test_evolution_finds_a_tripod_gait(tmp_path):
     from evornn.report import plot_traces
     from evornn.run import RunConfig, start
