@@ -132,6 +132,12 @@ def trace(net, genome) -> dict:
             "signals": {"leg angle (rad)": np.array(angle), "body position": np.array(x)}}
 
 
+def _pictures(tr: dict, run_dir) -> list:
+    """walk.gif for `report` (the leg animation both walkers share)."""
+    from ._leg import pictures
+    return pictures(tr, run_dir)
+
+
 def _solved(net, genome, fitness):
     velocity = fitness / DURATION
     return bool(velocity >= SOLVED_VELOCITY), {"velocity": round(float(velocity), 4)}
@@ -143,5 +149,5 @@ SOLVED_VELOCITY = 0.62
 PROBLEM = Problem("walker", "Beer's single-leg walker (CTRNN): distance in 220 time units",
                   n_in=1, n_out=3, evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                  max_evals=20_000, trace=trace, inputs=("leg angle",),
+                  max_evals=20_000, trace=trace, pictures=_pictures, inputs=("leg angle",),
                   outputs=("foot", "backward swing", "forward swing"))

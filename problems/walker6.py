@@ -236,6 +236,12 @@ def trace(net, genome) -> dict:
             "signals": {"L1 leg angle (rad)": legs[:, 0, 3], "body position": rec["x"]}}
 
 
+def _pictures(tr: dict, run_dir) -> list:
+    """walk.gif for `report` (the leg animation both walkers share)."""
+    from ._leg import pictures
+    return pictures(tr, run_dir)
+
+
 def _solved(net, genome, fitness):
     return bool(fitness >= SOLVED_VELOCITY), {"velocity": round(float(fitness), 4)}
 
@@ -251,6 +257,6 @@ PROBLEM = Problem("walker6", "Beer and Gallagher's six-legged walker (coupled CT
                   "average forward velocity over 220 time units", n_in=N_IN, n_out=3,
                   evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                  max_evals=20_000, trace=trace, inspect=_inspect, check=_layer,
+                  max_evals=20_000, trace=trace, pictures=_pictures, inspect=_inspect, check=_layer,
                   inputs=("leg angle", "ipsilateral coupling", "contralateral coupling"),
                   outputs=("foot", "backward swing", "forward swing"))

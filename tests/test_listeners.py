@@ -79,6 +79,52 @@ def test_a_record_is_the_csv_row():
     assert not r.done and r.stop_reason == ""
 
 
+PICTURE_PROBLEM = '''
+import numpy as np
+import evornn
+from evornn.problem import Problem
+
+X = np.random.default_rng(0).uniform(-1, 1, (4, 6, 1))
+CALLS = []
+
+
+def evaluate(net, G, seed):
+    return -np.mean(evornn.population_forward(net, G, X) ** 2, axis=(1, 2, 3))
+
+
+def trace(net, genome):
+    return {"t": np.arange(6.0), "neurons": np.ones((6, 2)), "marker": 7}
+
+
+def pictures(tr, run_dir):
+    CALLS.append((tr["marker"], str(run_dir)))
+    out = run_dir / "mine.txt"
+    out.write_text("drawn")
+    return [out]
+
+
+PROBLEM = Problem("pictured", "", n_in=1, n_out=1, arch="elman", n_hidden=2, evaluate=evaluate,
+                  solved=lambda net, g, f: (False, {}), trace=trace, pictures=pictures,
+                  optimizer="cmaes", popsize=6, max_evals=12)
+'''
+
+
+def test_report_calls_the_problems_pictures_hook(tmp_path, monkeypatch):
+    import evornn.problem
+    from evornn.report import plot_traces
+    mine = tmp_path / "pictured.py"
+    mine.write_text(PICTURE_PROBLEM)
+    prob = evornn.problem.get_problem(str(mine))
+    monkeypatch.setattr(evornn.problem, "get_problem", lambda name: prob)    # one module, one CALLS
+    d = _run_dir(tmp_path / "runs", problem=str(mine), arch="elman", hidden=2, popsize=6,
+                 max_evals=12, generations=None)
+    assert run_loop(d, quiet=True)["stop_reason"] == "budget"
+    files = plot_traces(d)
+    assert [f.name for f in files] == ["activity.png", "phase.png", "mine.txt"]
+    assert (d / "mine.txt").read_text() == "drawn"
+    assert prob.pictures.__globals__["CALLS"] == [(7, str(d))]
+
+
 def _imports(path: Path) -> set[str]:
     """Every name path imports, at the top or inside functions, as module.name."""
     out = set()
