@@ -2,7 +2,9 @@
 
 Every backend gives the same fitness for the same genomes and seed: a genome's fitness
 depends only on the genome and the (run seed, generation) pair, never on how the
-population was split.
+population was split. A backend name sets two things apart: where evaluation runs
+(``use_backend``, ``make_evaluator``) and the array module forward passes compute in
+(``compute_module``: CuPy for ``cupy``, whose evaluation runs on this process's threads).
 """
 from __future__ import annotations
 
@@ -25,16 +27,24 @@ def check_backend(backend: str) -> None:
         raise _unknown("backend", backend, list(BACKENDS))
 
 
+def compute_module(backend: str):
+    """The array module forward passes compute in under backend: cupy for ``cupy`` (a
+    RuntimeError saying why, without a GPU), None (the numba kernels) for the others."""
+    check_backend(backend)
+    if backend != "cupy":
+        return None
+    from .arrays import array_module
+    return array_module("cupy")
+
+
 def use_backend(backend: str, workers: int | None) -> None:
-    """Set up this process's threads for the backend (Ray actors set their own)."""
-    from .population import use_arrays
+    """Set up this process's threads for the backend (Ray actors set their own); for
+    ``cupy``, check that it can compute (a RuntimeError saying why, without a GPU)."""
     from .threads import set_threads
     check_backend(backend)
     if backend == "cupy":
-        from .arrays import array_module
-        use_arrays(array_module("cupy"))          # a RuntimeError saying why, without a GPU
+        compute_module(backend)
         return
-    use_arrays(None)
     if backend == "serial":
         set_threads(1)
     elif backend == "threads" and workers is not None:
@@ -68,15 +78,29 @@ def problem_bytes(prob) -> bytes:
 
 
 def make_evaluator(cfg, prob, net) -> Callable:
-    """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it."""
+    """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it.
+
+    ``.takes_seeds`` says whether it also offers ``evaluate_seeds(batch, seed)``: the
+    fitness of a population an optimizer gives as seeds (its ``seed_batch()``)."""
     if cfg.backend == "ray":
         return RayEvaluator(prob, cfg.arch, cfg.hidden, cfg.seed, cfg.workers, cfg.address,
                             arch_options=getattr(cfg, "arch_options", None))
+    return LocalEvaluator(prob, net)
 
-    def evaluate(G, seed):
-        return prob.evaluate(net, G, seed)
-    evaluate.close = lambda: None
-    return evaluate
+
+class LocalEvaluator:
+    """The problem's own evaluation in this process (on the worker threads, or one)."""
+
+    takes_seeds = False
+
+    def __init__(self, prob, net):
+        self.prob, self.net = prob, net
+
+    def __call__(self, G: np.ndarray, seed) -> np.ndarray:
+        return self.prob.evaluate(self.net, G, seed)
+
+    def close(self) -> None:
+        pass
 
 
 class _Worker:
@@ -95,10 +119,10 @@ class _Worker:
     def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
         return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
 
-    def evaluate_seeds(self, seeds, mean, sigma, lower, upper, seed) -> np.ndarray:
-        """Rebuild the OpenAI-ES population chunk from its seeds, then evaluate it."""
-        from .optim.es import population_from_seeds
-        return self.evaluate(population_from_seeds(seeds, mean, sigma, lower, upper), seed)
+    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> np.ndarray:
+        """Rebuild a population chunk from its seeds (the optimizer's rebuild function),
+        then evaluate it."""
+        return self.evaluate(rebuild(seeds, mean, *args), seed)
 
     def pid(self) -> int:
         return os.getpid()
@@ -107,11 +131,14 @@ class _Worker:
 class RayEvaluator:
     """A population split into chunks over Ray actors; a chunk whose actor dies is re-run on
     a replacement actor, so a lost worker costs its in-flight chunk and nothing else.
+    Takes populations as seeds too (``evaluate_seeds``).
 
     ``problem`` is a Problem or a name for ``get_problem`` (built-in, ``gym:ENV_ID`` or a .py
     file); the driver pickles it once into the object store and every actor, replacements
     too, unpickles that copy, so workers need evornn but not the problem file.
     """
+
+    takes_seeds = True
 
     def __init__(self, problem, arch: str, hidden: int, seed: int, workers: int | None = None,
                  address: str | None = None, max_retries: int = 3, threads: int | None = None,
@@ -149,24 +176,25 @@ class RayEvaluator:
         self.bytes_sent += G.nbytes
         return self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(G[lo:hi], seed))
 
-    def from_seeds(self, opt, seed) -> np.ndarray:
-        """Fitness of OpenAI-ES's pending population, shipping its perturbation seeds and one
-        mean instead of the genomes (Salimans et al. 2017): workers rebuild the genomes."""
-        seeds = opt.seeds
-        mean = self._ray.put(opt.mean)            # once a generation, shared by every chunk
-        args = (opt.sigma, opt.lower, opt.upper, seed)
-        self.bytes_sent += opt.mean.nbytes + seeds.nbytes
+    def evaluate_seeds(self, batch: dict, seed) -> np.ndarray:
+        """Fitness of a population given as seeds, shipping the seeds and one mean instead of
+        the genomes (Salimans et al. 2017): workers rebuild the genomes. ``batch`` is an
+        optimizer's ``seed_batch()``: {"seeds", "rows" (genomes a seed), "mean", "args",
+        "rebuild"}, with rebuild(seeds, mean, *args) -> genomes[rows * len(seeds), D]."""
+        seeds, rebuild, args = batch["seeds"], batch["rebuild"], batch["args"]
+        mean = self._ray.put(batch["mean"])       # once a generation, shared by every chunk
+        self.bytes_sent += batch["mean"].nbytes + seeds.nbytes
         return self._run(len(seeds), lambda actor, lo, hi: actor.evaluate_seeds.remote(
-            seeds[lo:hi], mean, *args), pairs=True)
+            rebuild, seeds[lo:hi], mean, args, seed), rows=batch["rows"])
 
-    def _run(self, n: int, call, pairs: bool = False) -> np.ndarray:
+    def _run(self, n: int, call, rows: int = 1) -> np.ndarray:
         """call(actor, lo, hi) for chunks of [0, n) over the actors, re-running lost chunks;
-        with pairs, item i gives fitness rows 2i and 2i + 1."""
+        item i gives fitness rows rows * i .. rows * (i + 1) - 1."""
         ray = self._ray
         # two chunks an actor: uneven chunks (episodes that end early) still balance
         edges = np.linspace(0, n, min(n, 2 * len(self.actors)) + 1).astype(int)
         chunks = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-        k2 = 2 if pairs else 1
+        k2 = int(rows)
         out = np.empty(k2 * n)
         pending = {}
         tries = {}

@@ -1,6 +1,9 @@
 """Whole-population forward passes: genomes[P, D] x inputs[B, T, I] -> outputs[P, B, T, O]."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from numba import njit
 
@@ -78,13 +81,21 @@ def _forward_raw(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
     return _layer_pass(net.layers[-1], G, XT)
 
 
-# the array module population_forward hands covered networks to (cupy backend), or None
+# the array module population_forward computes in (None: the numba kernels); one place, set
+# by `computing` for the length of a run and restored after it
 _ARRAYS = {"xp": None}
 
 
-def use_arrays(xp) -> None:
-    """Route population_forward through evornn.arrays in module xp (None: numba kernels)."""
+@contextmanager
+def computing(xp) -> Iterator[None]:
+    """Inside the block, population_forward computes in array module xp through
+    evornn.arrays (None: the numba kernels); after it, as before."""
+    before = _ARRAYS["xp"]
     _ARRAYS["xp"] = xp
+    try:
+        yield
+    finally:
+        _ARRAYS["xp"] = before
 
 
 def population_forward(net, genomes, inputs) -> np.ndarray:

@@ -43,9 +43,12 @@ class Problem:
     # (net, genome) -> dict of further figures `python -m evornn eval` reports
     inspect: Callable | None = None
     # (net, genome) -> {"t": [T], "neurons": [T, H], optional "stance": [T, legs] (bool),
-    # "legs": [T, legs, 3] (joint x, foot x, foot depth), "leg_names": [legs],
-    # "signals": {name: [T]}}: what `python -m evornn report` draws of the best network
+    # "leg_names": [legs], "signals": {name: [T]}, and whatever `pictures` draws}: what
+    # `python -m evornn report` draws of the best network
     trace: Callable | None = None
+    # (trace, run_dir) -> [paths written]: the problem's own pictures of that trace (e.g. an
+    # animation), drawn by `report` after the plots every trace gets
+    pictures: Callable | None = None
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
     x0: str = "center"

@@ -1,77 +1,41 @@
-"""What a finished run shows: the fitness plot and a replay of its best network."""
+"""What a finished run shows: the fitness plot, a replay of its best network and pictures of
+its trace (the problem draws its own through its ``pictures`` hook)."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 
-PLOT = "fitness.png"
-
-
-def read_metrics(run_dir) -> dict[str, list[float]]:
-    """metrics.csv as columns of floats."""
-    with open(Path(run_dir) / "metrics.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
-
-
-def plot_fitness(run_dir) -> Path:
-    """Best, best-so-far and mean fitness against evaluations, written to fitness.png."""
-    # a Figure on the Agg canvas, without pyplot: every run ends here, and importing pyplot
-    # took half a second of a 2 s DPNV command
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    d = Path(run_dir)
-    m = read_metrics(d)
-    cfg = json.loads((d / "config.json").read_text())
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    if m:
-        ax.plot(m["evaluations"], m["best_so_far"], label="best so far", lw=2)
-        ax.plot(m["evaluations"], m["best"], label="generation best", lw=1, alpha=0.7)
-        ax.plot(m["evaluations"], m["mean"], label="generation mean", lw=1, alpha=0.7)
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness")
-    ax.set_title(f"{cfg['problem']}: {cfg['arch']} {cfg['hidden']}, {cfg['optimizer']}, "
-                 f"seed {cfg['seed']}")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = d / PLOT
-    tmp = d / (PLOT + ".tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(out)
-    return out
+from .listeners import PLOT, plot_fitness, read_metrics  # noqa: F401 (drawn by a run's listener)
 
 
 def replay(run_dir) -> dict:
     """Evaluate the run's best network again and run the problem's success test on it."""
-    import numpy as np
-
+    from .backends import compute_module, use_backend
+    from .population import computing
     from .problem import get_problem
-    from .run import CONFIG, RunConfig, load, use_backend
+    from .run import CONFIG, RunConfig, load
     d = Path(run_dir)
     cfg = RunConfig(**json.loads((d / CONFIG).read_text()))
     use_backend(cfg.backend, cfg.workers)
     prob = get_problem(cfg.problem)
     net = load(d)
     g = net.genome
-    f = float(np.asarray(prob.evaluate(net, g[None], (cfg.seed, 0)))[0])
-    solved, info = prob.solved(net, g, f)
-    out = {"problem": cfg.problem, "fitness": f, "solved": bool(solved), **info}
-    if prob.inspect is not None:
-        out.update(prob.inspect(net, g))
+    with computing(compute_module(cfg.backend)):
+        f = float(np.asarray(prob.evaluate(net, g[None], (cfg.seed, 0)))[0])
+        solved, info = prob.solved(net, g, f)
+        out = {"problem": cfg.problem, "fitness": f, "solved": bool(solved), **info}
+        if prob.inspect is not None:
+            out.update(prob.inspect(net, g))
     return out
 
 
 def plot_traces(run_dir) -> list[Path]:
     """For problems with a trace (CTRNN robotics): activity.png (neuron rates and signals over
-    time), phase.png (the first two neurons against each other), for walkers gait.png
-    (stance per leg over time) and walk.gif, for the falling-object agent catch.gif.
-    Returns the files written."""
+    time), phase.png (the first two neurons against each other), gait.png for traces with a
+    stance (per leg over time), then the problem's own pictures (its ``pictures`` hook, e.g.
+    the walkers' walk.gif). Returns the files written."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -108,10 +72,9 @@ def plot_traces(run_dir) -> list[Path]:
         ax.set_ylabel("neuron 1")
         ax.set_title("phase plot (second half of the run)")
         out.append(_save(fig, d / "phase.png"))
-    names = tr.get("leg_names")
     if "stance" in tr:
         S = np.asarray(tr["stance"], bool)
-        names = names or [f"leg {i}" for i in range(S.shape[1])]
+        names = tr.get("leg_names") or [f"leg {i}" for i in range(S.shape[1])]
         fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * S.shape[1]))
         for leg in range(S.shape[1]):
             down = np.flatnonzero(S[:, leg])
@@ -121,11 +84,8 @@ def plot_traces(run_dir) -> list[Path]:
         ax.invert_yaxis()                     # the first leg on top
         ax.set_xlabel("time (black: stance, foot down)")
         out.append(_save(fig, d / "gait.png"))
-    if "legs" in tr:
-        out.append(animate_legs(t, np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
-                                d / "walk.gif", names=names))
-    if "scene" in tr:
-        out.append(animate_catch(tr["scene"], d / "catch.gif"))
+    if prob.pictures is not None:
+        out += prob.pictures(tr, d)
     return out
 
 
@@ -136,76 +96,9 @@ def neuron_labels(net, n: int) -> list[str]:
     return [f"neuron {i}" + (f" ({motors[i]})" if i < len(motors) else "") for i in range(n)]
 
 
-def animate_legs(t, legs, stance, path: Path, frames: int = 120, names=None) -> Path:
-    """A GIF of the walk: body, legs (red while the foot is down), from legs[T, n, 3]; legs
-    whose name starts with R (the far side) are dashed."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    idx = np.linspace(0, len(t) - 1, frames).astype(int)
-    fig, ax = plt.subplots(figsize=(6, 2.4))
-    far = [bool(names) and str(names[n]).startswith("R") for n in range(legs.shape[1])]
-    lines = [ax.plot([], [], lw=2 if f else 3, ls="--" if f else "-")[0] for f in far]
-    spread = float(np.ptp(legs[0, :, 0]))
-    body, = ax.plot([], [], "k-" if spread > 0 else "ks", lw=6, ms=10)
-    ax.set_ylim(-18, 4)
-    ax.set_yticks([])
-
-    def draw(k):
-        i = idx[k]
-        jx = legs[i, :, 0]
-        ax.set_xlim(jx.mean() - 30 - spread / 2, jx.mean() + 30 + spread / 2)
-        if spread > 0:
-            body.set_data([jx.min(), jx.max()], [0.0, 0.0])
-        else:
-            body.set_data([jx.mean()], [0.0])
-        for n, ln in enumerate(lines):
-            ln.set_data([jx[n], legs[i, n, 1]], [0.0, -legs[i, n, 2]])
-            ln.set_color("r" if stance[i, n] else "b")
-        ax.set_title(f"t = {t[i]:.1f}")
-        return lines + [body]
-
-    return _save_gif(fig, draw, frames, path)
-
-
-def animate_catch(scene: dict, path: Path, per_trial: int = 15) -> Path:
-    """A GIF of the falling-object trials: the agent (black), a circle (blue) or a diamond
-    (red) falling towards it, per_trial frames a trial."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Circle, Polygon
-    n = int(scene["steps_per_trial"])
-    trials = len(scene["agent_x"]) // n
-    idx = [k * n + i for k in range(trials) for i in np.linspace(0, n - 1, per_trial).astype(int)]
-    w = scene["half_width"]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    ax.set_aspect("equal")
-    ax.set_xlim(-w, w)
-    ax.set_ylim(-20, max(scene["object_y"]) + 25)
-    ax.set_yticks([])
-    agent = ax.add_patch(Circle((0, 0), scene["agent_radius"], color="k"))
-    circle = ax.add_patch(Circle((0, 0), scene["circle_radius"], color="tab:blue"))
-    rd = scene["diamond_radius"]
-    diamond = ax.add_patch(Polygon([[rd, 0], [0, rd], [-rd, 0], [0, -rd]], color="tab:red"))
-
-    def draw(k):
-        i = idx[k]
-        ox, oy = scene["object_x"][i], scene["object_y"][i]
-        agent.center = (scene["agent_x"][i], 0.0)
-        is_diamond = bool(scene["diamond"][i])
-        circle.set_visible(not is_diamond)
-        diamond.set_visible(is_diamond)
-        circle.center = (ox, oy)
-        diamond.set_xy([[ox + rd, oy], [ox, oy + rd], [ox - rd, oy], [ox, oy - rd]])
-        ax.set_title(f"trial {i // n + 1} of {trials}")
-        return [agent, circle, diamond]
-
-    return _save_gif(fig, draw, len(idx), path)
-
-
-def _save_gif(fig, draw, frames: int, path: Path) -> Path:
-    """draw(k) for k < frames animated into path (written whole, then moved into place)."""
+def save_gif(fig, draw, frames: int, path: Path) -> Path:
+    """draw(k) for k < frames animated into path (written whole, then moved into place); the
+    GIF writer problems' pictures hooks share."""
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
     tmp = path.with_name(path.name + ".tmp.gif")

@@ -1,30 +1,30 @@
-"""The run loop: ask -> evaluate -> tell -> log -> checkpoint -> stop?, into runs/<run-id>/.
+"""The run loop: ask -> evaluate -> tell -> stop?, each generation's record handed to
+listeners (evornn/listeners.py), into runs/<run-id>/.
 
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
 generation), checkpoint.pkl (written atomically after every generation), best.npz (the
 best network: its config and genome, loadable with ``evornn.load``) and, at the end,
-summary.json and fitness.png. ``resume(run_dir)`` continues from the checkpoint to exactly the result
-an uninterrupted run with the same seed would have reached.
+summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
+the result an uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
-import os
 import pickle
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .backends import BACKENDS, make_evaluator, use_backend  # noqa: F401 (BACKENDS re-exported)
+from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
+from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write
+from .population import computing
 
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
                                                "best.npz", "summary.json")
-METRIC_FIELDS = ["generation", "evaluations", "best", "mean", "median", "std", "failures",
-                 "best_so_far", "wall_time_s"]
 
 
 @dataclass
@@ -47,15 +47,6 @@ class RunConfig:
     init: str | None = None             # a run directory whose best genome starts the search
     options: dict | None = None         # the optimizer's (or gradient trainer's) options
     arch_options: dict | None = None    # the architecture's options (e.g. forget_bias)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -122,7 +113,7 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
 def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:
     buf = io.BytesIO()
     np.savez(buf, genome=genome, fitness=fitness, config=json.dumps(asdict(cfg)))
-    _atomic_write(run_dir / BEST, buf.getvalue())
+    atomic_write(run_dir / BEST, buf.getvalue())
 
 
 def load(run_dir) -> "evornn.Network":  # noqa: F821
@@ -140,8 +131,10 @@ def load(run_dir) -> "evornn.Network":  # noqa: F821
     return net
 
 
-def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) -> dict:
-    """Run (or continue) the run in run_dir until solved, out of budget or stopped.
+def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
+             listeners: Sequence = ()) -> dict:
+    """Run (or continue) the run in run_dir until solved, out of budget or stopped; every
+    generation's Record goes to the run's own listeners, then to ``listeners``.
 
     ``stop_after`` ends the process's work after that many generations, as a kill would
     (used to test resuming); the checkpoint then holds everything to continue.
@@ -150,95 +143,89 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None) 
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
     evaluate = make_evaluator(cfg, prob, net)
-    state = {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf, "done": False}
-    ck = run_dir / CHECKPOINT
-    if ck.exists():
-        saved = pickle.loads(ck.read_bytes())
-        opt.load_state_dict(saved["optimizer"])
-        state = saved["run"]
-        _truncate_metrics(run_dir / METRICS, opt.generation)
-    elif not (run_dir / METRICS).exists():
-        with open(run_dir / METRICS, "w", newline="") as f:
-            csv.writer(f).writerow(METRIC_FIELDS)
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.max_evals, initial=opt.evaluations, unit="eval", dynamic_ncols=True,
-                   desc=f"{cfg.problem} {cfg.optimizer}")
-    done_here = 0
+    state, kept = _restore(run_dir / CHECKPOINT, opt)
+    listeners = [MetricsCSV(run_dir / METRICS, kept), Checkpoint(run_dir / CHECKPOINT, opt, state),
+                 *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
+                                                 f"{cfg.problem} {cfg.optimizer}")]),
+                 FitnessPlot(run_dir), *listeners]
+    summary, done_here = None, 0
     try:
-        while not state["done"]:
-            t0 = time.perf_counter()
-            G = opt.ask()
-            if hasattr(evaluate, "from_seeds") and getattr(opt, "seeds", None) is not None:
-                f = evaluate.from_seeds(opt, (cfg.seed, opt.generation))   # seeds, not genomes
-            else:
-                f = evaluate(G, (cfg.seed, opt.generation))
-            f = np.asarray(f, dtype=np.float64)
-            opt.tell(G, f)
-            ok = np.isfinite(f)
-            i = int(np.argmax(np.where(ok, f, -np.inf)))
-            if ok.any():
-                solved, info = prob.solved(net, G[i], float(f[i]))
-                solved = solved or (cfg.target is not None and f[i] >= cfg.target)
-                if solved:
-                    state["solved"], state["info"] = True, info
-                # the best network is the best ever, or the champion that solved the problem
-                if solved or f[i] > state["best_fitness"]:
-                    state["best_fitness"] = float(f[i])
-                    save_best(run_dir, cfg, G[i], float(f[i]))
-            state["wall"] += time.perf_counter() - t0
-            fin = f[ok] if ok.any() else np.array([np.nan])
-            row = [opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),
-                   float(np.median(fin)), float(fin.std()), int((~ok).sum()),
-                   state["best_fitness"], round(state["wall"], 4)]
-            with open(run_dir / METRICS, "a", newline="") as fh:
-                csv.writer(fh).writerow(row)
-            reasons = opt.stop()
-            if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
-                    (cfg.generations is not None and opt.generation >= cfg.generations):
-                state["done"] = True
-                state["stop"] = "solved" if state["solved"] else (
-                    "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
-                    "generations")
-            _atomic_write(ck, pickle.dumps({"optimizer": opt.state_dict(), "run": state}))
-            if bar is not None:
-                bar.update(opt.evaluations - bar.n)
-                bar.set_postfix(gen=opt.generation, best=f"{state['best_fitness']:.4g}",
-                                mean=f"{row[3]:.3g}")
-            done_here += 1
-            if stop_after is not None and done_here >= stop_after and not state["done"]:
-                return {}
+        with computing(compute_module(cfg.backend)):
+            while not state["done"] and (stop_after is None or done_here < stop_after):
+                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state)
+                for listener in listeners:
+                    listener.on_generation(record)
+                done_here += 1
+        if state["done"]:
+            summary = _summary(cfg, opt, state)
+            atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
     finally:
         evaluate.close()
-        if bar is not None:
-            bar.close()
-    summary = {"problem": cfg.problem, "solved": bool(state["solved"]),
-               "evaluations": int(opt.evaluations), "generations": int(opt.generation),
-               "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
-               "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
-               "stop_reason": state.get("stop", ""), **state["info"]}
-    _atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
-    try:
-        from .report import plot_fitness
-        plot_fitness(run_dir)
-    except Exception as e:          # a missing plot must not fail a finished run
-        import warnings
-        warnings.warn(f"no fitness plot written: {e}", stacklevel=2)
-    return summary
+        for listener in listeners:
+            listener.on_end(summary)
+    return summary or {}
 
 
-def _truncate_metrics(path: Path, generations: int) -> None:
-    """Keep the header and the rows of generations the checkpoint covers (a kill can land
-    between writing a row and writing its checkpoint)."""
+def _restore(path: Path, opt) -> tuple[dict, int | None]:
+    """The run's state, and the generations its checkpoint covers (None: a new run), with the
+    optimizer restored from the checkpoint if there is one."""
     if not path.exists():
-        return
-    rows = path.read_text().splitlines()
-    _atomic_write(path, ("\n".join(rows[:1 + generations]) + "\n").encode())
+        return {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf,
+                "done": False}, None
+    saved = pickle.loads(path.read_bytes())
+    opt.load_state_dict(saved["optimizer"])
+    return saved["run"], opt.generation
 
 
-def start(cfg: RunConfig, root: Path = Path("runs"), quiet: bool = False) -> tuple[Path, dict]:
-    """Create a run directory for cfg and run it to the end."""
+def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict) -> Record:
+    """Ask, evaluate, tell; keep the best network and decide whether the run stops."""
+    t0 = time.perf_counter()
+    G = opt.ask()
+    seed = (cfg.seed, opt.generation)
+    if getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
+        f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
+    else:
+        f = evaluate(G, seed)
+    f = np.asarray(f, dtype=np.float64)
+    opt.tell(G, f)
+    ok = np.isfinite(f)
+    i = int(np.argmax(np.where(ok, f, -np.inf)))
+    if ok.any():
+        solved, info = prob.solved(net, G[i], float(f[i]))
+        solved = solved or (cfg.target is not None and f[i] >= cfg.target)
+        if solved:
+            state["solved"], state["info"] = True, info
+        # the best network is the best ever, or the champion that solved the problem
+        if solved or f[i] > state["best_fitness"]:
+            state["best_fitness"] = float(f[i])
+            save_best(run_dir, cfg, G[i], float(f[i]))
+    state["wall"] += time.perf_counter() - t0
+    reasons = opt.stop()
+    if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
+            (cfg.generations is not None and opt.generation >= cfg.generations):
+        state["done"] = True
+        state["stop"] = "solved" if state["solved"] else (
+            "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
+            "generations")
+    fin = f[ok] if ok.any() else np.array([np.nan])
+    return Record(opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),
+                  float(np.median(fin)), float(fin.std()), int((~ok).sum()),
+                  state["best_fitness"], round(state["wall"], 4), f, state["done"],
+                  state.get("stop", ""))
+
+
+def _summary(cfg: RunConfig, opt, state: dict) -> dict:
+    """summary.json of a finished run."""
+    return {"problem": cfg.problem, "solved": bool(state["solved"]),
+            "evaluations": int(opt.evaluations), "generations": int(opt.generation),
+            "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
+            "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
+            "stop_reason": state.get("stop", ""), **state["info"]}
+
+
+def start(cfg: RunConfig, root: Path = Path("runs"), quiet: bool = False,
+          listeners: Sequence = ()) -> tuple[Path, dict]:
+    """Create a run directory for cfg and run it to the end (``listeners`` as ``run_loop``)."""
     d = new_run_dir(root, cfg)
-    _atomic_write(d / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
-    return d, run_loop(d, quiet=quiet)
+    atomic_write(d / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
+    return d, run_loop(d, quiet=quiet, listeners=listeners)

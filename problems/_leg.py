@@ -63,3 +63,48 @@ def move_leg(down, jx, fx, fy, angle, omega, back, fwd, dt):
         fx = jx + LEG_LENGTH * math.sin(angle)
         fy = LEG_LENGTH * math.cos(angle)
     return fx, fy, angle, omega
+
+
+def pictures(tr: dict, run_dir) -> list:
+    """[walk.gif]: a walker's trace ("legs" [T, legs, 3]: joint x, foot x, foot depth;
+    "stance" [T, legs]; optional "leg_names") animated into run_dir, for `report`."""
+    from pathlib import Path
+
+    import numpy as np
+    return [animate(tr["t"], np.asarray(tr["legs"]), np.asarray(tr["stance"], bool),
+                    Path(run_dir) / "walk.gif", names=tr.get("leg_names"))]
+
+
+def animate(t, legs, stance, path, frames: int = 120, names=None):
+    """A GIF of the walk: body, legs (red while the foot is down), from legs[T, n, 3]; legs
+    whose name starts with R (the far side) are dashed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from evornn.report import save_gif
+    idx = np.linspace(0, len(t) - 1, frames).astype(int)
+    fig, ax = plt.subplots(figsize=(6, 2.4))
+    far = [bool(names) and str(names[n]).startswith("R") for n in range(legs.shape[1])]
+    lines = [ax.plot([], [], lw=2 if f else 3, ls="--" if f else "-")[0] for f in far]
+    spread = float(np.ptp(legs[0, :, 0]))
+    body, = ax.plot([], [], "k-" if spread > 0 else "ks", lw=6, ms=10)
+    ax.set_ylim(-18, 4)
+    ax.set_yticks([])
+
+    def draw(k):
+        i = idx[k]
+        jx = legs[i, :, 0]
+        ax.set_xlim(jx.mean() - 30 - spread / 2, jx.mean() + 30 + spread / 2)
+        if spread > 0:
+            body.set_data([jx.min(), jx.max()], [0.0, 0.0])
+        else:
+            body.set_data([jx.mean()], [0.0])
+        for n, ln in enumerate(lines):
+            ln.set_data([jx[n], legs[i, n, 1]], [0.0, -legs[i, n, 2]])
+            ln.set_color("r" if stance[i, n] else "b")
+        ax.set_title(f"t = {t[i]:.1f}")
+        return lines + [body]
+
+    return save_gif(fig, draw, frames, path)

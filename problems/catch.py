@@ -209,6 +209,50 @@ def trace(net, genome, offsets=OFFSETS, shapes=None) -> dict:
                       "steps_per_trial": STEPS, "half_width": ARENA_HALF_WIDTH}}
 
 
+def pictures(tr: dict, run_dir) -> list:
+    """[catch.gif]: the trace's scene animated into run_dir, for `report`."""
+    from pathlib import Path
+    return [animate(tr["scene"], Path(run_dir) / "catch.gif")]
+
+
+def animate(scene: dict, path, per_trial: int = 15):
+    """A GIF of the falling-object trials: the agent (black), a circle (blue) or a diamond
+    (red) falling towards it, per_trial frames a trial."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle, Polygon
+
+    from evornn.report import save_gif
+    n = int(scene["steps_per_trial"])
+    trials = len(scene["agent_x"]) // n
+    idx = [k * n + i for k in range(trials) for i in np.linspace(0, n - 1, per_trial).astype(int)]
+    w = scene["half_width"]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.set_aspect("equal")
+    ax.set_xlim(-w, w)
+    ax.set_ylim(-20, max(scene["object_y"]) + 25)
+    ax.set_yticks([])
+    agent = ax.add_patch(Circle((0, 0), scene["agent_radius"], color="k"))
+    circle = ax.add_patch(Circle((0, 0), scene["circle_radius"], color="tab:blue"))
+    rd = scene["diamond_radius"]
+    diamond = ax.add_patch(Polygon([[rd, 0], [0, rd], [-rd, 0], [0, -rd]], color="tab:red"))
+
+    def draw(k):
+        i = idx[k]
+        ox, oy = scene["object_x"][i], scene["object_y"][i]
+        agent.center = (scene["agent_x"][i], 0.0)
+        is_diamond = bool(scene["diamond"][i])
+        circle.set_visible(not is_diamond)
+        diamond.set_visible(is_diamond)
+        circle.center = (ox, oy)
+        diamond.set_xy([[ox + rd, oy], [ox, oy + rd], [ox - rd, oy], [ox, oy - rd]])
+        ax.set_title(f"trial {i // n + 1} of {trials}")
+        return [agent, circle, diamond]
+
+    return save_gif(fig, draw, len(idx), path)
+
+
 def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     """A catch problem: trials at every offset for every shape in ``shapes``."""
     offsets = np.tile(OFFSETS, len(shapes))
@@ -241,7 +285,7 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     return Problem(name, f"Beer's visually guided agent (7 rays): {what}", n_in=N_RAYS, n_out=2,
                    evaluate=evaluate, solved=solved, arch="ctrnn", n_hidden=n_hidden,
                    arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                   max_evals=20_000, trace=trace_, check=_layer,
+                   max_evals=20_000, trace=trace_, pictures=pictures, check=_layer,
                    inputs=tuple(f"ray {i}" for i in range(N_RAYS)), outputs=("motor +x", "motor -x"))
 
 

@@ -129,5 +129,5 @@ SOLVED_VELOCITY = 0.62
 PROBLEM = Problem("walker", "Beer's single-leg walker (CTRNN): distance in 220 time units",
                   n_in=1, n_out=3, evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                  max_evals=20_000, trace=trace, inputs=("leg angle",),
+                  max_evals=20_000, trace=trace, pictures=_leg.pictures, inputs=("leg angle",),
                   outputs=("foot", "backward swing", "forward swing"))

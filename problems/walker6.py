@@ -240,6 +240,6 @@ PROBLEM = Problem("walker6", "Beer and Gallagher's six-legged walker (coupled CT
                   "average forward velocity over 220 time units", n_in=N_IN, n_out=3,
                   evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
-                  max_evals=20_000, trace=trace, inspect=_inspect, check=_layer,
+                  max_evals=20_000, trace=trace, pictures=_leg.pictures, inspect=_inspect, check=_layer,
                   inputs=("leg angle", "ipsilateral coupling", "contralateral coupling"),
                   outputs=("foot", "backward swing", "forward swing"))

@@ -87,16 +87,13 @@ def test_every_architecture_has_an_array_form():
 def test_population_forward_under_arrays_never_falls_back(arch, options):
     """With the arrays routed to NumPy, population_forward is the array path itself, bit for bit,
     for every family and for bidirectional networks."""
-    from evornn.population import use_arrays
+    from evornn.population import computing
     rng = np.random.default_rng(3)
     net = evornn.Network(arch, 3, 5, 2, seed=2, **options)
     G = genomes(net, 4, rng)
     X = rng.uniform(-1, 1, (2, 7, 3))
-    use_arrays(np)
-    try:
+    with computing(np):
         got = evornn.population_forward(net, G, X)
-    finally:
-        use_arrays(None)
     np.testing.assert_array_equal(got, population_forward_array(net, G, X, np))
     np.testing.assert_allclose(got, evornn.population_forward(net, G, X), rtol=0, atol=1e-10)
 
@@ -116,18 +113,15 @@ def test_cupy_without_a_gpu_says_so():
 def test_a_problem_built_on_population_forward_runs_through_the_array_path(module):
     """With the arrays routed to NumPy (or, on a GPU, to CuPy as the cupy backend routes
     them), a sequence problem's fitness matches the numba kernels' to float tolerance."""
-    from evornn.backends import use_backend
-    from evornn.population import use_arrays
+    from evornn.population import computing
     from evornn.problem import get_problem
     prob = get_problem("parity")
     net = prob.network()
     G = genomes(net, 16, np.random.default_rng(4))
     want = prob.evaluate(net, G, (0, 1))
-    use_arrays(array_module(module))
-    try:
+    with computing(array_module(module)):
         got = prob.evaluate(net, G, (0, 1))
-    finally:
-        use_backend("threads", None)
+    np.testing.assert_array_equal(prob.evaluate(net, G, (0, 1)), want)   # the kernels again after
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert want.max() > want.min()
     assert not np.array_equal(got, want)        # float32 rounding differs: the other path ran

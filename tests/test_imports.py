@@ -28,13 +28,7 @@ from evornn.problem import builtin_modules, builtin_problems, get_problem
 ROOT = Path(__file__).resolve().parent.parent
 TREES = {"evornn": ROOT / "evornn", "evornn.problems": ROOT / "problems"}
 
-# Circles other changes of the same redesign remove; each must still exist (the test says
-# when one is gone, so that it is deleted here). Both directions are left out of the graph.
-KNOWN = {
-    ("evornn.run", "evornn.report"),
-}
 # problems import evornn.episode, not numba internals
-KNOWN_LEAKS: set = set()
 INTERNAL = ("evornn.arch", "evornn.threads")
 
 
@@ -109,19 +103,6 @@ def find_cycle(graph) -> list[str] | None:
     return None
 
 
-def reaches(graph, a, b) -> bool:
-    seen, todo = set(), [a]
-    while todo:
-        v = todo.pop()
-        for w in graph[v]:
-            if w == b:
-                return True
-            if w not in seen:
-                seen.add(w)
-                todo.append(w)
-    return False
-
-
 def describe(graph, cycle) -> str:
     return " -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])) + \
         f" -> {cycle[-1]}"
@@ -129,17 +110,8 @@ def describe(graph, cycle) -> str:
 
 def test_the_import_graph_has_no_cycle():
     graph = import_graph()
-    pruned = {m: {t: n for t, n in out.items() if (m, t) not in KNOWN and (t, m) not in KNOWN}
-              for m, out in graph.items()}
-    cycle = find_cycle(pruned)
+    cycle = find_cycle(graph)
     assert cycle is None, f"import cycle: {describe(graph, cycle)}"
-
-
-@pytest.mark.parametrize("a, b", sorted(KNOWN))
-def test_each_known_cycle_still_exists(a, b):
-    graph = import_graph()
-    assert reaches(graph, a, b) and reaches(graph, b, a), \
-        f"the cycle {a} <-> {b} is gone: delete it from KNOWN in tests/test_imports.py"
 
 
 def test_the_graph_sees_imports_inside_functions_and_relative_ones():
@@ -169,8 +141,7 @@ def test_problems_import_the_public_api_not_numba_internals():
     graph = import_graph()
     leaks = {(m, t) for m, out in graph.items() if m.startswith("evornn.problems")
              for t in out if t.startswith(INTERNAL)}
-    assert leaks - KNOWN_LEAKS == set()
-    assert KNOWN_LEAKS <= leaks, "a known leak is gone: delete it from KNOWN_LEAKS"
+    assert leaks == set()
 
 
 def test_pyproject_lists_every_package_and_maps_the_zoo():

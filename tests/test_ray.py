@@ -188,7 +188,7 @@ def test_openai_es_ships_seeds_not_genomes(local_ray):
             G = opt.ask()
             want = prob.evaluate(net, G, (0, g))
             sent = ev.bytes_sent
-            got = ev.from_seeds(opt, (0, g))
+            got = ev.evaluate_seeds(opt.seed_batch(), (0, g))
             np.testing.assert_array_equal(got, want)
             assert ev.bytes_sent - sent == 8 * (net.n_params + 20)   # the mean and 20 seeds
             opt.tell(G, got)

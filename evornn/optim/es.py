@@ -69,6 +69,16 @@ class OpenAIES(Optimizer):
         """The standard-normal perturbation eps[D] that integer ``seed`` stands for."""
         return perturbation(seed, self.dim)
 
+    # the pending population can cross to remote workers as seed_batch() (an evaluator's
+    # evaluate_seeds) instead of as the genomes ask() returned
+    ships_seeds = True
+
+    def seed_batch(self) -> dict:
+        """The pending population as seeds: rebuild(seeds[lo:hi], mean, *args) gives its
+        genomes rows * lo .. rows * hi - 1, exactly as ask() returned them."""
+        return {"seeds": self.seeds, "rows": 2, "mean": self.mean,
+                "args": (self.sigma, self.lower, self.upper), "rebuild": population_from_seeds}
+
     @property
     def seeds(self) -> np.ndarray:
         """Seeds of the pending population (one per mirrored pair), or None."""
