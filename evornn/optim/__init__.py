@@ -2,7 +2,8 @@
 
 Fitness is maximized; see ``evornn.optim.base`` for the shared conventions.
 """
-from . import cmaes, cosyne, es, ga, pso, sa, snes, xnes  # noqa: F401  (register the optimizers)
+# register the optimizers, then the gradient trainers (bptt, rtrl)
+from . import cmaes, cosyne, es, ga, gradient, pso, sa, snes, xnes  # noqa: F401
 from .base import Optimizer, optimizer, optimizers
 
 __all__ = ["Optimizer", "optimizer", "optimizers"]
