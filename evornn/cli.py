@@ -388,7 +388,8 @@ def list_all(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser: run and compare take their flags from RUN_OPTIONS."""
     ap = argparse.ArgumentParser(prog="python -m evornn", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
     from evornn.run_options import add_flags
@@ -422,7 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--hidden", type=int, default=16)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=demo)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         if args.command == "demo" and (args.popsize < 1 or args.hidden < 1):
             raise UsageError("--popsize and --hidden must be positive integers")
