@@ -176,12 +176,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from evornn.run import start
+    from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     cfg, prob = _make_config(opts)
     _validate(cfg, prob)
     _use_backend(cfg)
     try:
-        d, summary = start(cfg, Path(opts.get("out", "runs")), quiet=opts.get("quiet", False))
+        d, summary = start(cfg, Path(opts.get("out", RUN_OPTIONS["out"].default)),
+                           quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished generation is checkpointed; continue with "
               "python -m evornn resume RUN_DIR", file=sys.stderr)
@@ -212,6 +214,7 @@ def compare(args) -> int:
 
     from evornn.compare import format_table, run_comparison
     from evornn.optim import is_gradient
+    from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
     if not names or len(set(names)) != len(names):
@@ -233,7 +236,7 @@ def compare(args) -> int:
     _use_backend(cfg)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     try:
-        d, rows = run_comparison(configs, seeds, Path(opts.get("out", "runs")))
+        d, rows = run_comparison(configs, seeds, Path(opts.get("out", RUN_OPTIONS["out"].default)))
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are in the comparison directory; each unfinished run "
               "resumes with python -m evornn resume RUN_DIR", file=sys.stderr)

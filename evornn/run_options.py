@@ -149,3 +149,16 @@ def with_defaults(opts: dict, prob) -> dict:
         else:
             out[name] = opts.get(name, o.default)
     return out
+
+
+def markdown_table() -> str:
+    """RUN_OPTIONS as the Markdown table of docs/options.md (a test keeps the two equal)."""
+    rows = ["| option | flag | TOML key | type | default | meaning | compare |",
+            "|---|---|---|---|---|---|---|"]
+    for name, o in RUN_OPTIONS.items():
+        default = f"the problem's `{o.problem}`" if o.problem else \
+            "-" if o.default is None else f"`{o.default!r}`"
+        rows.append(f"| {name} | {f'`{o.flag}`' if o.flag else 'positional'} | "
+                    f"{f'`{o.key}`' if o.key else '-'} | {o.type.__name__} | {default} | {o.help} | "
+                    f"{'yes' if o.compare else 'no'} |")
+    return "\n".join(rows)

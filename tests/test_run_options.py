@@ -138,3 +138,11 @@ def test_defaults_come_from_the_problem_then_the_table():
     assert full["sigma0"] == prob.sigma0 and full["max_evals"] == prob.max_evals
     assert (full["seed"], full["backend"], full["out"], full["quiet"]) == (0, "threads", "runs", False)
     assert np.isclose(with_defaults({"sigma0": 0.25}, prob)["sigma0"], 0.25)
+
+
+def test_docs_hold_the_run_options_table():
+    from pathlib import Path
+
+    from evornn.run_options import markdown_table
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text()
+    assert markdown_table() in docs
