@@ -122,10 +122,10 @@ def _make_config(opts: dict):
     from evornn.optim import is_gradient
     from evornn.problem import get_problem
     from evornn.run import RunConfig
-    from evornn.run_options import first_problem, with_defaults
+    from evornn.run_options import RUN_OPTIONS, first_problem, with_defaults
     _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
     try:
-        check_backend(opts.get("backend", "threads"))
+        check_backend(opts.get("backend", RUN_OPTIONS["backend"].default))
     except ValueError as e:
         raise UsageError(str(e)) from None
     msg = first_problem(opts)
