@@ -23,8 +23,8 @@ BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
 def check_backend(backend: str) -> None:
     """A ValueError naming the valid backends unless backend is one of them."""
     if backend not in BACKENDS:
-        from .options import unknown as _unknown
-        raise _unknown("backend", backend, list(BACKENDS))
+        from .options import unknown
+        raise unknown("backend", backend, list(BACKENDS))
 
 
 def compute_module(backend: str):

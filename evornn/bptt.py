@@ -16,29 +16,18 @@ import copy
 
 import numpy as np
 
-GRADIENT_METHODS = {
-    "bptt": "backpropagation through time on the torch twin (Adam or SGD, truncation window, "
-            "gradient clipping)",
-    "rtrl": "real-time recurrent learning: forward-mode sensitivities, online or per sequence "
-            "(small networks)",
-}
-OPTION_DEFAULTS = {
-    "lr": 0.01,               # learning rate
-    "method": "adam",         # adam or sgd
-    "momentum": 0.9,          # sgd only
-    "window": None,           # truncated BPTT: steps per window (None: whole sequences)
-    "clip": 1.0,              # largest gradient norm per update (None or 0: no clipping)
-    "updates": 10,            # optimizer steps a generation
-    "dtype": "float64",       # float32 or float64 (tiny networks: no faster in float32)
-    "online": False,          # rtrl only: update the weights after every time step
-    "teacher_forcing": 1.0,   # generative problems: chance a step is fed the true value
-}
-METHODS = ("adam", "sgd")
+from .optim.base import is_gradient, optimizers
+from .optim.gradient import OPTIONS
+from .options import defaults, did_you_mean
+
+# the registry's gradient entries (evornn.optim.gradient declares them and their options)
+GRADIENT_METHODS = {n: d for n, d in optimizers(gradient=True).items() if is_gradient(n)}
+OPTION_DEFAULTS = defaults(OPTIONS)
 
 
 def is_gradient_method(name: str) -> bool:
     """Whether name is a gradient method (bptt, rtrl) rather than an evolutionary optimizer."""
-    return name in GRADIENT_METHODS
+    return is_gradient(name)
 
 
 def _torch():
@@ -52,34 +41,16 @@ def _torch():
 
 def check_options(name: str, options: dict) -> dict:
     """The trainer's options with defaults filled in; ValueError naming a bad one."""
-    unknown = sorted(set(options) - set(OPTION_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(map(repr, unknown))} for {name}; valid "
-                         f"options: {', '.join(OPTION_DEFAULTS)}")
+    bad = sorted(set(options) - set(OPTIONS))
+    if bad:
+        hint = did_you_mean(bad[0], list(OPTIONS)) if len(bad) == 1 else ""
+        raise ValueError(f"unknown option(s) {', '.join(map(repr, bad))}{hint} for {name}; valid "
+                         f"options: {', '.join(OPTIONS)}")
     o = {**OPTION_DEFAULTS, **options}
-    if o["method"] not in METHODS:
-        raise ValueError(f"{name}: method must be one of {', '.join(METHODS)}, got {o['method']!r}")
-    if o["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"{name}: dtype must be float32 or float64, got {o['dtype']!r}")
-    for key, strict in (("lr", True), ("momentum", False)):
-        v = o[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) \
-                or not (v > 0 if strict else v >= 0):
-            raise ValueError(f"{name}: {key} must be a number {'>' if strict else '>='} 0, got {v!r}")
-    for key in ("window", "updates"):
-        v = o[key]
-        if (v is not None or key == "updates") and (isinstance(v, bool) or not isinstance(v, int)
-                                                    or v < 1):
-            raise ValueError(f"{name}: {key} must be a positive integer"
-                             f"{' or None' if key == 'window' else ''}, got {v!r}")
-    if o["clip"] is not None and (isinstance(o["clip"], bool) or not isinstance(o["clip"], (int, float))
-                                  or o["clip"] < 0):
-        raise ValueError(f"{name}: clip must be a number >= 0 or None, got {o['clip']!r}")
-    tf = o["teacher_forcing"]
-    if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 <= tf <= 1:
-        raise ValueError(f"{name}: teacher_forcing must be a number in [0, 1], got {tf!r}")
-    if o["online"] not in (True, False):
-        raise ValueError(f"{name}: online must be true or false, got {o['online']!r}")
+    for key, opt in OPTIONS.items():          # each option's own check, as declared
+        msg = opt.check(o[key])
+        if msg is not None:
+            raise ValueError(f"{name}: {key} {msg}")
     if o["online"] and name != "rtrl":
         raise ValueError("online updates are RTRL's (--optimizer rtrl); bptt updates per window")
     if o["window"] is not None and name == "rtrl":
@@ -98,7 +69,7 @@ class GradientTrainer:
     popsize = 1
 
     def __init__(self, name: str, prob, net, seed: int = 0, x0=None, **options):
-        if not is_gradient_method(name):
+        if not is_gradient(name):
             raise ValueError(f"unknown gradient method {name!r}; valid: {', '.join(GRADIENT_METHODS)}")
         if prob.batch is None:
             from .problem import builtin_problems

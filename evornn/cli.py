@@ -1,4 +1,5 @@
-"""Command line: ``python -m evornn run PROBLEM``, ``resume``, ``eval``, ``report``, ``list``, ``demo``."""
+"""Command line: ``python -m evornn run PROBLEM``, ``compare``, ``resume``, ``eval``, ``report``,
+``list`` (``list --options NAME``), ``demo``."""
 from __future__ import annotations
 
 import argparse
@@ -41,18 +42,17 @@ class UsageError(Exception):
 
 def _check_names(problem: str, arch, optimizer) -> None:
     import evornn
-    from evornn.options import unknown as _unknown
+    from evornn.options import unknown
     from evornn.problem import get_problem
     try:
         get_problem(problem)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if arch is not None and arch not in evornn.architectures():
-        raise UsageError(str(_unknown("architecture", arch, evornn.architectures())))
-    from evornn.bptt import GRADIENT_METHODS
-    valid = sorted(evornn.optimizers()) + sorted(GRADIENT_METHODS)
+        raise UsageError(str(unknown("architecture", arch, evornn.architectures())))
+    valid = list(evornn.optimizers(gradient=True))
     if optimizer is not None and optimizer not in valid:
-        raise UsageError(str(_unknown("optimizer", optimizer, valid)))
+        raise UsageError(str(unknown("optimizer", optimizer, valid)))
 
 
 def parse_options(pairs, flag: str = "--option") -> dict:
@@ -74,24 +74,12 @@ def parse_options(pairs, flag: str = "--option") -> dict:
     return out
 
 
-def _positive(name: str, v, allow_none=True, minimum=1):
-    if v is None and allow_none:
-        return
-    if v < minimum:
-        raise UsageError(f"--{name} must be >= {minimum}, got {v}")
-
-
-# run options that a TOML file may set too: name -> type (CLI names, '-' or '_' alike)
-RUN_OPTIONS = {"problem": str, "arch": str, "hidden": int, "optimizer": str, "popsize": int,
-               "sigma0": float, "max-evals": int, "generations": int, "target": float,
-               "seed": int, "backend": str, "workers": int, "address": str, "init": str,
-               "out": str, "quiet": bool, "options": dict, "arch-options": dict}
-
-
 def read_config(path: str) -> dict:
-    """A run's options from a TOML file (top level or a [run] table), checked against RUN_OPTIONS."""
-    import difflib
+    """A run's options from a TOML file (top level or a [run] table), checked against
+    evornn.run_options.RUN_OPTIONS."""
     import tomllib
+
+    from evornn.run_options import from_toml
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -101,33 +89,22 @@ def read_config(path: str) -> dict:
         raise UsageError(f"config file {path}: TOML syntax error: {e}") from None
     if isinstance(data.get("run"), dict) and len(data) == 1:
         data = data["run"]
-    out = {}
-    for key, value in data.items():
-        name = key.replace("_", "-")
-        if name not in RUN_OPTIONS:
-            close = difflib.get_close_matches(name, list(RUN_OPTIONS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"config file {path}: unknown key {key!r}{hint}; valid: "
-                             f"{', '.join(RUN_OPTIONS)}")
-        want = RUN_OPTIONS[name]
-        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise UsageError(f"config file {path}: {key} must be {want.__name__}, got {value!r}")
-        out[name.replace("-", "_")] = value
-    return out
+    try:
+        return from_toml(data, path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _gather(args) -> dict:
     """The run's options: the TOML file's, then the command line's over them."""
+    from evornn.run_options import RUN_OPTIONS
     opts = read_config(args.config) if getattr(args, "config", None) else {}
-    for k in list(RUN_OPTIONS):
-        k = k.replace("-", "_")
+    for k, o in RUN_OPTIONS.items():
+        if not o.key:
+            continue                          # --config itself
         v = getattr(args, k, None)
-        if k in ("options", "arch_options"):
-            flag = "--option" if k == "options" else "--arch-option"
-            v = {**opts.get(k, {}), **parse_options(getattr(args, k[:-1]), flag)} or None
+        if o.type is dict:
+            v = {**opts.get(k, {}), **parse_options(getattr(args, k[:-1], None), o.flag)} or None
         if v is not None and v is not False:
             opts[k] = v                       # the command line wins over the file
     if "problem" not in opts:
@@ -138,39 +115,31 @@ def _gather(args) -> dict:
 
 def _make_config(opts: dict):
     """(RunConfig, Problem) from checked options, the problem's defaults for the rest."""
+    from dataclasses import fields
     from pathlib import Path
 
     from evornn.backends import check_backend
+    from evornn.optim import is_gradient
     from evornn.problem import get_problem
     from evornn.run import RunConfig
+    from evornn.run_options import RUN_OPTIONS, first_problem, with_defaults
     _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
-    backend = opts.get("backend", "threads")
     try:
-        check_backend(backend)
+        check_backend(opts.get("backend", RUN_OPTIONS["backend"].default))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    _positive("popsize", opts.get("popsize"), minimum=2)
-    from evornn.bptt import is_gradient_method
-    if is_gradient_method(opts.get("optimizer") or "") and opts.get("popsize"):
+    msg = first_problem(opts)
+    if msg is not None:
+        raise UsageError(msg)
+    if is_gradient(opts.get("optimizer") or "") and opts.get("popsize"):
         raise UsageError(f"--popsize does not apply to {opts['optimizer']}: it trains one network "
                          "(set its batches a generation with --option updates=N)")
-    _positive("hidden", opts.get("hidden"))
-    _positive("max-evals", opts.get("max_evals"))
-    _positive("generations", opts.get("generations"))
-    _positive("workers", opts.get("workers"))
-    if opts.get("sigma0") is not None and not opts["sigma0"] > 0:
-        raise UsageError(f"--sigma0 must be > 0, got {opts['sigma0']}")
     prob = get_problem(opts["problem"])
-    cfg = RunConfig(problem=opts["problem"], arch=opts.get("arch") or prob.arch,
-                    hidden=opts.get("hidden") or prob.n_hidden,
-                    optimizer=opts.get("optimizer") or prob.optimizer,
-                    popsize=opts.get("popsize") or prob.popsize,
-                    sigma0=opts.get("sigma0") or prob.sigma0,
-                    max_evals=opts.get("max_evals") or prob.max_evals, seed=opts.get("seed", 0),
-                    generations=opts.get("generations"), target=opts.get("target"),
-                    backend=backend, workers=opts.get("workers"), address=opts.get("address"),
-                    init=str(Path(opts["init"]).resolve()) if opts.get("init") else None,
-                    options=opts.get("options"), arch_options=opts.get("arch_options"))
+    full = with_defaults(opts, prob)
+    if full["init"]:
+        full["init"] = str(Path(full["init"]).resolve())
+    cfg = RunConfig(problem=opts["problem"], **{f.name: full[f.name] for f in fields(RunConfig)
+                                                if f.name in full})
     if cfg.address and cfg.backend != "ray":
         raise UsageError(f"--address joins a Ray cluster: it needs --backend ray, not {cfg.backend!r}")
     return cfg, prob
@@ -207,12 +176,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from evornn.run import start
+    from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     cfg, prob = _make_config(opts)
     _validate(cfg, prob)
     _use_backend(cfg)
     try:
-        d, summary = start(cfg, Path(opts.get("out", "runs")), quiet=opts.get("quiet", False))
+        d, summary = start(cfg, Path(opts.get("out", RUN_OPTIONS["out"].default)),
+                           quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished generation is checkpointed; continue with "
               "python -m evornn resume RUN_DIR", file=sys.stderr)
@@ -241,29 +212,31 @@ def compare(args) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from evornn.bptt import is_gradient_method
     from evornn.compare import format_table, run_comparison
+    from evornn.optim import is_gradient
+    from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
     if not names or len(set(names)) != len(names):
         raise UsageError(f"--optimizers takes distinct names separated by commas, got {args.optimizers!r}")
-    _positive("seeds", args.seeds)
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.first_seed < 0:
         raise UsageError(f"--first-seed must be >= 0, got {args.first_seed}")
     configs = {}
     for name in names:
         o = {**opts, "optimizer": name, "options": _scoped(opts.get("options"), name, names)}
-        if is_gradient_method(name):
+        if is_gradient(name):
             o.pop("popsize", None)             # a gradient method trains one network
         cfg, prob = _make_config(o)
-        if is_gradient_method(name):
+        if is_gradient(name):
             cfg = replace(cfg, popsize=None)
         _validate(cfg, prob)
         configs[name] = cfg
     _use_backend(cfg)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     try:
-        d, rows = run_comparison(configs, seeds, Path(opts.get("out", "runs")))
+        d, rows = run_comparison(configs, seeds, Path(opts.get("out", RUN_OPTIONS["out"].default)))
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are in the comparison directory; each unfinished run "
               "resumes with python -m evornn resume RUN_DIR", file=sys.stderr)
@@ -364,8 +337,38 @@ def resume(args) -> int:
     return 0 if summary["solved"] else 1
 
 
+def _arch_options() -> dict:
+    """Architecture name -> {option: Option} (a bare default is shown with no meaning)."""
+    from evornn.arch.dispatch import FAMILIES
+    from evornn.options import Option
+    return {f.name: {k: o if isinstance(o, Option) else Option(o, "") for k, o in f.options.items()}
+            for f in FAMILIES if f.name != "dense"}
+
+
+def list_options(name: str) -> int:
+    """The options of one optimizer or architecture: name, default and meaning."""
+    import evornn
+    from evornn.options import describe, unknown
+    archs = _arch_options()
+    if name in archs:
+        kind, declared = "architecture", archs[name]
+    elif name in evornn.optimizers(gradient=True):
+        kind, declared = "optimizer", evornn.optim.declared_options(name)
+    else:
+        valid = list(evornn.optimizers(gradient=True)) + list(archs)
+        raise UsageError(str(unknown("optimizer or architecture", name, valid)))
+    flag = "--arch-option" if kind == "architecture" else "--option"
+    print(f"options of the {kind} {name} ({flag} KEY=VALUE):")
+    for line in describe(declared):
+        print(f"  {line}".rstrip())
+    return 0
+
+
 def list_all(args) -> int:
-    """Problems, architectures, optimizers and backends, one line each."""
+    """Problems, architectures, optimizers and backends, one line each; with --options NAME,
+    the options of one optimizer or architecture."""
+    if args.options:
+        return list_options(args.options)
     import evornn
     from evornn.io_names import io_names
     from evornn.problem import builtin_problems
@@ -379,10 +382,7 @@ def list_all(args) -> int:
     for name, d in evornn.describe_architectures().items():
         print(f"  {name:14} {d}")
     print("optimizers:")
-    for name, d in evornn.optimizers().items():
-        print(f"  {name:14} {d}")
-    from evornn.bptt import GRADIENT_METHODS
-    for name, d in GRADIENT_METHODS.items():
+    for name, d in evornn.optimizers(gradient=True).items():
         print(f"  {name:14} {d}")
     from evornn.run import BACKENDS
     print("backends:")
@@ -391,49 +391,20 @@ def list_all(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser: run and compare take their flags from RUN_OPTIONS."""
     ap = argparse.ArgumentParser(prog="python -m evornn", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
+    from evornn.run_options import add_flags
     r = sub.add_parser("run", help="evolve a network on a problem")
-    r.add_argument("problem", nargs="?",
-                   help="a built-in problem (python -m evornn list) or a .py file")
-    r.add_argument("--arch")
-    r.add_argument("--hidden", type=int)
-    r.add_argument("--optimizer")
-    r.add_argument("--popsize", type=int)
-    r.add_argument("--sigma0", type=float)
-    r.add_argument("--max-evals", type=int)
-    r.add_argument("--generations", type=int)
-    r.add_argument("--target", type=float, help="stop when the best fitness reaches this")
-    r.add_argument("--seed", type=int)
-    r.add_argument("--backend", help="threads (default), serial or ray: the same results")
-    r.add_argument("--address", help="with --backend ray: a cluster to join (auto or HOST:PORT)")
-    r.add_argument("--workers", type=int, help="worker threads, or Ray actors (default: the CPUs)")
-    r.add_argument("--out", help="where run directories go (default runs/)")
-    r.add_argument("--init", help="start from the best genome of this run directory")
-    r.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="an option of the optimizer, repeatable (e.g. --option lr=0.003 "
-                        "--option window=20 for bptt)")
-    r.add_argument("--arch-option", action="append", metavar="KEY=VALUE",
-                   help="an option of the architecture, repeatable (e.g. --arch-option "
-                        "forget_bias=1 for lstm)")
-    r.add_argument("--config", help="a TOML file with any of these options")
-    r.add_argument("--quiet", action="store_true")
+    add_flags(r, "run")
     r.set_defaults(func=run)
     c = sub.add_parser("compare", help="several optimizers x seeds on one problem: a table")
-    c.add_argument("problem", help="a built-in problem (python -m evornn list) or a .py file")
     c.add_argument("--optimizers", required=True,
                    help="comma-separated, e.g. xnes,cmaes,bptt (python -m evornn list)")
     c.add_argument("--seeds", type=int, default=3, help="runs per optimizer (default 3)")
-    c.add_argument("--first-seed", type=int, default=0)
-    for flag, kw in (("--arch", {}), ("--hidden", {"type": int}), ("--popsize", {"type": int}),
-                     ("--sigma0", {"type": float}), ("--max-evals", {"type": int}),
-                     ("--generations", {"type": int}), ("--backend", {}), ("--workers", {"type": int}),
-                     ("--out", {})):
-        c.add_argument(flag, **kw)
-    c.add_argument("--option", action="append", metavar="[OPTIMIZER.]KEY=VALUE",
-                   help="an optimizer option, for all or (OPTIMIZER.KEY) for one, e.g. bptt.lr=0.003")
-    c.add_argument("--arch-option", action="append", metavar="KEY=VALUE")
+    c.add_argument("--first-seed", type=int, default=0, help="the first run's seed (default 0)")
+    add_flags(c, "compare")
     c.set_defaults(func=compare)
     e = sub.add_parser("eval", help="replay a run's best network and test it")
     e.add_argument("run_dir")
@@ -445,13 +416,21 @@ def main(argv: list[str] | None = None) -> int:
     rs.add_argument("run_dir")
     rs.add_argument("--quiet", action="store_true")
     rs.set_defaults(func=resume)
-    sub.add_parser("list", help="problems, architectures, optimizers").set_defaults(func=list_all)
+    ls = sub.add_parser("list", help="problems, architectures, optimizers (bptt and rtrl too), "
+                                     "backends")
+    ls.add_argument("--options", metavar="NAME",
+                    help="the options of this optimizer or architecture: name, default, meaning")
+    ls.set_defaults(func=list_all)
     d = sub.add_parser("demo", help="forward passes of every architecture, with timings")
     d.add_argument("--popsize", type=int, default=256)
     d.add_argument("--hidden", type=int, default=16)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=demo)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         if args.command == "demo" and (args.popsize < 1 or args.hidden < 1):
             raise UsageError("--popsize and --hidden must be positive integers")

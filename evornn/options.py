@@ -110,3 +110,15 @@ def between(lo: float, hi: float, closed: str = "[]", none: bool = False) -> Cal
             and (v <= hi if closed[1] == "]" else v < hi)
         return None if ok else f"must be {'None or ' if none else ''}in {closed[0]}{lo}, {hi}{closed[1]}"
     return check_range
+
+
+def rule(ok: Callable[[Any], bool], text: str, got: bool = True) -> Callable:
+    """A check from a test of the value and the end of the sentence it fails with (', got
+    VALUE' appended when got); a test that raises (a string compared with a number) fails."""
+    def check_rule(v):
+        try:
+            good = bool(ok(v))
+        except (TypeError, ValueError):
+            good = False
+        return None if good else (f"{text}, got {v!r}" if got else text)
+    return check_rule

@@ -1,7 +1,6 @@
 """What a problem declares: sizes, defaults, a population evaluation and a success test."""
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Callable
 from ._zoo import ZOO, zoo_dir
 from .io_names import io_names
 from .network import Network
+from .options import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -133,16 +133,13 @@ def get_problem(name: str) -> Problem:
             raise ValueError("gym: problems need gymnasium: pip install 'evornn[gym]'") from None
         env_id = name[4:]
         if env_id not in gym.registry:
-            close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
-            hint = f" (did you mean 'gym:{close[0]}'?)" if close else ""
+            hint = did_you_mean(env_id, gym.registry).replace("mean '", "mean 'gym:", 1)
             raise ValueError(f"unknown gymnasium environment {env_id!r}{hint}")
         return importlib.import_module(ZOO).FACTORIES["gym"](env_id)
     probs = builtin_problems()
     if name not in probs:
-        close = difflib.get_close_matches(name, list(probs), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown problem {name!r}{hint}; valid: {', '.join(sorted(probs))}, "
-                         "gym:ENV_ID, or a path to a .py file defining PROBLEM")
+        raise ValueError(f"unknown problem {name!r}{did_you_mean(name, probs)}; valid: "
+                         f"{', '.join(sorted(probs))}, gym:ENV_ID, or a path to a .py file defining PROBLEM")
     return probs[name]
 
 

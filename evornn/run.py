@@ -22,31 +22,37 @@ import numpy as np
 from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write
 from .population import computing
+from .run_options import RUN_OPTIONS
 
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
                                                "best.npz", "summary.json")
 
 
+def _default(name: str):
+    return RUN_OPTIONS[name].default
+
+
 @dataclass
 class RunConfig:
-    """Everything that defines a run; written to config.json."""
+    """Everything that defines a run; written to config.json. Each field is a run option of
+    evornn.run_options.RUN_OPTIONS (its meaning and default are declared there)."""
 
     problem: str
     arch: str
     hidden: int
     optimizer: str
-    popsize: int | None
+    popsize: int | None                 # None for a gradient trainer (bptt, rtrl)
     sigma0: float
     max_evals: int
     seed: int
-    generations: int | None = None
-    target: float | None = None
-    backend: str = "threads"
-    workers: int | None = None
-    address: str | None = None          # a Ray cluster to join (backend ray)
-    init: str | None = None             # a run directory whose best genome starts the search
-    options: dict | None = None         # the optimizer's (or gradient trainer's) options
-    arch_options: dict | None = None    # the architecture's options (e.g. forget_bias)
+    generations: int | None = _default("generations")
+    target: float | None = _default("target")
+    backend: str = _default("backend")
+    workers: int | None = _default("workers")
+    address: str | None = _default("address")
+    init: str | None = _default("init")
+    options: dict | None = _default("options")
+    arch_options: dict | None = _default("arch_options")
 
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -99,10 +105,9 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
     and, for its own default optimizer, its options (``options`` override them). A gradient
     method (bptt, rtrl) trains the network itself from x0 or its initialization."""
     import evornn
-
-    from .bptt import GradientTrainer, is_gradient_method
     opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
-    if is_gradient_method(name):
+    if evornn.optim.is_gradient(name):
+        from .bptt import GradientTrainer  # torch is imported when the trainer is built
         return GradientTrainer(name, prob, net, seed=seed, x0=x0, **opts)
     if x0 is None and prob.x0 == "init":
         x0 = net.genome

@@ -1,8 +1,10 @@
-"""Optimizers with one ask/tell interface: ``optimizer(name, dim, ...)``, ``optimizers()``.
+"""Optimizers with one ask/tell interface: ``optimizer(name, dim, ...)``, ``optimizers()``;
+the gradient trainers (bptt, rtrl) are registry entries too (``is_gradient``).
 
 Fitness is maximized; see ``evornn.optim.base`` for the shared conventions.
 """
-from . import cmaes, cosyne, es, ga, pso, sa, snes, xnes  # noqa: F401  (register the optimizers)
-from .base import Optimizer, optimizer, optimizers
+# register the optimizers, then the gradient trainers (bptt, rtrl)
+from . import cmaes, cosyne, es, ga, gradient, pso, sa, snes, xnes  # noqa: F401
+from .base import Optimizer, declared_options, is_gradient, optimizer, optimizers
 
-__all__ = ["Optimizer", "optimizer", "optimizers"]
+__all__ = ["Optimizer", "declared_options", "is_gradient", "optimizer", "optimizers"]

@@ -14,24 +14,44 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import difflib
 import random as _pyrandom
 
 import numpy as np
+
+from ..options import Option, defaults, did_you_mean, unknown
 
 _REGISTRY: dict[str, type] = {}
 ALL_FAILED_LIMIT = 3          # consecutive all-failed generations that make stop() say so
 
 
 def register(cls):
-    """Class decorator: add an Optimizer subclass to the registry under ``cls.name``."""
+    """Class decorator: add an optimizer (or a gradient trainer, ``cls.gradient``) to the
+    registry under ``cls.name``."""
     _REGISTRY[cls.name] = cls
     return cls
 
 
-def optimizers() -> dict[str, str]:
-    """name -> one-line description of every registered optimizer."""
-    return {name: cls.description for name, cls in sorted(_REGISTRY.items())}
+def optimizers(gradient: bool = False) -> dict[str, str]:
+    """name -> one-line description of every evolutionary optimizer, sorted; with
+    ``gradient`` the gradient trainers (bptt, rtrl) follow, sorted too."""
+    out = {n: c.description for n, c in sorted(_REGISTRY.items()) if not c.gradient}
+    if gradient:
+        out.update({n: c.description for n, c in sorted(_REGISTRY.items()) if c.gradient})
+    return out
+
+
+def is_gradient(name: str) -> bool:
+    """Whether name is a registered gradient trainer (bptt, rtrl), which trains one network
+    on a problem's data rather than evolving a population."""
+    return name in _REGISTRY and _REGISTRY[name].gradient
+
+
+def declared_options(name: str) -> dict[str, Option]:
+    """The options of a registered optimizer or gradient trainer: name -> Option."""
+    if name not in _REGISTRY:
+        raise unknown("optimizer", name, list(optimizers(gradient=True)))
+    cls = _REGISTRY[name]
+    return {**(cls.common_options if not cls.gradient else {}), **cls.declared_options}
 
 
 def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0: float = 0.5,
@@ -42,12 +62,30 @@ def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0:
     per optimizer (an unknown one raises a ValueError listing the valid ones).
     """
     if not isinstance(name, str) or name not in _REGISTRY:
-        valid = sorted(_REGISTRY)
-        close = difflib.get_close_matches(str(name), valid, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown optimizer {name!r}{hint}; valid names: {', '.join(valid)}")
+        valid = list(optimizers())
+        raise ValueError(f"unknown optimizer {name!r}{did_you_mean(name, valid)}; valid names: "
+                         f"{', '.join(valid)}")
+    if _REGISTRY[name].gradient:
+        raise ValueError(f"{name} trains a network on a problem's data, not genomes: build it "
+                         f"with evornn.bptt.GradientTrainer({name!r}, problem, network)")
     return _REGISTRY[name](dim, seed=seed, popsize=popsize, x0=x0, sigma0=sigma0, bounds=bounds,
                            **options)
+
+
+def is_int(v) -> bool:
+    """An integer (numpy's too), not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def is_num(v) -> bool:
+    """A real number (numpy's too), not a bool."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def count_or_none(v) -> str | None:
+    """None or an integer >= 1."""
+    return None if v is None or (is_int(v) and v >= 1) else \
+        f"must be None or a positive integer, got {v!r}"
 
 
 def centered_ranks(f: np.ndarray) -> np.ndarray:
@@ -61,19 +99,32 @@ def centered_ranks(f: np.ndarray) -> np.ndarray:
 class Optimizer:
     """Base class: argument checks, bookkeeping of best/failures/generations, state dicts.
 
-    Subclasses set ``name``, ``description``, ``default_popsize``, ``option_defaults`` and
-    implement ``_ask() -> X`` and ``_tell(X, f, failed)`` (``f`` has failures as -inf), list
-    their evolving attributes in ``_state_keys``, and may add reasons in ``_stop()``.
+    Subclasses set ``name``, ``description``, ``default_popsize`` and ``declared_options``
+    (name -> ``Option(default, help, check)``: ``option_defaults`` and the value checks
+    follow from it), implement ``_ask() -> X`` and ``_tell(X, f, failed)`` (``f`` has
+    failures as -inf), list their evolving attributes in ``_state_keys``, and may add reasons
+    in ``_stop()`` and checks that need the popsize or bounds in ``_check_options``.
     """
 
     name = "base"
     description = ""
+    gradient = False
     default_popsize = 50
+    declared_options: dict[str, Option] = {}
     option_defaults: dict = {}
-    common_options = {"max_evaluations": None, "max_generations": None}
+    common_options = {
+        "max_evaluations": Option(None, "stop after this many evaluations (None: no limit)",
+                                  count_or_none),
+        "max_generations": Option(None, "stop after this many generations (None: no limit)",
+                                  count_or_none),
+    }
     _state_keys: tuple = ()
     _base_keys = ("generation", "evaluations", "failures", "all_failed_generations",
                   "_failed_streak", "_best_x", "_best_f", "_pending", "_history")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.option_defaults = defaults(cls.declared_options)
 
     def __init__(self, dim, seed=0, popsize=None, x0=None, sigma0=0.5, bounds=None, **options):
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
@@ -96,10 +147,11 @@ class Optimizer:
         self.sigma0 = sigma0
         self.lower, self.upper = self._check_bounds(bounds, D)
         self.x0 = self._check_x0(x0, D)
-        valid = {**self.common_options, **self.option_defaults}
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown option(s) {', '.join(map(repr, unknown))} for optimizer "
+        valid = {**defaults(self.common_options), **self.option_defaults}
+        bad = sorted(set(options) - set(valid))
+        if bad:
+            hint = did_you_mean(bad[0], sorted(valid)) if len(bad) == 1 else ""
+            raise ValueError(f"unknown option(s) {', '.join(map(repr, bad))}{hint} for optimizer "
                              f"{self.name!r}; valid options: {', '.join(sorted(valid)) or 'none'}")
         self.options = {**valid, **options}
         self._check_options(self.options)
@@ -121,11 +173,12 @@ class Optimizer:
         return self.default_popsize
 
     def _check_options(self, o: dict) -> None:
-        for k in ("max_evaluations", "max_generations"):
-            v = o[k]
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                                  or v < 1):
-                raise ValueError(f"option {k} must be None or a positive integer, got {v!r}")
+        """Every declared check, in declaration order; subclasses add the checks that need
+        the popsize or the bounds after calling this."""
+        for k, opt in {**self.common_options, **self.declared_options}.items():
+            msg = opt.check(o[k]) if opt.check is not None else None
+            if msg is not None:
+                raise ValueError(f"option {k} {msg}")
 
     def _setup(self) -> None:
         pass
@@ -285,7 +338,8 @@ class LegacyRandom:
     """A private copy of numpy's legacy global RNG and of Python's ``random`` module state.
 
     Libraries that draw from ``np.random.*`` / ``random.*`` (pycma, pyswarms, DEAP) are run
-    inside ``with self.legacy():``, which swaps these private states in and the caller's
+    inside ``with self._legacy.active():`` (an optimizer keeps its LegacyRandom in
+    ``_legacy`` and checkpoints it with its state), which swaps these private states in and the caller's
     global states back afterwards, so runs are reproducible and checkpointable and the
     user's global random state is untouched. (Not thread-safe across optimizers.)
     """

@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 
-from .base import LegacyRandom, Optimizer, register
+from ..options import Option, rule
+from .base import LegacyRandom, Optimizer, is_int, is_num, register
 
 
 def _global_randn(*shape):
@@ -34,26 +35,27 @@ class CMAES(Optimizer):
     name = "cmaes"
     description = (
         "CMA-ES (pycma): covariance matrix adaptation, full covariance <= 1000 genes, separable above")
-    option_defaults = {"diagonal": None, "diagonal_above": 1000, "cma_options": None,
-                       "restarts": 0, "restart_strategy": "ipop"}
+    declared_options = {
+        "diagonal": Option(None, "True: separable CMA (CMA_diagonal); False: full covariance; "
+                                 "None: separable above diagonal_above genes",
+                           rule(lambda v: v in (None, True, False), "must be None, True or False")),
+        "diagonal_above": Option(1000, "with diagonal=None: separable CMA above this many genes",
+                                 rule(lambda v: is_num(v) and v >= 0, "must be a number >= 0")),
+        "cma_options": Option(None, "a dict of pycma options passed as is, e.g. {'tolfun': 1e-12}",
+                              rule(lambda v: v is None or isinstance(v, dict),
+                                   "must be a dict of pycma options or None", got=False)),
+        "restarts": Option(0, "new CMA-ES runs when pycma's termination criteria fire",
+                           rule(lambda v: is_int(v) and v >= 0, "must be a non-negative integer")),
+        "restart_strategy": Option("ipop", "'ipop': double the popsize each restart; 'bipop': "
+                                           "alternate with small populations",
+                                   rule(lambda v: v in ("ipop", "bipop"),
+                                        "must be 'ipop' or 'bipop'")),
+    }
     _state_keys = ("_legacy", "_es", "_raw", "popsize", "restarts_done", "_large_popsize",
                    "_budget", "_regime")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
-
-    def _check_options(self, o):
-        super()._check_options(o)
-        if o["diagonal"] not in (None, True, False):
-            raise ValueError(f"option diagonal must be None, True or False, got {o['diagonal']!r}")
-        if o["cma_options"] is not None and not isinstance(o["cma_options"], dict):
-            raise ValueError("option cma_options must be a dict of pycma options or None")
-        r = o["restarts"]
-        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
-            raise ValueError(f"option restarts must be a non-negative integer, got {r!r}")
-        if o["restart_strategy"] not in ("ipop", "bipop"):
-            raise ValueError(f"option restart_strategy must be 'ipop' or 'bipop', got "
-                             f"{o['restart_strategy']!r}")
 
     def _setup(self):
         D = self.dim

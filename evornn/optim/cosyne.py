@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import Option, rule
 from .base import Optimizer, register
 
 
@@ -39,8 +40,23 @@ class CoSyNE(Optimizer):
     name = "cosyne"
     description = "CoSyNE: per-weight subpopulations, top quarter breeds, Cauchy mutation, permutation"
     default_popsize = 40
-    option_defaults = {"parents": 0.25, "offspring": None, "mutation_rate": 0.6,
-                       "mutation_scale": None, "weight_limit": None, "permute": "all"}
+    declared_options = {
+        # parents and offspring are checked against the popsize in _check_options
+        "parents": Option(0.25, "fraction of the population that breeds and survives"),
+        "offspring": Option(None, "children a generation (None: every row below the parents)"),
+        "mutation_rate": Option(0.6, "per-gene probability of a Cauchy mutation",
+                                rule(lambda v: 0 <= v <= 1, "must be in [0, 1]", got=False)),
+        "mutation_scale": Option(None, "the Cauchy mutation's scale (None: sigma0 / 2)",
+                                 rule(lambda v: v is None or v > 0, "must be None or > 0",
+                                      got=False)),
+        "weight_limit": Option(None, "genes kept within x0 +- this (None: 10 sigma0; inf: no "
+                                     "limit)",
+                               rule(lambda v: v is None or v > 0, "must be None, > 0 or inf")),
+        "permute": Option("all", "'all': every survivor's weights; 'probabilistic': the "
+                                 "paper's fitness-based marking; 'none'",
+                          rule(lambda v: v in ("probabilistic", "all", "none"),
+                               "must be 'all', 'probabilistic' or 'none'")),
+    }
     _state_keys = ("pop",)
 
     def _check_options(self, o):
@@ -53,16 +69,6 @@ class CoSyNE(Optimizer):
                                                and 1 <= o["offspring"] < self.popsize):
             raise ValueError(f"option offspring must be None or an integer in [1, popsize), got "
                              f"{o['offspring']!r}")
-        if not 0 <= o["mutation_rate"] <= 1:
-            raise ValueError("option mutation_rate must be in [0, 1]")
-        if o["mutation_scale"] is not None and not o["mutation_scale"] > 0:
-            raise ValueError("option mutation_scale must be None or > 0")
-        if o["weight_limit"] is not None and not o["weight_limit"] > 0:
-            raise ValueError(f"option weight_limit must be None, > 0 or inf, got "
-                             f"{o['weight_limit']!r}")
-        if o["permute"] not in ("probabilistic", "all", "none"):
-            raise ValueError(f"option permute must be 'all', 'probabilistic' or 'none', got "
-                             f"{o['permute']!r}")
 
     def _setup(self):
         m, n = self.popsize, self.dim

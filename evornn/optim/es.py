@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import Option, rule
 from .base import Optimizer, centered_ranks, register
 
 
@@ -41,21 +42,29 @@ class OpenAIES(Optimizer):
     name = "es"
     description = "OpenAI-ES: mirrored sampling, centered-rank shaping, Adam/SGD on the mean, seed-replayable"
     default_popsize = 50
-    option_defaults = {"lr": 0.05, "optimizer": "adam", "beta1": 0.9, "beta2": 0.999,
-                       "momentum": 0.9, "weight_decay": 0.0, "sigma_decay": 1.0,
-                       "sigma_min": 1e-8}
+    declared_options = {
+        "lr": Option(0.05, "learning rate of the mean's update",
+                     rule(lambda v: v > 0, "must be > 0", got=False)),
+        "optimizer": Option("adam", "'adam' or 'sgd' (with momentum) on the mean",
+                            rule(lambda v: v in ("adam", "sgd"), "must be 'adam' or 'sgd'")),
+        "beta1": Option(0.9, "adam: decay of the gradient's running mean",
+                        rule(lambda v: 0 <= v < 1, "must be in [0, 1)")),
+        "beta2": Option(0.999, "adam: decay of the squared gradient's running mean",
+                        rule(lambda v: 0 <= v < 1, "must be in [0, 1)")),
+        "momentum": Option(0.9, "sgd: momentum", rule(lambda v: 0 <= v <= 1, "must be in [0, 1]")),
+        "weight_decay": Option(0.0, "L2 coefficient pulling the mean towards 0",
+                               rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        "sigma_decay": Option(1.0, "sigma *= sigma_decay each generation (1: fixed noise std)",
+                              rule(lambda v: 0 < v <= 1, "must be in (0, 1]", got=False)),
+        "sigma_min": Option(1e-8, "sigma_decay stops at this noise std",
+                            rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+    }
     _state_keys = ("mean", "sigma", "_m", "_v", "_t", "_seeds")
 
     def _check_options(self, o):
         super()._check_options(o)
         if self.popsize % 2:
             raise ValueError(f"popsize must be even for mirrored sampling, got {self.popsize}")
-        if o["optimizer"] not in ("adam", "sgd"):
-            raise ValueError(f"option optimizer must be 'adam' or 'sgd', got {o['optimizer']!r}")
-        if not o["lr"] > 0:
-            raise ValueError("option lr must be > 0")
-        if not 0 < o["sigma_decay"] <= 1:
-            raise ValueError("option sigma_decay must be in (0, 1]")
 
     def _setup(self):
         self.mean = self.x0.copy()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import LegacyRandom, Optimizer, register
+from ..options import Option, rule
+from .base import LegacyRandom, Optimizer, is_int, register
 
 
 class _Ind:
@@ -32,9 +33,30 @@ class GA(Optimizer):
     name = "ga"
     description = "genetic algorithm (DEAP operators): tournament, blend/SBX crossover, Gaussian mutation"
     default_popsize = 50
-    option_defaults = {"tournsize": 3, "cxpb": 0.7, "crossover": "blend", "alpha": 0.5,
-                       "eta": 15.0, "indpb": None, "adapt_sigma": True,
-                       "replacement": "plus", "elite": 1}
+    declared_options = {
+        "tournsize": Option(3, "individuals in each selection tournament",
+                            rule(lambda v: is_int(v) and v >= 1, "must be an integer >= 1",
+                                 got=False)),
+        "cxpb": Option(0.7, "probability that a pair of parents is recombined",
+                       rule(lambda v: 0 <= v <= 1, "must be in [0, 1]", got=False)),
+        "crossover": Option("blend", "'blend' (cxBlend, alpha) or 'sbx' (simulated binary, eta; "
+                                     "needs finite bounds)",
+                            rule(lambda v: v in ("blend", "sbx"), "must be 'blend' or 'sbx'")),
+        "alpha": Option(0.5, "blend: how far children may lie beyond their parents",
+                        rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        "eta": Option(15.0, "sbx: crowding degree (large: children close to their parents)",
+                      rule(lambda v: 0 < v < float("inf"), "must be a positive number")),
+        "indpb": Option(None, "per-gene probability of a Gaussian mutation (None: min(1, 2/dim))",
+                        rule(lambda v: v is None or 0 < v <= 1, "must be None or in (0, 1]",
+                             got=False)),
+        "adapt_sigma": Option(True, "adapt the mutation step by the 1/5th success rule",
+                              rule(lambda v: v in (True, False), "must be true or false")),
+        "replacement": Option("plus", "'plus': the best popsize of parents + children; 'comma': "
+                                      "the children plus elite parents",
+                              rule(lambda v: v in ("plus", "comma"), "must be 'plus' or 'comma'")),
+        # checked against the popsize in _check_options
+        "elite": Option(1, "comma: best parents kept"),
+    }
     _state_keys = ("_legacy", "_pop", "_fit", "_parent_f", "mut_sigma")
 
     def _check_options(self, o):
@@ -44,15 +66,6 @@ class GA(Optimizer):
         if o["crossover"] == "sbx" and not (np.isfinite(self.lower).all()
                                             and np.isfinite(self.upper).all()):
             raise ValueError("crossover='sbx' needs finite bounds; use crossover='blend'")
-        if o["replacement"] not in ("plus", "comma"):
-            raise ValueError(f"option replacement must be 'plus' or 'comma', got "
-                             f"{o['replacement']!r}")
-        if not (isinstance(o["tournsize"], (int, np.integer)) and o["tournsize"] >= 1):
-            raise ValueError("option tournsize must be an integer >= 1")
-        if not 0 <= o["cxpb"] <= 1:
-            raise ValueError("option cxpb must be in [0, 1]")
-        if o["indpb"] is not None and not 0 < o["indpb"] <= 1:
-            raise ValueError("option indpb must be None or in (0, 1]")
         if not (isinstance(o["elite"], (int, np.integer)) and 0 <= o["elite"] < self.popsize):
             raise ValueError(f"option elite must be an integer in [0, popsize={self.popsize})")
 

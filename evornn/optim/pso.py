@@ -27,6 +27,7 @@ def _pyswarms():
     return operators, handlers, swarms, topology
 
 
+from ..options import Option, rule  # noqa: E402
 from .base import LegacyRandom, Optimizer, register  # noqa: E402
 
 
@@ -45,22 +46,31 @@ class PSO(Optimizer):
     name = "pso"
     description = "particle swarm (pyswarms operators): global-best star or local-best ring topology"
     default_popsize = 30
-    option_defaults = {"topology": "star", "w": 0.7298, "c1": 1.49618, "c2": 1.49618,
-                       "k": 3, "p": 2, "vmax": None}
+    declared_options = {
+        "topology": Option("star", "'star': every particle follows the global best; 'ring': "
+                                   "the best of its k nearest neighbours",
+                           rule(lambda v: v in ("star", "ring"), "must be 'star' or 'ring'")),
+        "w": Option(0.7298, "inertia weight of the velocity",
+                    rule(lambda v: -float("inf") < v < float("inf"), "must be a finite number")),
+        "c1": Option(1.49618, "pull towards the particle's own best",
+                     rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        "c2": Option(1.49618, "pull towards the swarm's (or the neighbours') best",
+                     rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        # checked against the topology and the popsize in _check_options
+        "k": Option(3, "ring: neighbours each particle looks at"),
+        "p": Option(2, "ring: the distance's norm (1 or 2)",
+                    rule(lambda v: v in (1, 2), "must be 1 or 2", got=False)),
+        "vmax": Option(None, "velocity clamp |v| <= vmax (None: no clamp)",
+                       rule(lambda v: v is None or v > 0, "must be None or > 0", got=False)),
+    }
     _state_keys = ("_legacy", "_pos", "_vel", "_pbest_pos", "_pbest_cost", "_best_pos",
                    "_best_cost")
 
     def _check_options(self, o):
         super()._check_options(o)
-        if o["topology"] not in ("star", "ring"):
-            raise ValueError(f"option topology must be 'star' or 'ring', got {o['topology']!r}")
         if o["topology"] == "ring" and not (isinstance(o["k"], (int, np.integer))
                                             and 1 <= o["k"] <= self.popsize):
             raise ValueError(f"option k must be an integer in [1, popsize={self.popsize}]")
-        if o["p"] not in (1, 2):
-            raise ValueError("option p must be 1 or 2")
-        if o["vmax"] is not None and not o["vmax"] > 0:
-            raise ValueError("option vmax must be None or > 0")
 
     def _setup(self):
         P, D = self.popsize, self.dim

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, register
+from ..options import Option, rule
+from .base import Optimizer, is_int, register
 
 
 @register
@@ -23,21 +24,25 @@ class SA(Optimizer):
     name = "sa"
     description = "simulated annealing: parallel Metropolis chains, geometric cooling, adaptive steps"
     default_popsize = 16
-    option_defaults = {"T0": None, "cooling": 0.95, "T_min": 1e-12, "target_accept": 0.35,
-                       "adapt": 0.3, "restart_after": None}
+    declared_options = {
+        "T0": Option(None, "starting temperature (None: the std of the first generation's "
+                           "fitness, or 1)",
+                     rule(lambda v: v is None or (np.isfinite(v) and v > 0),
+                          "must be None or a positive number", got=False)),
+        "cooling": Option(0.95, "T *= cooling each generation",
+                          rule(lambda v: 0 < v <= 1, "must be in (0, 1]", got=False)),
+        "T_min": Option(1e-12, "the temperature never cools below this",
+                        rule(lambda v: 0 < v < float("inf"), "must be a positive number")),
+        "target_accept": Option(0.35, "acceptance rate each chain's step size is adapted towards",
+                                rule(lambda v: 0 < v < 1, "must be in (0, 1)", got=False)),
+        "adapt": Option(0.3, "step *= exp(adapt * (accepted - target_accept)) (0: fixed steps)",
+                        rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        "restart_after": Option(None, "a chain not improving its best for this many "
+                                      "generations restarts from the best point (None: never)",
+                                rule(lambda v: v is None or (is_int(v) and v >= 1),
+                                     "must be None or an integer >= 1", got=False)),
+    }
     _state_keys = ("_x", "_f", "_step", "_T", "_stale", "_chain_best", "_accepts")
-
-    def _check_options(self, o):
-        super()._check_options(o)
-        if o["T0"] is not None and not (np.isfinite(o["T0"]) and o["T0"] > 0):
-            raise ValueError("option T0 must be None or a positive number")
-        if not 0 < o["cooling"] <= 1:
-            raise ValueError("option cooling must be in (0, 1]")
-        if not 0 < o["target_accept"] < 1:
-            raise ValueError("option target_accept must be in (0, 1)")
-        ra = o["restart_after"]
-        if ra is not None and not (isinstance(ra, (int, np.integer)) and ra >= 1):
-            raise ValueError("option restart_after must be None or an integer >= 1")
 
     def _setup(self):
         self._x = None                     # [P, D] chain states, _f their fitness

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import Option, rule
 from .base import Optimizer, register
 
 
@@ -25,16 +26,17 @@ class SNES(Optimizer):
 
     name = "snes"
     description = "separable NES: diagonal Gaussian, rank utilities, natural-gradient mean and step sizes"
-    option_defaults = {"eta_mu": 1.0, "eta_sigma": None}
+    declared_options = {
+        "eta_mu": Option(1.0, "learning rate of the mean",
+                         rule(lambda v: v > 0, "must be > 0", got=False)),
+        "eta_sigma": Option(None, "learning rate of the step sizes (None: (3 + ln D) / (5 sqrt D))",
+                            rule(lambda v: v is None or v > 0, "must be > 0 (or None for the "
+                                 "default)", got=False)),
+    }
     _state_keys = ("mean", "sigma", "_s")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
-
-    def _check_options(self, o):
-        super()._check_options(o)
-        if not o["eta_mu"] > 0 or (o["eta_sigma"] is not None and not o["eta_sigma"] > 0):
-            raise ValueError("options eta_mu and eta_sigma must be > 0 (eta_sigma may be None)")
 
     def _setup(self):
         D = self.dim

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, register
+from ..options import Option, rule
+from .base import Optimizer, is_int, register
 from .snes import nes_utilities
 
 
@@ -26,24 +27,25 @@ class XNES(Optimizer):
 
     name = "xnes"
     description = "exponential NES: full-covariance Gaussian, natural-gradient updates (small dims)"
-    option_defaults = {"eta_mu": 1.0, "eta_sigma": None, "eta_B": None, "restart_below": None,
-                       "restarts": 10}
+    declared_options = {
+        "eta_mu": Option(1.0, "learning rate of the mean",
+                         rule(lambda v: v > 0, "must be > 0", got=False)),
+        "eta_sigma": Option(None, "learning rate of sigma (None: 3 (3 + ln D) / (5 D sqrt D))",
+                            rule(lambda v: v is None or v > 0,
+                                 "must be > 0 (or None for the default)", got=False)),
+        "eta_B": Option(None, "learning rate of the shape B (None: 3 (3 + ln D) / (5 D sqrt D))",
+                        rule(lambda v: v is None or v > 0,
+                             "must be > 0 (or None for the default)", got=False)),
+        "restart_below": Option(None, "start again from x0 when sigma falls below this fraction "
+                                      "of sigma0 (None: never)",
+                                rule(lambda v: v is None or 0 < v < 1, "must be in (0, 1) or None")),
+        "restarts": Option(10, "at most this many restarts",
+                           rule(lambda v: is_int(v) and v >= 0, "must be a non-negative integer")),
+    }
     _state_keys = ("mean", "sigma", "B", "_s", "restarts_done")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
-
-    def _check_options(self, o):
-        super()._check_options(o)
-        for k in ("eta_mu", "eta_sigma", "eta_B"):
-            if o[k] is not None and not o[k] > 0:
-                raise ValueError(f"option {k} must be > 0 (or None for the default)")
-        rb = o["restart_below"]
-        if rb is not None and not 0 < rb < 1:
-            raise ValueError(f"option restart_below must be in (0, 1) or None, got {rb!r}")
-        r = o["restarts"]
-        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
-            raise ValueError(f"option restarts must be a non-negative integer, got {r!r}")
 
     def _setup(self):
         D = self.dim

@@ -1,0 +1,58 @@
+"""The gradient trainers, bptt and rtrl, as entries of the optimizer registry: their names,
+descriptions and options. The training itself is ``evornn.bptt.GradientTrainer``, which
+needs a problem's batches and torch (imported only when a trainer is built)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..options import Option, rule
+from .base import is_int, register
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+OPTIONS = {
+    "lr": Option(0.01, "learning rate", rule(lambda v: _number(v) and v > 0, "must be a number > 0")),
+    "method": Option("adam", "adam or sgd",
+                     rule(lambda v: v in ("adam", "sgd"), "must be one of adam, sgd")),
+    "momentum": Option(0.9, "sgd only: momentum",
+                       rule(lambda v: _number(v) and v >= 0, "must be a number >= 0")),
+    "window": Option(None, "truncated BPTT: steps per window (None: whole sequences)",
+                     rule(lambda v: v is None or (is_int(v) and v >= 1),
+                          "must be a positive integer or None")),
+    "clip": Option(1.0, "largest gradient norm per update (None or 0: no clipping)",
+                   rule(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                and v >= 0), "must be a number >= 0 or None")),
+    "updates": Option(10, "optimizer steps a generation, each on a fresh batch",
+                      rule(lambda v: is_int(v) and v >= 1, "must be a positive integer")),
+    "dtype": Option("float64", "float32 or float64 (tiny networks: no faster in float32)",
+                    rule(lambda v: v in ("float32", "float64"), "must be float32 or float64")),
+    "online": Option(False, "rtrl only: update the weights after every time step",
+                     rule(lambda v: v in (True, False), "must be true or false")),
+    "teacher_forcing": Option(1.0, "generative problems: chance a step is fed the true value",
+                              rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                                   and 0 <= v <= 1, "must be a number in [0, 1]")),
+}
+
+
+class Gradient:
+    """A registry entry for a gradient trainer: no population, one network trained."""
+
+    gradient = True
+    declared_options = OPTIONS
+
+
+@register
+class BPTT(Gradient):
+    name = "bptt"
+    description = ("backpropagation through time on the torch twin (Adam or SGD, truncation "
+                   "window, gradient clipping)")
+
+
+@register
+class RTRL(Gradient):
+    name = "rtrl"
+    description = ("real-time recurrent learning: forward-mode sensitivities, online or per "
+                   "sequence (small networks)")
