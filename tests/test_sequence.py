@@ -206,10 +206,11 @@ def test_a_short_parity_run_is_solved(tmp_path):
     assert parity.sequences_right(parity.outputs(net, net.genome[None], X), target).all()
 
 
-# the problems' own defaults, on the seed of each that solves soonest (README: seeds 1-3 all
-# solve; adding seed 1 at 16,300 evaluations, anbncn seed 4 at 43,296)
+# the problems' own defaults, on the seed of each that solves soonest (seeds 1-3 all solve;
+# adding seed 1 at 16,300 evaluations, anbncn seed 4 at 53,174 with numpy 2.4 / numba 0.68:
+# 43,296 with the libraries of 2026-11, so the budget leaves room for such drift)
 @pytest.mark.slow   # tens of seconds (pytest --durations)
-@pytest.mark.parametrize("name, seed, evals", [("adding", 1, 20_000), ("anbncn", 4, 50_000)])
+@pytest.mark.parametrize("name, seed, evals", [("adding", 1, 20_000), ("anbncn", 4, 65_000)])
 def test_the_default_settings_solve(tmp_path, name, seed, evals):
     prob = evornn.problem.get_problem(name)
     cfg = RunConfig(problem=name, arch=prob.arch, hidden=prob.n_hidden, optimizer=prob.optimizer,
