@@ -337,21 +337,13 @@ def resume(args) -> int:
     return 0 if summary["solved"] else 1
 
 
-def _arch_options() -> dict:
-    """Architecture name -> {option: Option} (a bare default is shown with no meaning)."""
-    from evornn.arch.dispatch import FAMILIES
-    from evornn.options import Option
-    return {f.name: {k: o if isinstance(o, Option) else Option(o, "") for k, o in f.options.items()}
-            for f in FAMILIES if f.name != "dense"}
-
-
 def list_options(name: str) -> int:
     """The options of one optimizer or architecture: name, default and meaning."""
     import evornn
     from evornn.options import describe, unknown
-    archs = _arch_options()
+    archs = evornn.architectures()
     if name in archs:
-        kind, declared = "architecture", archs[name]
+        kind, declared = "architecture", evornn.architecture_options(name)
     elif name in evornn.optimizers(gradient=True):
         kind, declared = "optimizer", evornn.optim.declared_options(name)
     else:

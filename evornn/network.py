@@ -27,6 +27,13 @@ def describe_architectures() -> dict[str, str]:
     return {name: _BY_NAME[name][1].description for name in _PUBLIC}
 
 
+def architecture_options(name: str) -> dict:
+    """An architecture's options: name -> Option(default, one-line meaning, check)."""
+    if name not in _PUBLIC:
+        raise unknown("architecture", name, _PUBLIC)
+    return dict(_BY_NAME[name][1].options)
+
+
 def _size(what: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{what} must be a positive integer, got {v!r}")
