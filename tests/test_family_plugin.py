@@ -17,12 +17,9 @@ def _run(*args, **kw):
 
 
 def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path):
-    r = _run("-c", "import evornn; print(evornn.architectures()[-1], evornn.Network('toy', 2, 3, 1)"
-                   ".forward([[1.0, 0.0], [0.0, 1.0]]).shape)")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["toy", "(2,", "1)"]
     r = _run("-m", "evornn", "list")
-    assert re.search(r"^  toy +toy leaky-integrator Elman network", r.stdout, re.M), r.stdout
+    assert re.search(r"^  second_order .*\n  toy +toy leaky-integrator Elman network", r.stdout, re.M), \
+        r.stdout
     r = _run("-m", "evornn", "run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
              "--out", str(tmp_path))
     assert r.returncode in (0, 1), r.stderr          # 1: not solved in 2 generations
