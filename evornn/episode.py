@@ -8,12 +8,13 @@ does not change), ``max(lay.n_packed, 1)`` floats for the packed weights and
 per individual, ``step_any`` steps a batch ``x[B, I] -> y[B, O]``, ``run_chunks`` spreads the
 population over the worker threads, and kernels compile with ``JIT`` (the network kernels'
 own options, fastmath included) or ``EXACT`` (the same without fastmath: bit-identical
-results whatever the compilation context, for physics). docs/compiled-problems.md has a
-worked example.
+results whatever the compilation context, for physics). From Python (outside an episode)
+``pack`` does what ``pack_any`` does, compiled once and cached. docs/compiled-problems.md
+has a worked example.
 """
 from __future__ import annotations
 
-from .arch.dispatch import family, pack_any, step_any
+from .arch.dispatch import family, pack, pack_any, step_any
 from .arch.kernels import JIT
 from .threads import run_chunks
 
@@ -22,7 +23,8 @@ EXACT = {k: v for k, v in JIT.items() if k != "fastmath"}
 SINGLE_LAYER = ("compiled episodes run single-layer networks (stacks and bidirectional networks "
                 "are not supported in compiled episodes yet)")
 
-__all__ = ["EXACT", "JIT", "SINGLE_LAYER", "family", "pack_any", "run_chunks", "single_layer", "step_any"]
+__all__ = ["EXACT", "JIT", "SINGLE_LAYER", "family", "pack", "pack_any", "run_chunks", "single_layer",
+           "step_any"]
 
 
 def single_layer(net, message: str = SINGLE_LAYER, n_in: int | None = None, n_out: int | None = None):

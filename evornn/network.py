@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .arch.blocks import Block, bounds_of, init_genome, place
-from .arch.dispatch import FAMILIES, pack_any, step_any
+from .arch.dispatch import FAMILIES, pack, step
 from .arch.kernels import C_OPT, CFG_LEN, READOUTS
 from .arch.spec import Family
 from .io_names import io_names
@@ -259,7 +259,7 @@ class Network:
     def _pack(self, lay: Layer, dtype) -> np.ndarray:
         w = np.zeros(max(lay.n_packed, 1), dtype)
         g = np.ascontiguousarray(self._genome[lay.offset:lay.offset + lay.n_genes], dtype)
-        pack_any(lay.kind, g, lay.cfg, lay.fixed_as(dtype), w)
+        pack(lay.kind, g, lay.cfg, lay.fixed_as(dtype), w)
         return w
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -290,7 +290,7 @@ class Network:
         v = v.astype(np.float64)[None]
         for lay, w, st in zip(self.layers, self._packed, self._state):
             y = np.empty((1, lay.n_out))
-            step_any(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), st, v, y)
+            step(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), st, v, y)
             v = y
         if self.output_map is not None:
             return v[0] * self.output_map[0] + self.output_map[1]

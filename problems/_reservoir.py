@@ -19,7 +19,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 import evornn
-from evornn.episode import JIT, family, pack_any, run_chunks, step_any
+from evornn.episode import JIT, family, pack, pack_any, run_chunks, step_any
 from evornn.problem import Problem
 
 GENES = ("leak", "input_scaling", "spectral_radius")
@@ -188,7 +188,7 @@ def teacher_forced_runs(full: evornn.Network, U: np.ndarray, n_steps: int) -> np
     """Free runs [B, n_steps] of the full ESN after teacher-forcing each row of U[B, T]."""
     lay = full.layers[0]
     w = np.empty(lay.n_packed)
-    pack_any(lay.kind, full.genome.astype(np.float64), lay.cfg, lay.fixed_as(np.float64), w)
+    pack(lay.kind, full.genome.astype(np.float64), lay.cfg, lay.fixed_as(np.float64), w)
     out = np.empty((len(U), n_steps))
     teacher_then_generate(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), lay.n_state,
                           np.ascontiguousarray(U, dtype=np.float64), int(n_steps), out)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, pack_any, run_chunks, single_layer, step_any
+from evornn.episode import EXACT, pack, pack_any, run_chunks, single_layer, step_any
 
 from ._pole_physics import DPNV_STEPS, FORCE_MAG, MARKOV_STEPS, START, failed, n_inputs, observe, rk4
 
@@ -103,7 +103,7 @@ def _packed(net, genome):
     lay = _layer(net)
     w = np.empty(max(lay.n_packed, 1))
     fx = lay.fixed_as(np.float64)
-    pack_any(lay.kind, net.check_genomes(genome)[0].astype(np.float64), lay.cfg, fx, w)
+    pack(lay.kind, net.check_genomes(genome)[0].astype(np.float64), lay.cfg, fx, w)
     return lay, w, fx, np.empty(lay.n_state + 1)
 
 

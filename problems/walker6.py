@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, family, pack_any, run_chunks
+from evornn.episode import EXACT, family, pack, pack_any, run_chunks
 from evornn.problem import Problem
 
 from . import _leg
@@ -192,7 +192,7 @@ def run(net, genome) -> dict:
     lay = _layer(net)
     w = np.empty(lay.n_packed)
     g = net.check_genomes(np.asarray(genome, np.float64)[None])[0].astype(np.float64)
-    pack_any(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
+    pack(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
     T = _leg.STEPS
     x, legs, r = np.empty(T), np.empty((T, 6, 5)), np.empty((T, 6, lay.n_hidden))
     dist = episode(w, lay.n_hidden, T, float(lay.opts["dt"]), x, legs, r)

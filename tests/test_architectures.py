@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 
 import evornn
-from evornn.arch.dispatch import FAMILIES, pack_any, step_any
+from evornn.arch.dispatch import FAMILIES, pack, step
 from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh, view2d
 from evornn.options import Option
 from evornn.threads import set_threads, threads
@@ -125,21 +125,22 @@ def _layer_of(kind):
 
 @pytest.mark.parametrize("kind", range(len(FAMILIES)), ids=[f.name for f in FAMILIES])
 def test_every_family_reaches_its_own_branch(kind):
-    """pack_any/step_any with a family's index do exactly what its own kernels do."""
+    """The switches (through their cached entry points) with a family's index do exactly what
+    its own kernels do."""
     fam, lay = FAMILIES[kind], _layer_of(kind)
     assert lay.kind == kind and lay.family is fam
     rng = np.random.default_rng(kind)
     g = rng.uniform(-1, 1, lay.n_genes)
     fixed = lay.fixed_as(np.float64)
     w1, w2 = np.zeros(max(lay.n_packed, 1)), np.zeros(max(lay.n_packed, 1))
-    pack_any(kind, g, lay.cfg, fixed, w1)
+    pack(kind, g, lay.cfg, fixed, w1)
     fam.pack(g, lay.cfg, fixed, w2)
     np.testing.assert_array_equal(w1, w2)
     x = rng.standard_normal((2, lay.n_in))
     s1, s2 = np.zeros(2 * lay.n_state + 1), np.zeros(2 * lay.n_state + 1)
     y1, y2 = np.zeros((2, lay.n_out)), np.zeros((2, lay.n_out))
     for _ in range(3):
-        step_any(kind, w1, lay.cfg, fixed, s1, x, y1)
+        step(kind, w1, lay.cfg, fixed, s1, x, y1)
         fam.step(w2, lay.cfg, fixed, s2, x, y2)
     np.testing.assert_array_equal(y1, y2)
     assert np.abs(y1).sum() > 0

@@ -2,10 +2,9 @@
 
 Compiled functions passed as arguments cannot be cached by numba (measured: 6 s of
 compilation in every new process), so population and episode loops call ``pack_any`` and
-``step_any``, which run plain if/elif switches generated from ``FAMILIES``: the loops that
-call them are cached with the switch compiled in. (Generated code has no file, so numba
-cannot cache the switches on their own; ``pack_any`` and ``step_any`` are their cached
-entry points, from Python and compiled code alike.)
+``step_any``, plain if/elif switches generated from ``FAMILIES``: the loops that call them
+are cached with the switch compiled in. Generated code has no file, so numba cannot cache
+the switches on their own: from Python, call ``pack`` and ``step``, their cached entry points.
 
 Built-in families are the modules named in ``BUILTIN``; families outside the package
 (plugins) are named in the environment variable ``EVORNN_FAMILIES`` (module names or .py
@@ -70,28 +69,30 @@ def family(name: str):
 
 def _switch(verb: str, args: str):
     """njit(def VERB_any(kind, ARGS)): if kind == 0: family0.VERB(ARGS) elif ..."""
-    lines = [f"def {verb}_switch(kind, {args}):"]
+    lines = [f"def {verb}_any(kind, {args}):"]
     for kind in range(len(FAMILIES)):
         lines.append(f"    {'if' if kind == 0 else 'elif'} kind == {kind}:\n"
                      f"        f{kind}({args})")
     ns = {f"f{kind}": getattr(fam, verb) for kind, fam in enumerate(FAMILIES)}
-    exec(compile("\n".join(lines), f"<evornn {verb}_switch>", "exec"), ns)
-    fn = ns[f"{verb}_switch"]
-    fn.__doc__ = f"The {verb} kernel of the family with index ``kind``."
+    exec(compile("\n".join(lines), f"<evornn {verb}_any>", "exec"), ns)
+    fn = ns[f"{verb}_any"]
+    fn.__doc__ = f"The {verb} kernel of the family with index ``kind`` (from compiled code)."
     return njit(**JIT_NO_CACHE)(fn)
 
 
-_pack_switch = _switch("pack", "g, cfg, fixed, w")
-_step_switch = _switch("step", "w, cfg, fixed, state, x, y")
+pack_any = _switch("pack", "g, cfg, fixed, w")
+step_any = _switch("step", "w, cfg, fixed, state, x, y")
 
 
+# From Python, call these: the switches compiled once and cached. (Compiled loops call the
+# switches themselves: a wrapper between cost ctrnn 7% at H = 16, inlined or not.)
 @njit(**JIT)
-def pack_any(kind, g, cfg, fixed, w):
+def pack(kind, g, cfg, fixed, w):
     """Genome -> packed kernel parameters for the family with index ``kind``."""
-    _pack_switch(kind, g, cfg, fixed, w)
+    pack_any(kind, g, cfg, fixed, w)
 
 
 @njit(**JIT)
-def step_any(kind, w, cfg, fixed, state, x, y):
+def step(kind, w, cfg, fixed, state, x, y):
     """One time step of the family with index ``kind`` for a batch x[B, I] -> y[B, O]."""
-    _step_switch(kind, w, cfg, fixed, state, x, y)
+    step_any(kind, w, cfg, fixed, state, x, y)
