@@ -34,3 +34,14 @@ def test_toy_family_passes_the_parity_and_reference_suites():
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", tail).group(1))
     assert passed >= 15 and "failed" not in tail, tail
+
+
+def test_a_plugin_that_is_not_there_or_not_a_family_is_named(tmp_path):
+    (tmp_path / "empty.py").write_text("X = 1\n")
+    for spec, message in ((str(tmp_path / "missing.py"), "no family file"),
+                          (str(tmp_path / "empty.py"), "defines no FAMILY")):
+        r = subprocess.run([sys.executable, "-c", "import evornn"], cwd=ROOT, capture_output=True,
+                           text=True, env={**os.environ, "EVORNN_FAMILIES": spec})
+        assert r.returncode == 1
+        assert f"ImportError: EVORNN_FAMILIES: {spec!r} {message}" in r.stderr or \
+            f"ImportError: EVORNN_FAMILIES: {message} {spec!r}" in r.stderr, r.stderr
