@@ -8,7 +8,8 @@ evolution does best with) against BPTT (and RTRL on parity) on the network gradi
 best with here, through the machinery of ``python -m evornn compare`` (one run directory
 per run, table.csv and compare.png per problem). Prints success, median evaluations and
 median training sequences to success (evaluations x sequences a batch: the unit of the
-paper) beside the published LSTM figures (ANCHORS.md section 2).
+paper) beside the published LSTM figures (Hochreiter and Schmidhuber 1997; Gers,
+Schmidhuber and Cummins 2000).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
     python -m benchmarks.forward [--repeats 5] [--archs lstm,elman,ctrnn]
 
-Workload (issue 2 / ANCHORS section 7): P = 512 genomes, I = 4, H = 32 (CTRNN: 16
+Workload (the one peers were measured on): P = 512 genomes, I = 4, H = 32 (CTRNN: 16
 neurons, Euler), O = 2, B = 16 sequences, T = 200 steps. The references run in the same
 process: NumPy batched matmul over the population, and torch.bmm over the population
 (the way EvoTorch vectorizes). Prints the median of the repeats, ratios against the

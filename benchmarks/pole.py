@@ -12,7 +12,7 @@ standard start and 1,000 steps from at least 200 of the 625 grid starts (tests a
 counted as evaluations). double-pole (Markovian): solved at 100,000 steps balanced. A run
 fails at the problem's budget (40,000 evaluations). Wall time per solve excludes numba
 compilation (the kernels are compiled before the clock starts). Published and peer
-figures: ANCHORS.md section 1, printed beside ours.
+figures (Stanley and Miikkulainen 2002; Gomez et al. 2008), printed beside ours.
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def main() -> None:
     print(f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1} each; a run fails at the "
           "problem's budget")
     print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "
-          f"{'max':>7} {'median s':>8}  published / peers (ANCHORS.md)")
+          f"{'max':>7} {'median s':>8}  published / peers")
     for name in args.problems.split(","):
         prob = get_problem(name)
         net = prob.network(args.arch, args.hidden)

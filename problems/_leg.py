@@ -1,4 +1,4 @@
-"""The leg of Beer's walkers (ANCHORS.md section 4 constants), shared by `walker` and `walker6`.
+"""The leg of Beer's walkers (the constants of Beer and Gallagher 1992), shared by `walker` and `walker6`.
 
 A leg hangs from a joint at height 0; its angle grows forwards. In stance (foot down) the
 planted foot stays put while the joint moves on with the body, so the angle follows the

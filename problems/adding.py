@@ -120,5 +120,5 @@ def make(T: int = 50, batch: int = 100, n_test: int = 2000, accuracy: float = 0.
                    n_in=2, n_out=1, evaluate=evaluate, solved=solved, batch=data, **fields)
 
 
-# adding-100: the paper's shortest length (LSTM: 74,000 training sequences, ANCHORS.md)
+# adding-100: the paper's shortest length (LSTM: 74,000 training sequences, Hochreiter and Schmidhuber 1997)
 PROBLEMS = [make(50, name="adding"), make(100)]

@@ -7,7 +7,7 @@ grid points (fourth order, like RK4), sampled every 10 steps (one time unit, as 
 first 1,000 samples dropped. The network sees Jaeger's squashed series u = tanh(x - 1)
 and predicts the next u; errors are measured on x = 1 + artanh(u).
 
-Protocol (ANCHORS.md section 3, Jaeger 2001): training = 3,000 teacher-forced steps, the
+Protocol (Jaeger 2001; Jaeger and Haas 2004): training = 3,000 teacher-forced steps, the
 first 1,000 a washout; test = 50 runs, each 1,000 teacher-forced steps from a zero state on
 its own segment of an independent series (history x0 = 0.9), then 84 free-running steps
 with the output fed back as input; NRMSE84 = sqrt(sum_runs (x - xhat)^2 at step 84 /
@@ -86,7 +86,7 @@ def unsquash(u: np.ndarray) -> np.ndarray:
 
 
 def nrmse84(x_true: np.ndarray, x_pred: np.ndarray, sigma2: float = SIGMA2) -> float:
-    """sqrt(sum over runs of (x - xhat)^2 / (runs * sigma2)) (ANCHORS.md section 3)."""
+    """sqrt(sum over runs of (x - xhat)^2 / (runs * sigma2)) (Jaeger and Haas 2004)."""
     e = np.asarray(x_true, np.float64) - np.asarray(x_pred, np.float64)
     return float(np.sqrt(np.sum(e * e) / (e.size * sigma2)))
 

@@ -2,7 +2,7 @@
 with and without velocities, and the single pole.
 
 The equations, constants, inputs, failure limits, damping fitness and champion tests
-follow the NEAT 1.2 / ESP / CoSyNE reference protocol quoted in ANCHORS.md section 1:
+follow the NEAT 1.2 / ESP / CoSyNE reference protocol (Gomez, Schmidhuber and Miikkulainen 2008, JMLR 9):
 RK4 with dt = 0.01 s, two RK4 steps per network action, force = (out - 0.5) * 20 N for an
 output in [0, 1], start theta1 = 0.07 rad, network state flushed at every start.
 ``markov=True`` feeds (x, xdot, th1, th1dot, th2, th2dot, 0.5), scaled; ``markov=False``

@@ -1,7 +1,7 @@
 """Beer's single-leg walker: a CTRNN drives a leg with a foot, a forward and a backward
 swing motor; fitness is the distance the body travels in a fixed time.
 
-The body model (Beer and Gallagher 1992; constants of ANCHORS.md section 4): leg length
+The body model (Beer and Gallagher 1992, Adaptive Behavior 1(1), with their constants): leg length
 15, motor forces up to 0.05, leg angle within +-pi/6, body velocity within +-6, swing
 torque 0.5 and angular velocity within +-1. With the foot down (foot motor > 0.5) the
 net motor force pushes the body (only while the leg is within its angle limits, or

@@ -34,11 +34,8 @@ only in stance). A foot more than 20 units behind its joint zeroes it too.
 Start: body at rest, all feet up, the neurons at rest (state 0); the legs of one tripod
 (L1, R2, L3) at their forward limit, the others (R1, L2, R3) at their backward limit.
 Identical legs started identically under symmetric coupling would stay in step forever,
-so the start must break the symmetry. From start angles drawn at random (seeds 1 and 2,
-20,000 evaluations) evolution found only gaits with all legs in step, the body falling at
-every swing (0.75), or none; from this start it finds tripod gaits. With the forces of
-the six legs simply adding (a body as heavy as `walker`'s), legs in step reach 1.29 and
-two of seeds 1-3 stayed there; with the heavier body two of three found tripods.
+so the start must break the symmetry (docs/problems.md has what the other starts and
+bodies that were tried gave).
 """
 from __future__ import annotations
 
