@@ -25,7 +25,7 @@ PAPER = {"adding-100": "LSTM (2 blocks of 2 cells): 74,000 sequences",
          "adding": "- (the paper starts at T = 100)",
          "reber": "LSTM: 8,440 sequences (best run)",
          "reber-plain": "-", "parity": "-"}
-# the networks BPTT trains best on here (README: Gradients beside evolution)
+# the networks BPTT trains best on here (docs/gradients.md)
 GRADIENT_NETS = {"adding-100": dict(arch="lstm", hidden=8, arch_options={"forget_bias": 2.0}),
                  "adding": dict(arch="lstm", hidden=8, arch_options={"forget_bias": 2.0})}
 GRADIENTS = {"parity": ("bptt", "rtrl")}

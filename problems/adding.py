@@ -21,7 +21,7 @@ few steps (forget gate 0.5), and it only improves once two gates are right toget
 input gate open only on marks, and the forget gate held at 1. In a GRU, one gate does
 both jobs: with the update gate z near 1 the unit holds its state and blocks the input,
 and with z near 0 on marked steps it takes the marked value in. Evolution finds that
-single gate far more often. Measured (README): 0/3 of seeds 1-3 solved with LSTM 1 / snes,
+single gate far more often. Measured (docs/problems.md): 0/3 of seeds 1-3 solved with LSTM 1 / snes,
 and 8/8 of seeds 1-8 with GRU 1 / CMA-ES with BIPOP restarts. A descent that ends on the
 plateau restarts from the wide start.
 """

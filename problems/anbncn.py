@@ -105,7 +105,7 @@ def make(n_train: int = 10, n_test: int = 100, name: str = "anbncn", **defaults)
                       "n_tested": n_test, "sequences_per_evaluation": n_train}
 
     # 8 cells, not 4: with 4, 1 of seeds 1-3 solved in 100,000 evaluations; with 8, 5 of
-    # seeds 1-6 in 400,000 (README). Evaluations are cheap here (10 short strings, about
+    # seeds 1-6 in 400,000 (docs/problems.md). Evaluations are cheap here (10 short strings, about
     # 15,000 a second on 2 cores), so the budget is large
     fields = dict(arch="lstm", n_hidden=8, optimizer="snes", sigma0=2.0, max_evals=400_000)
     fields.update(defaults)

@@ -176,7 +176,7 @@ def _solved_dpnv(net, genome, fitness):
 
 from evornn.problem import Problem  # noqa: E402
 
-# Defaults tuned on seeds 0-99 and checked on 100-199 (benchmarks/pole.py; README has the
+# Defaults tuned on seeds 0-99 and checked on 100-199 (benchmarks/pole.py; docs/problems.md has the
 # figures): few fully recurrent neurons search faster than the literature's five, two
 # without velocities (12 weights) and one with them (8 weights: the Markovian task needs
 # no memory); xNES with step-size and shape learning rates 0.1, restarted from the center

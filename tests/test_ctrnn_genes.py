@@ -226,7 +226,7 @@ def test_list_eval_report_and_load_show_the_names(tmp_path):
 
 
 def test_a_problem_file_runs_walker_with_unit_genes_from_a_center_crossing_start(tmp_path):
-    """What the README shows a Beer-lab user: the walker with genes in [-1, 1] (+-16, tau in
+    """What docs/problems.md shows a Beer-lab user: the walker with genes in [-1, 1] (+-16, tau in
     [0.5, 10]) whose search starts from a center-crossing network."""
     from evornn.run import RunConfig, start
     f = tmp_path / "beer_walker.py"

@@ -10,7 +10,7 @@ themselves, so each network of the next generation is a new combination of good 
 ``permute="all"`` is the paper's basic permutation (every survivor's weights shuffled);
 ``"probabilistic"`` is its fitness-based marking: a weight of the row of fitness f is
 marked with probability 1 - ((f - f_min) / (f_max - f_min)) ** (1 / n), so the best
-network stays intact. On DPNV (benchmarks/pole.py, README) the basic permutation solves
+network stays intact. On DPNV (benchmarks/pole.py, docs/problems.md) the basic permutation solves
 far more runs: the marking variant keeps converging onto controllers that balance from
 the standard start but do not generalize.
 
