@@ -162,3 +162,18 @@ def test_no_family_name_switch_outside_arch():
     hits = [f"{f.name}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
             if pattern.search(line)]
     assert hits == []
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_feature_range_holds(arch):
+    """Family.feature_range bounds what a layer's features can be (readout 'none')."""
+    fam = FAMILIES[[f.name for f in FAMILIES].index(arch)]
+    opts = fam.defaults()
+    n_feat = fam.features(3, 6, opts)
+    if n_feat is None:             # jordan: no features apart from its outputs
+        return
+    net = evornn.Network(arch, 3, 6, n_feat, readout="none", seed=2)
+    X = np.random.default_rng(0).standard_normal((4, 20, 3)) * 3
+    Y = evornn.population_forward(net, np.random.default_rng(1).uniform(-2, 2, (5, net.n_params)), X)
+    lo, hi = fam.feature_range(opts)
+    assert Y.min() >= lo and Y.max() <= hi

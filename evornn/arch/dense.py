@@ -30,4 +30,5 @@ FAMILY = family(
     features=lambda I, H, opts: None,
     sizes=lambda I, H, O, opts: (readout_size(I, O, READOUTS[opts["readout"]]), 0),
     cfg=lambda I, H, O, opts: [], pack=pack, step=step,
-    array=features_then_readout(lambda layer, w, X, xp: X), twin=twin)
+    array=features_then_readout(lambda layer, w, X, xp: X), twin=twin,
+    feature_range=lambda opts: (-float("inf"), float("inf")))

@@ -59,5 +59,6 @@ FAMILY = family(
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"])],
     pack=pack, step=step,
     array=features_then_readout(added_states), twin=torch_nn_twin,
+    feature_range=lambda opts: (-1.0, 1.0) if opts["activation"] == "tanh" else (0.0, float("inf")),
     torch_nn=TorchNN("RNN", kwargs=lambda opts: {"nonlinearity": opts["activation"]},
                      options=lambda rnn: {"activation": rnn.nonlinearity}))

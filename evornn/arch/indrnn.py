@@ -100,4 +100,5 @@ FAMILY = family(
                                           "long sequences)", positive)},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [ACTIVATIONS.index(opts["activation"]), float(opts["max_recurrent"])],
-    pack=pack, step=step, array=ops.features_then_readout(states), twin=lazy_twin(_twin_class))
+    pack=pack, step=step, array=ops.features_then_readout(states), twin=lazy_twin(_twin_class),
+    feature_range=lambda opts: (-1.0, 1.0) if opts["activation"] == "tanh" else (0.0, float("inf")))

@@ -119,26 +119,3 @@ def family(*, readouts: tuple, options: dict | None = None, **fields) -> Family:
     """A Family whose options start with ``readout`` (its default: the first of readouts)."""
     readout = Option(readouts[0], "what maps the features to the outputs: " + ", ".join(readouts))
     return Family(readouts=readouts, options={"readout": readout, **(options or {})}, **fields)
-
-
-def need_choice(family: str, key: str, value, allowed) -> None:
-    """Raise ValueError unless value is one of allowed."""
-    if value not in allowed:
-        raise ValueError(f"{family}: option {key}={value!r} is not allowed; "
-                         f"choose one of {', '.join(map(repr, allowed))}")
-
-
-def need_finite(family: str, key: str, value) -> None:
-    """Raise ValueError unless value is a finite number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
-        raise ValueError(f"{family}: option {key}={value!r} must be a finite number")
-
-
-def need_positive(family: str, key: str, value, strict: bool = True) -> None:
-    """Raise ValueError unless value is a positive (or non-negative) finite number."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-        and np.isfinite(value) and (value > 0 if strict else value >= 0)
-    if not ok:
-        raise ValueError(f"{family}: option {key}={value!r} must be a "
-                         f"{'positive' if strict else 'non-negative'} number")
