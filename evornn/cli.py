@@ -148,8 +148,21 @@ def _make_config(opts: dict):
 def _validate(cfg, prob) -> None:
     """Build the network and the optimizer once, so that a bad option or a missing torch
     stops the run in one line before any work."""
+    from evornn.memory import too_big
     try:
         net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
+    except MemoryError as e:              # NumPy's refusal to allocate names the size
+        raise UsageError(f"the network ({cfg.arch}, {cfg.hidden} hidden) does not fit in memory: "
+                         f"{e}; lower --hidden") from None
+    except (ValueError, ImportError) as e:
+        raise UsageError(str(e)) from None
+    # the optimizer holds the population a few times over (its samples, the asked copy,
+    # the clipped copy): refuse before allocating what cannot fit
+    msg = cfg.popsize and too_big(f"a population of {cfg.popsize:,} genomes of {net.n_params:,} genes",
+                                  4 * 8 * cfg.popsize * net.n_params, "lower --popsize or --hidden")
+    if msg:
+        raise UsageError(msg)
+    try:
         from evornn.run import init_genome, problem_optimizer
         x0 = init_genome(cfg.init, net) if cfg.init else None
         problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0, cfg.options)
@@ -179,11 +192,14 @@ def run(args) -> int:
     from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     cfg, prob = _make_config(opts)
+    out = Path(opts.get("out", RUN_OPTIONS["out"].default))
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file: run directories go into a folder (a new or "
+                         "an existing one)")
     _validate(cfg, prob)
     _use_backend(cfg)
     try:
-        d, summary = start(cfg, Path(opts.get("out", RUN_OPTIONS["out"].default)),
-                           quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
+        d, summary = start(cfg, out, quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished generation is checkpointed; continue with "
               "python -m evornn resume RUN_DIR", file=sys.stderr)
@@ -259,10 +275,14 @@ def _report(d, summary) -> None:
 def _run_dir(path: str):
     from pathlib import Path
 
-    from evornn.run import CONFIG
+    from evornn.run import CONFIG, DamagedRunError, read_config
     d = Path(path)
     if not (d / CONFIG).exists():
         raise UsageError(f"{d} is not an evornn run directory (no {CONFIG})")
+    try:
+        read_config(d)
+    except DamagedRunError as e:
+        raise UsageError(str(e)) from None
     return d
 
 
@@ -328,11 +348,14 @@ def resume(args) -> int:
         use_backend(cfg.get("backend", "threads"), cfg.get("workers"))
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{d}: {e}") from None
+    from evornn.run import DamagedRunError
     try:
         summary = run_loop(d, quiet=args.quiet)
     except KeyboardInterrupt:
         print("\ninterrupted again; resume once more to continue", file=sys.stderr)
         return 130
+    except DamagedRunError as e:
+        raise UsageError(str(e)) from None
     _report(d, summary)
     return 0 if summary["solved"] else 1
 

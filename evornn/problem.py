@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -121,7 +122,14 @@ def get_problem(name: str) -> Problem:
         else:
             spec = importlib.util.spec_from_file_location(path.stem, path)
             mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
+            try:
+                spec.loader.exec_module(mod)
+            except SyntaxError as e:
+                raise ValueError(f"problem file {name}, line {e.lineno}: SyntaxError: {e.msg}") from None
+            except Exception as e:            # whatever the file raises while it is imported
+                line = next((fr.lineno for fr in reversed(traceback.extract_tb(e.__traceback__))
+                             if Path(fr.filename).resolve() == path.resolve()), "?")
+                raise ValueError(f"problem file {name}, line {line}: {type(e).__name__}: {e}") from None
         found = _from_module(mod)
         if not found:
             raise ValueError(f"{name} defines no PROBLEM (an evornn.problem.Problem)")

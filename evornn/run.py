@@ -144,7 +144,7 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
     ``stop_after`` ends the process's work after that many generations, as a kill would
     (used to test resuming); the checkpoint then holds everything to continue.
     """
-    cfg = RunConfig(**json.loads((run_dir / CONFIG).read_text()))
+    cfg = read_config(run_dir)
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
     evaluate = make_evaluator(cfg, prob, net)
@@ -171,13 +171,32 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
     return summary or {}
 
 
+class DamagedRunError(ValueError):
+    """A run directory's file that cannot be read back (truncated, overwritten, not ours)."""
+
+
+def read_config(run_dir: Path) -> RunConfig:
+    """The run's RunConfig from its config.json, or DamagedRunError naming what is wrong."""
+    path = Path(run_dir) / CONFIG
+    try:
+        return RunConfig(**json.loads(path.read_text()))
+    except (ValueError, TypeError, UnicodeDecodeError) as e:
+        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e}); it is the run's "
+                              "configuration, so nothing can be continued or replayed without it")
+
+
 def _restore(path: Path, opt) -> tuple[dict, int | None]:
     """The run's state, and the generations its checkpoint covers (None: a new run), with the
     optimizer restored from the checkpoint if there is one."""
     if not path.exists():
         return {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf,
                 "done": False}, None
-    saved = pickle.loads(path.read_bytes())
+    try:
+        saved = pickle.loads(path.read_bytes())
+    except Exception as e:               # truncated, overwritten, not a pickle: whatever it raises
+        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e}); the generations "
+                              f"before it stay in {METRICS} and {BEST} (eval and report still "
+                              "read them), but the run cannot be resumed from it") from None
     opt.load_state_dict(saved["optimizer"])
     return saved["run"], opt.generation
 
