@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -188,7 +190,7 @@ def run(args) -> int:
     """Evolve a network on a problem with the problem's defaults for anything not given."""
     from pathlib import Path
 
-    from evornn.run import start
+    from evornn.run import RunStopped, start
     from evornn.run_options import RUN_OPTIONS
     opts = _gather(args)
     cfg, prob = _make_config(opts)
@@ -199,13 +201,34 @@ def run(args) -> int:
     _validate(cfg, prob)
     _use_backend(cfg)
     try:
-        d, summary = start(cfg, out, quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
+        with _terminate_as_interrupt():
+            d, summary = start(cfg, out, quiet=opts.get("quiet", RUN_OPTIONS["quiet"].default))
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished generation is checkpointed; continue with "
               "python -m evornn resume RUN_DIR", file=sys.stderr)
         return 130
+    except RunStopped as e:
+        return _stopped(e)
     _report(d, summary)
     return 0 if summary["solved"] else 1
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a kill, a job scheduler's stop) ends a run as Ctrl-C does: checkpointed."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _stopped(e) -> int:
+    print(f"error: {e}; the last finished generation is checkpointed: fix the cause, then "
+          f"python -m evornn resume {e.run_dir}", file=sys.stderr)
+    return 3
 
 
 def _scoped(options: dict | None, name: str, names: list[str]) -> dict | None:
@@ -348,14 +371,17 @@ def resume(args) -> int:
         use_backend(cfg.get("backend", "threads"), cfg.get("workers"))
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{d}: {e}") from None
-    from evornn.run import DamagedRunError
+    from evornn.run import DamagedRunError, RunBusyError, RunStopped
     try:
-        summary = run_loop(d, quiet=args.quiet)
+        with _terminate_as_interrupt():
+            summary = run_loop(d, quiet=args.quiet)
     except KeyboardInterrupt:
         print("\ninterrupted again; resume once more to continue", file=sys.stderr)
         return 130
-    except DamagedRunError as e:
+    except (DamagedRunError, RunBusyError) as e:
         raise UsageError(str(e)) from None
+    except RunStopped as e:
+        return _stopped(e)
     _report(d, summary)
     return 0 if summary["solved"] else 1
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record,
 from .population import computing
 from .run_options import RUN_OPTIONS
 
+LOCK = "run.lock"
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
                                                "best.npz", "summary.json")
 
@@ -145,6 +147,34 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
     (used to test resuming); the checkpoint then holds everything to continue.
     """
     cfg = read_config(run_dir)
+    lock = _lock(run_dir)
+    try:
+        return _run_locked(run_dir, cfg, quiet, stop_after, listeners)
+    finally:
+        lock.close()                       # the kernel also drops the lock when a process dies
+
+
+def _lock(run_dir: Path):
+    """An exclusive lock on run_dir/run.lock (holding the owner's pid), or RunBusyError
+    naming the process that holds it."""
+    import fcntl
+    f = open(run_dir / LOCK, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        f.close()
+        raise RunBusyError(f"{run_dir} is being run by process {pid}: wait for it, or stop it "
+                           "(Ctrl-C or kill, it checkpoints) and resume") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listeners) -> dict:
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
     evaluate = make_evaluator(cfg, prob, net)
@@ -169,6 +199,19 @@ def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
         for listener in listeners:
             listener.on_end(summary)
     return summary or {}
+
+
+class RunStopped(Exception):
+    """The run stopped on an error of its problem or evaluator; the checkpoint of the last
+    finished generation is intact, so ``resume`` continues once the cause is fixed."""
+
+    def __init__(self, run_dir: Path, message: str):
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+class RunBusyError(ValueError):
+    """Another process is running this run directory."""
 
 
 class DamagedRunError(ValueError):
@@ -206,11 +249,18 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     t0 = time.perf_counter()
     G = opt.ask()
     seed = (cfg.seed, opt.generation)
-    if getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
-        f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
-    else:
-        f = evaluate(G, seed)
-    f = np.asarray(f, dtype=np.float64)
+    try:
+        if getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
+            f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
+        else:
+            f = evaluate(G, seed)
+        f = np.asarray(f, dtype=np.float64)
+    except Exception as e:                   # a crashed simulator, a lost cluster, a bug
+        raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation raised "
+                                  f"{type(e).__name__}: {e}") from e
+    if f.shape != (len(G),):
+        raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation returned fitness of "
+                                  f"shape {f.shape}; expected ({len(G)},), one float a genome")
     opt.tell(G, f)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))

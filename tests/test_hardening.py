@@ -85,3 +85,88 @@ def test_a_damaged_config_is_named_by_every_command(finished, tmp_path, capsys, 
     (d / "config.json").write_text(text)
     err = _error(capsys, [command, str(d)])
     assert err.startswith(f"error: {d / 'config.json'} is damaged ({why}: ")
+
+
+CRASHING = '''
+import numpy as np
+from pathlib import Path
+from evornn.problem import Problem
+
+FLAG = Path({flag!r})
+
+
+def evaluate(net, genomes, seed=None):
+    if FLAG.exists() and seed[1] == 2:            # the simulator crashes in generation 2
+        raise RuntimeError("simulator crashed")
+    f = -np.sum(np.asarray(genomes) ** 2, axis=1)
+    return f[:-1] if FLAG.with_suffix(".shape").exists() else f
+
+
+PROBLEM = Problem("crashing", "a problem whose simulator crashes", n_in=1, n_out=1,
+                  evaluate=evaluate, solved=lambda net, g, f: (False, {{}}), arch="elman",
+                  n_hidden=2, popsize=6, max_evals=30)
+'''
+
+
+def test_a_crashing_problem_stops_the_run_resumably(tmp_path, capsys):
+    flag = tmp_path / "crash.flag"
+    f = tmp_path / "crashing.py"
+    f.write_text(CRASHING.format(flag=str(flag)))
+    flag.touch()
+    assert cli.main(["run", str(f), "--seed", "1", "--quiet", "--out", str(tmp_path / "runs")]) == 3
+    d = next((tmp_path / "runs").iterdir())
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: problem {f}: its evaluation raised RuntimeError: simulator crashed; the "
+                   f"last finished generation is checkpointed: fix the cause, then python -m "
+                   f"evornn resume {d}")
+    assert len((d / "metrics.csv").read_text().splitlines()) == 1 + 2       # generations 0 and 1
+    flag.unlink()
+    assert cli.main(["resume", str(d), "--quiet"]) == 1                      # budget, not solved
+    assert len((d / "metrics.csv").read_text().splitlines()) == 1 + 5        # 30 evaluations
+
+
+def test_fitness_of_the_wrong_shape_is_refused(tmp_path, capsys):
+    flag = tmp_path / "crash.flag"
+    f = tmp_path / "crashing.py"
+    f.write_text(CRASHING.format(flag=str(flag)))
+    flag.with_suffix(".shape").touch()
+    assert cli.main(["run", str(f), "--seed", "1", "--quiet", "--out", str(tmp_path / "runs")]) == 3
+    assert "its evaluation returned fitness of shape (5,); expected (6,), one float a genome" in \
+        capsys.readouterr().err
+
+
+def test_a_running_run_directory_cannot_be_resumed_twice(finished, tmp_path, capsys):
+    import os
+
+    from evornn.run import _lock
+    d = _copy(finished, tmp_path)
+    held = _lock(d)                       # as another process running it would hold it
+    try:
+        err = _error(capsys, ["resume", str(d), "--quiet"])
+        assert err.startswith(f"error: {d} is being run by process {os.getpid()}: ")
+    finally:
+        held.close()
+    assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)      # a released lock is taken over
+
+
+def test_sigterm_checkpoints_and_exits_like_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "evornn", "run", "walker", "--seed", "1", "--quiet",
+                          "--out", str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("*/checkpoint.pkl")) and time.time() < deadline:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "interrupted: the last finished generation is checkpointed" in err
+    d = next(tmp_path.iterdir())
+    rows = len((d / "metrics.csv").read_text().splitlines()) - 1
+    import pickle
+
+    from evornn.run import CHECKPOINT, read_config
+    assert pickle.loads((d / CHECKPOINT).read_bytes())["optimizer"]["generation"] == rows >= 1
+    assert read_config(d).problem == "walker"
