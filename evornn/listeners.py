@@ -83,16 +83,26 @@ def _truncate_rows(path: Path, generations: int) -> None:
     atomic_write(path, ("\n".join(rows[:1 + generations]) + "\n").encode())
 
 
+def previous(path: Path) -> Path:
+    """Where the checkpoint before path's is kept (checkpoint.prev.pkl beside checkpoint.pkl)."""
+    return path.with_name(path.stem + ".prev" + path.suffix)
+
+
 class Checkpoint:
     """checkpoint.pkl after every generation: the optimizer's state and the run's (``state``
-    is the loop's own dict, read when written), enough to resume to the same result."""
+    is the loop's own dict, read when written), enough to resume to the same result. The
+    one before stays beside it (``previous``): a damaged checkpoint costs one generation."""
 
     def __init__(self, path: Path, optimizer, state: dict):
         self.path, self.optimizer, self.state = path, optimizer, state
 
     def on_generation(self, record: Record) -> None:
-        atomic_write(self.path, pickle.dumps({"optimizer": self.optimizer.state_dict(),
-                                              "run": self.state}))
+        data = pickle.dumps({"optimizer": self.optimizer.state_dict(), "run": self.state})
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        atomic_write(tmp, data)
+        if self.path.exists():
+            os.replace(self.path, previous(self.path))
+        os.replace(tmp, self.path)
 
     def on_end(self, summary) -> None:
         pass

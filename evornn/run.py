@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
-from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write
+from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
 from .population import computing
 from .run_options import RUN_OPTIONS
 
@@ -231,17 +231,26 @@ def read_config(run_dir: Path) -> RunConfig:
 def _restore(path: Path, opt) -> tuple[dict, int | None]:
     """The run's state, and the generations its checkpoint covers (None: a new run), with the
     optimizer restored from the checkpoint if there is one."""
-    if not path.exists():
+    if not path.exists() and not previous(path).exists():
         return {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf,
                 "done": False}, None
-    try:
-        saved = pickle.loads(path.read_bytes())
-    except Exception as e:               # truncated, overwritten, not a pickle: whatever it raises
-        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e}); the generations "
-                              f"before it stay in {METRICS} and {BEST} (eval and report still "
-                              "read them), but the run cannot be resumed from it") from None
+    saved = _read_checkpoint(path)
     opt.load_state_dict(saved["optimizer"])
     return saved["run"], opt.generation
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The checkpoint's contents; the one before it where it is damaged or missing (killed
+    between two renames), or DamagedRunError naming the file."""
+    errors = []
+    for p in (path, previous(path)):
+        try:
+            return pickle.loads(p.read_bytes())
+        except Exception as e:            # missing, truncated, overwritten: whatever it raises
+            errors.append(f"{p.name}: {type(e).__name__}: {e}")
+    raise DamagedRunError(f"{path} is damaged ({'; '.join(errors)}); the generations before it "
+                          f"stay in {METRICS} and {BEST} (eval and report still read them), but "
+                          "the run cannot be resumed from it")
 
 
 def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict) -> Record:

@@ -66,12 +66,27 @@ def _copy(src, dst):
     return shutil.copytree(src, dst / src.name)
 
 
-def test_a_truncated_checkpoint_is_named_and_eval_still_works(finished, tmp_path, capsys):
+def _rows(d):
+    import csv
+    rows = csv.DictReader(open(d / "metrics.csv"))
+    return [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]
+
+
+def test_a_truncated_checkpoint_falls_back_to_the_one_before(finished, tmp_path):
     d = _copy(finished, tmp_path)
     ck = d / "checkpoint.pkl"
     ck.write_bytes(ck.read_bytes()[:40])
+    assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)
+    assert _rows(d) == _rows(finished)                 # the last generation again, the same
+
+
+def test_two_damaged_checkpoints_are_named_and_eval_still_works(finished, tmp_path, capsys):
+    d = _copy(finished, tmp_path)
+    for name in ("checkpoint.pkl", "checkpoint.prev.pkl"):
+        (d / name).write_bytes((d / name).read_bytes()[:40])
     err = _error(capsys, ["resume", str(d), "--quiet"])
-    assert err.startswith(f"error: {ck} is damaged (UnpicklingError: ")
+    assert err.startswith(f"error: {d / 'checkpoint.pkl'} is damaged (checkpoint.pkl: UnpicklingError: ")
+    assert "checkpoint.prev.pkl: UnpicklingError" in err
     assert err.endswith("but the run cannot be resumed from it")
     assert cli.main(["eval", str(d)]) in (0, 1)               # best.npz still replays
     assert "the best network of" in capsys.readouterr().out
