@@ -27,6 +27,24 @@ def check_backend(backend: str) -> None:
         raise unknown("backend", backend, list(BACKENDS))
 
 
+def check_address(address: str, timeout: float = 10.0) -> None:
+    """ValueError unless a Ray cluster's head answers at address (HOST:PORT, or ray://HOST:PORT)
+    within timeout seconds; 'auto' is left to Ray. ray.init itself waits minutes for a head
+    that is not there."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"--address {address!r} must be HOST:PORT (or auto, a cluster started "
+                         "on this machine)")
+    import socket
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ValueError(f"no Ray cluster answers at {address} ({e}): start one there with "
+                         "`ray start --head`, or check the address") from None
+
+
 def compute_module(backend: str):
     """The array module forward passes compute in under backend: cupy for ``cupy`` (a
     RuntimeError saying why, without a GPU), None (the numba kernels) for the others."""

@@ -171,8 +171,10 @@ def _validate(cfg, prob) -> None:
     except (ValueError, ImportError) as e:
         raise UsageError(str(e)) from None
     if cfg.backend == "ray":
-        from evornn.backends import problem_bytes
+        from evornn.backends import check_address, problem_bytes
         try:
+            if cfg.address:
+                check_address(cfg.address)
             problem_bytes(prob)               # an unpicklable problem is refused before the run
         except ValueError as e:
             raise UsageError(str(e)) from None
@@ -369,6 +371,9 @@ def resume(args) -> int:
     cfg = json.loads((d / CONFIG).read_text())
     try:
         use_backend(cfg.get("backend", "threads"), cfg.get("workers"))
+        if cfg.get("backend") == "ray" and cfg.get("address"):
+            from evornn.backends import check_address
+            check_address(cfg["address"])
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{d}: {e}") from None
     from evornn.run import DamagedRunError, RunBusyError, RunStopped

@@ -185,3 +185,25 @@ def test_sigterm_checkpoints_and_exits_like_ctrl_c(tmp_path):
     from evornn.run import CHECKPOINT, read_config
     assert pickle.loads((d / CHECKPOINT).read_bytes())["optimizer"]["generation"] == rows >= 1
     assert read_config(d).problem == "walker"
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, message", [
+    ("127.0.0.1:{port}", "error: no Ray cluster answers at 127.0.0.1:{port} ([Errno 111] Connection "
+                         "refused): start one there with `ray start --head`, or check the address"),
+    ("999.1.1.1:1", "error: no Ray cluster answers at 999.1.1.1:1 ("),
+    ("nowhere", "error: --address 'nowhere' must be HOST:PORT (or auto, a cluster started on this "
+                "machine)"),
+])
+def test_an_unreachable_ray_address_is_one_line_at_once(tmp_path, capsys, address, message):
+    port = _closed_port()
+    err = _error(capsys, ["run", "dpnv", "--backend", "ray", "--address", address.format(port=port),
+                          "--quiet", "--out", str(tmp_path)])
+    assert err.startswith(message.format(port=port))      # before ray.init, which would wait
+    assert list(tmp_path.iterdir()) == []
