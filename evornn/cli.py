@@ -365,15 +365,13 @@ def resume(args) -> int:
     d = _run_dir(args.run_dir)
     if (d / SUMMARY).exists() and not (d / CHECKPOINT).exists():
         raise UsageError(f"{d} has finished already")
-    import json
-
-    from evornn.run import CONFIG, use_backend
-    cfg = json.loads((d / CONFIG).read_text())
+    from evornn.run import read_config, use_backend
+    cfg = read_config(d)                  # _run_dir has checked that it reads
     try:
-        use_backend(cfg.get("backend", "threads"), cfg.get("workers"))
-        if cfg.get("backend") == "ray" and cfg.get("address"):
+        use_backend(cfg.backend, cfg.workers)
+        if cfg.backend == "ray" and cfg.address:
             from evornn.backends import check_address
-            check_address(cfg["address"])
+            check_address(cfg.address)
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{d}: {e}") from None
     from evornn.run import DamagedRunError, RunBusyError, RunStopped

@@ -44,13 +44,16 @@ class Record:
         return [getattr(self, k) for k in METRIC_FIELDS]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write path whole or not at all (a kill never leaves half a file)."""
+def atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:
+    """Write path whole or not at all (a kill never leaves half a file); with ``keep``, the
+    file it replaces moves there first."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    if keep is not None and path.exists():
+        os.replace(path, keep)
     os.replace(tmp, path)
 
 
@@ -97,12 +100,8 @@ class Checkpoint:
         self.path, self.optimizer, self.state = path, optimizer, state
 
     def on_generation(self, record: Record) -> None:
-        data = pickle.dumps({"optimizer": self.optimizer.state_dict(), "run": self.state})
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        atomic_write(tmp, data)
-        if self.path.exists():
-            os.replace(self.path, previous(self.path))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, pickle.dumps({"optimizer": self.optimizer.state_dict(),
+                                              "run": self.state}), keep=previous(self.path))
 
     def on_end(self, summary) -> None:
         pass
