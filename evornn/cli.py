@@ -359,14 +359,30 @@ def report(args) -> int:
     return 0
 
 
+def _pickle_notes(cfg, found) -> list[str]:
+    """What of this checkpoint is read from a pickle (the documented exceptions)."""
+    notes = []
+    if found and found[0].suffix == ".pkl":
+        notes.append(f"{found[0].name} is the older pickle format: read with an unpickler that "
+                     "builds only NumPy, torch, pycma and evornn state objects; the next "
+                     "checkpoint is written as checkpoint.npz")
+    if found and cfg.optimizer == "cmaes":
+        notes.append("cmaes keeps pycma's state as a pickle inside the checkpoint: read with an "
+                     "unpickler that builds only NumPy and pycma objects")
+    return notes
+
+
 def resume(args) -> int:
     """Continue an interrupted run to the result it would have reached."""
-    from evornn.run import CHECKPOINT, SUMMARY, run_loop
+    from evornn.run import SUMMARY, checkpoints, run_loop
     d = _run_dir(args.run_dir)
-    if (d / SUMMARY).exists() and not (d / CHECKPOINT).exists():
+    found = checkpoints(d)
+    if (d / SUMMARY).exists() and not found:
         raise UsageError(f"{d} has finished already")
     from evornn.run import read_config, use_backend
     cfg = read_config(d)                  # _run_dir has checked that it reads
+    for note in _pickle_notes(cfg, found):
+        print(f"note: {note}", file=sys.stderr)
     try:
         use_backend(cfg.backend, cfg.workers)
         if cfg.backend == "ray" and cfg.address:

@@ -3,7 +3,7 @@
 A listener is any object with ``on_generation(record)`` (after every generation, in order)
 and ``on_end(summary)`` (once, when the loop stops: the summary of a finished run, or None
 when the process stops early, interrupted or by ``stop_after``). ``run_loop`` writes
-metrics.csv, checkpoint.pkl, the progress bar and fitness.png through the listeners here and
+metrics.csv, checkpoint.npz, the progress bar and fitness.png through the listeners here and
 then calls any listeners it is given; docs/listeners.md shows one attached in a few lines.
 """
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import statefile
 
 METRIC_FIELDS = ["generation", "evaluations", "best", "mean", "median", "std", "failures",
                  "best_so_far", "wall_time_s"]
@@ -87,21 +89,27 @@ def _truncate_rows(path: Path, generations: int) -> None:
 
 
 def previous(path: Path) -> Path:
-    """Where the checkpoint before path's is kept (checkpoint.prev.pkl beside checkpoint.pkl)."""
+    """Where the checkpoint before path's is kept (checkpoint.prev.npz beside checkpoint.npz)."""
     return path.with_name(path.stem + ".prev" + path.suffix)
 
 
 class Checkpoint:
-    """checkpoint.pkl after every generation: the optimizer's state and the run's (``state``
-    is the loop's own dict, read when written), enough to resume to the same result. The
-    one before stays beside it (``previous``): a damaged checkpoint costs one generation."""
+    """checkpoint.npz after every generation: the optimizer's state and the run's (``state``
+    is the loop's own dict, read when written), enough to resume to the same result, in a
+    file that loads without pickle (evornn/statefile.py). The one before stays beside it
+    (``previous``): a damaged checkpoint costs one generation. ``replaces``: files of an
+    older format, removed once the first new checkpoint is written."""
 
-    def __init__(self, path: Path, optimizer, state: dict):
+    def __init__(self, path: Path, optimizer, state: dict, replaces: Sequence[Path] = ()):
         self.path, self.optimizer, self.state = path, optimizer, state
+        self.replaces = list(replaces)
 
     def on_generation(self, record: Record) -> None:
-        atomic_write(self.path, pickle.dumps({"optimizer": self.optimizer.state_dict(),
-                                              "run": self.state}), keep=previous(self.path))
+        atomic_write(self.path, statefile.dumps({"optimizer": self.optimizer.state_dict(),
+                                                 "run": self.state}), keep=previous(self.path))
+        for old in self.replaces:
+            old.unlink(missing_ok=True)
+        self.replaces = []
 
     def on_end(self, summary) -> None:
         pass

@@ -2,7 +2,7 @@
 listeners (evornn/listeners.py), into runs/<run-id>/.
 
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
-generation), checkpoint.pkl (written atomically after every generation), best.npz (the
+generation), checkpoint.npz (written atomically after every generation), best.npz (the
 best network: its config and genome, loadable with ``evornn.load``) and, at the end,
 summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
 the result an uninterrupted run with the same seed would have reached.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -20,14 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import safe_pickle, statefile
 from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
 from .population import computing
 from .run_options import RUN_OPTIONS
 
 LOCK = "run.lock"
-CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.pkl",
+CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.npz",
                                                "best.npz", "summary.json")
+OLD_CHECKPOINT = "checkpoint.pkl"        # run directories written before checkpoints were .npz
 
 
 def _default(name: str):
@@ -178,8 +179,10 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
     evaluate = make_evaluator(cfg, prob, net)
-    state, kept = _restore(run_dir / CHECKPOINT, opt)
-    listeners = [MetricsCSV(run_dir / METRICS, kept), Checkpoint(run_dir / CHECKPOINT, opt, state),
+    state, kept = _restore(run_dir, opt)
+    old = run_dir / OLD_CHECKPOINT
+    listeners = [MetricsCSV(run_dir / METRICS, kept),
+                 Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old))),
                  *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                                  f"{cfg.problem} {cfg.optimizer}")]),
                  FitnessPlot(run_dir), *listeners]
@@ -228,29 +231,35 @@ def read_config(run_dir: Path) -> RunConfig:
                               "configuration, so nothing can be continued or replayed without it")
 
 
-def _restore(path: Path, opt) -> tuple[dict, int | None]:
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoint files that exist, the one to resume from first: checkpoint.npz,
+    the one before it, then an older run directory's checkpoint.pkl and its previous."""
+    names = (CHECKPOINT, OLD_CHECKPOINT)
+    paths = [p for n in names for p in (run_dir / n, previous(run_dir / n))]
+    return [p for p in paths if p.exists()]
+
+
+def _restore(run_dir: Path, opt) -> tuple[dict, int | None]:
     """The run's state, and the generations its checkpoint covers (None: a new run), with the
-    optimizer restored from the checkpoint if there is one."""
-    if not path.exists() and not previous(path).exists():
+    optimizer restored from the newest checkpoint that reads, without running code from it
+    (an old .pkl, and pycma's state, through evornn.safe_pickle); or DamagedRunError naming
+    each file and why it did not read."""
+    paths = checkpoints(run_dir)
+    if not paths:
         return {"wall": 0.0, "solved": False, "info": {}, "best_fitness": -np.inf,
                 "done": False}, None
-    saved = _read_checkpoint(path)
-    opt.load_state_dict(saved["optimizer"])
-    return saved["run"], opt.generation
-
-
-def _read_checkpoint(path: Path) -> dict:
-    """The checkpoint's contents; the one before it where it is damaged or missing (killed
-    between two renames), or DamagedRunError naming the file."""
     errors = []
-    for p in (path, previous(path)):
+    for p in paths:
         try:
-            return pickle.loads(p.read_bytes())
-        except Exception as e:            # missing, truncated, overwritten: whatever it raises
+            data = p.read_bytes()
+            saved = statefile.loads(data) if p.suffix == ".npz" else safe_pickle.loads(data)
+            opt.load_state_dict(saved["optimizer"])
+            return saved["run"], opt.generation
+        except Exception as e:            # truncated, overwritten, refused: whatever it raises
             errors.append(f"{p.name}: {type(e).__name__}: {e}")
-    raise DamagedRunError(f"{path} is damaged ({'; '.join(errors)}); the generations before it "
-                          f"stay in {METRICS} and {BEST} (eval and report still read them), but "
-                          "the run cannot be resumed from it")
+    raise DamagedRunError(f"{paths[0]} is damaged ({'; '.join(errors)}); the generations "
+                          f"before it stay in {METRICS} and {BEST} (eval and report still read "
+                          "them), but the run cannot be resumed from it")
 
 
 def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict) -> Record:

@@ -74,7 +74,7 @@ def _rows(d):
 
 def test_a_truncated_checkpoint_falls_back_to_the_one_before(finished, tmp_path):
     d = _copy(finished, tmp_path)
-    ck = d / "checkpoint.pkl"
+    ck = d / "checkpoint.npz"
     ck.write_bytes(ck.read_bytes()[:40])
     assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)
     assert _rows(d) == _rows(finished)                 # the last generation again, the same
@@ -82,11 +82,11 @@ def test_a_truncated_checkpoint_falls_back_to_the_one_before(finished, tmp_path)
 
 def test_two_damaged_checkpoints_are_named_and_eval_still_works(finished, tmp_path, capsys):
     d = _copy(finished, tmp_path)
-    for name in ("checkpoint.pkl", "checkpoint.prev.pkl"):
+    for name in ("checkpoint.npz", "checkpoint.prev.npz"):
         (d / name).write_bytes((d / name).read_bytes()[:40])
     err = _error(capsys, ["resume", str(d), "--quiet"])
-    assert err.startswith(f"error: {d / 'checkpoint.pkl'} is damaged (checkpoint.pkl: UnpicklingError: ")
-    assert "checkpoint.prev.pkl: UnpicklingError" in err
+    assert err.startswith(f"error: {d / 'checkpoint.npz'} is damaged (checkpoint.npz: BadZipFile: ")
+    assert "checkpoint.prev.npz: BadZipFile" in err
     assert err.endswith("but the run cannot be resumed from it")
     assert cli.main(["eval", str(d)]) in (0, 1)               # best.npz still replays
     assert "the best network of" in capsys.readouterr().out
@@ -172,7 +172,7 @@ def test_sigterm_checkpoints_and_exits_like_ctrl_c(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "evornn", "run", "walker", "--seed", "1", "--quiet",
                           "--out", str(tmp_path)], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not list(tmp_path.glob("*/checkpoint.pkl")) and time.time() < deadline:
+    while not list(tmp_path.glob("*/checkpoint.npz")) and time.time() < deadline:
         time.sleep(0.2)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
@@ -180,10 +180,9 @@ def test_sigterm_checkpoints_and_exits_like_ctrl_c(tmp_path):
     assert "interrupted: the last finished generation is checkpointed" in err
     d = next(tmp_path.iterdir())
     rows = len((d / "metrics.csv").read_text().splitlines()) - 1
-    import pickle
-
+    from evornn import statefile
     from evornn.run import CHECKPOINT, read_config
-    assert pickle.loads((d / CHECKPOINT).read_bytes())["optimizer"]["generation"] == rows >= 1
+    assert statefile.loads((d / CHECKPOINT).read_bytes())["optimizer"]["generation"] == rows >= 1
     assert read_config(d).problem == "walker"
 
 

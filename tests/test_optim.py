@@ -10,6 +10,7 @@ import pytest
 
 import evornn
 from benchmarks.tasks import OPTIONS, RECURRENT, ROSEN, SPHERE, recall_task, rosenbrock, run_until, sphere
+from evornn import statefile
 from evornn.optim.base import ALL_FAILED_LIMIT
 
 NAMES = sorted(evornn.optimizers())
@@ -92,12 +93,18 @@ def test_global_random_state_untouched(name):
     np.testing.assert_array_equal(np.random.random_sample(3), expected)
 
 
+CODECS = {"pickle": (pickle.dumps, pickle.loads), "checkpoint": (statefile.dumps, statefile.loads)}
+
+
+@pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("name", NAMES)
-def test_state_dict_roundtrip(name):
+def test_state_dict_roundtrip(name, codec):
+    """Through pickle, and through a checkpoint's file (NumPy and JSON, no pickle)."""
+    dumps, loads = CODECS[codec]
     kw = dict(x0=np.ones(10), bounds=(-2.0, np.full(10, 2.0)))
     opt = make(name, seed=5, **kw)
     _run(opt, 3, rosenbrock)
-    state = pickle.loads(pickle.dumps(opt.state_dict()))
+    state = loads(dumps(opt.state_dict()))
     ref = _run(opt, 3, rosenbrock)
     fresh = make(name, seed=11, **kw)       # a different seed: the state must override it
     fresh.load_state_dict(state)
@@ -117,7 +124,7 @@ def test_state_dict_between_ask_and_tell(name):
     opt = make(name, seed=5)
     _run(opt, 2)
     X = opt.ask()
-    state = pickle.loads(pickle.dumps(opt.state_dict()))
+    state = statefile.loads(statefile.dumps(opt.state_dict()))
     opt.tell(X, sphere(X))
     ref = _run(opt, 2)
     fresh = make(name, seed=5)

@@ -324,9 +324,13 @@ class Optimizer:
             setattr(self, k, self._import(k, copy.deepcopy(d[k])))
 
     def _export(self, key, value):
+        if isinstance(value, LegacyRandom):
+            return {"np_state": copy.deepcopy(value.np_state), "py_state": value.py_state}
         return copy.deepcopy(value)
 
     def _import(self, key, value):
+        if key == "_legacy" and isinstance(value, dict):   # older state dicts hold the object
+            return LegacyRandom.restored(value["np_state"], value["py_state"])
         return value
 
     def __repr__(self) -> str:
@@ -347,6 +351,13 @@ class LegacyRandom:
     def __init__(self, seed: int):
         self.np_state = np.random.RandomState([seed, 104729]).get_state()
         self.py_state = _pyrandom.Random(seed * 1000003 + 17).getstate()
+
+    @classmethod
+    def restored(cls, np_state: tuple, py_state: tuple) -> "LegacyRandom":
+        """A LegacyRandom holding these saved states."""
+        r = cls.__new__(cls)
+        r.np_state, r.py_state = tuple(np_state), tuple(py_state)
+        return r
 
     @contextlib.contextmanager
     def active(self):

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from .. import safe_pickle
 from ..options import Option, rule
 from .base import LegacyRandom, Optimizer, is_int, is_num, register
 
@@ -142,6 +143,6 @@ class CMAES(Optimizer):
         return super()._export(key, value)
 
     def _import(self, key, value):
-        if key in ("_es", "_raw"):
-            return pickle.loads(value)
-        return value
+        if key in ("_es", "_raw"):         # pycma's objects only: see evornn.safe_pickle
+            return safe_pickle.loads(value)
+        return super()._import(key, value)

@@ -1,0 +1,116 @@
+"""Checkpoints load without running code from them: checkpoint.npz is NumPy arrays and JSON
+(read with allow_pickle=False); the pickles a run directory may still hold (pycma's state,
+an older directory's checkpoint.pkl) are read by an unpickler that builds state objects only.
+Old run directories keep resuming, to the same result."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+from evornn import cli, statefile
+from evornn.optim.base import LegacyRandom
+from evornn.run import run_loop
+
+
+class _Payload:
+    """What a sender could put in a pickle: a command run when it is unpickled."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _rows(d):
+    return [{k: v for k, v in r.items() if k != "wall_time_s"}
+            for r in csv.DictReader(open(d / "metrics.csv"))]
+
+
+def _whole_and_stopped(tmp_path, args, stop_after):
+    """A finished run of args, and the same run stopped after stop_after generations."""
+    assert cli.main(["run", *args, "--quiet", "--out", str(tmp_path / "whole")]) in (0, 1)
+    whole = next((tmp_path / "whole").iterdir())
+    d = tmp_path / "stopped" / whole.name
+    d.mkdir(parents=True)
+    shutil.copy(whole / "config.json", d)
+    assert run_loop(d, quiet=True, stop_after=stop_after) == {}
+    return whole, d
+
+
+def _as_old_format(d):
+    """Rewrite d's checkpoints as directories before .npz held them: pickled, in
+    checkpoint.pkl, an optimizer's LegacyRandom as the object itself."""
+    for name in ("checkpoint", "checkpoint.prev"):
+        state = statefile.loads((d / f"{name}.npz").read_bytes())
+        legacy = state["optimizer"].get("_legacy")
+        if legacy is not None:
+            state["optimizer"]["_legacy"] = LegacyRandom.restored(**legacy)
+        (d / f"{name}.pkl").write_bytes(pickle.dumps(state))
+        (d / f"{name}.npz").unlink()
+
+
+def test_a_checkpoint_reads_without_pickle(tmp_path):
+    _, d = _whole_and_stopped(tmp_path, ["oscillator", "--optimizer", "ga", "--seed", "1"], 2)
+    with np.load(d / "checkpoint.npz", allow_pickle=False) as npz:
+        tree = json.loads(npz["tree.json"].tobytes())
+        assert all(npz[k].dtype != object for k in npz.files)
+    assert tree["optimizer"]["generation"] == 2 and tree["run"]["done"] is False
+    assert tree["optimizer"]["_legacy"]["py_state"]["$"] == "tuple"
+
+
+@pytest.mark.parametrize("optimizer, problem", [("cmaes", "oscillator"), ("ga", "oscillator"),
+                                                ("bptt", "reber-plain")])
+def test_an_old_pickled_checkpoint_resumes_to_the_uninterrupted_result(tmp_path, capsys,
+                                                                      optimizer, problem):
+    args = [problem, "--optimizer", optimizer, "--seed", "1", "--generations", "4"]
+    whole, d = _whole_and_stopped(tmp_path, args, 2)
+    _as_old_format(d)
+    capsys.readouterr()
+    assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)
+    assert "note: checkpoint.pkl is the older pickle format: read with an unpickler that builds " \
+           "only NumPy, torch, pycma and evornn state objects" in capsys.readouterr().err
+    assert _rows(d) == _rows(whole)
+    assert sorted(p.name for p in d.glob("checkpoint*")) == ["checkpoint.npz", "checkpoint.prev.npz"]
+
+
+def test_a_pickled_checkpoint_that_would_run_code_is_refused(tmp_path, capsys):
+    _, d = _whole_and_stopped(tmp_path, ["oscillator", "--seed", "1"], 2)
+    marker = tmp_path / "ran"
+    for p in d.glob("checkpoint*.npz"):
+        p.unlink()
+    (d / "checkpoint.pkl").write_bytes(pickle.dumps({"optimizer": _Payload(marker)}))
+    capsys.readouterr()
+    assert cli.main(["resume", str(d), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {d / 'checkpoint.pkl'} is damaged (checkpoint.pkl: "
+                          "UnpicklingError: refused posix.system: not a NumPy, torch, pycma or "
+                          "evornn state object)")
+    assert not marker.exists()
+
+
+def test_pycma_state_that_would_run_code_is_refused_and_resume_says_it_is_a_pickle(tmp_path, capsys):
+    whole, d = _whole_and_stopped(tmp_path, ["oscillator", "--optimizer", "cmaes", "--seed", "1",
+                                             "--generations", "4"], 2)
+    kept = {p.name: p.read_bytes() for p in d.glob("checkpoint*.npz")}
+    marker = tmp_path / "ran"
+    for name, data in kept.items():
+        state = statefile.loads(data)
+        state["optimizer"]["_es"] = pickle.dumps(_Payload(marker))
+        (d / name).write_bytes(statefile.dumps(state))
+    capsys.readouterr()
+    assert cli.main(["resume", str(d), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "note: cmaes keeps pycma's state as a pickle inside the checkpoint: read with an " \
+           "unpickler that builds only NumPy and pycma objects" in err
+    assert "checkpoint.npz: UnpicklingError: refused posix.system" in err and not marker.exists()
+    for name, data in kept.items():                       # the real state resumes as before
+        (d / name).write_bytes(data)
+    assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)
+    assert _rows(d) == _rows(whole)
