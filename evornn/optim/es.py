@@ -10,6 +10,7 @@ import numpy as np
 
 from ..options import Option, rule
 from .base import Optimizer, centered_ranks, register
+from .snes import nes_utilities
 
 
 def perturbation(seed: int, dim: int) -> np.ndarray:
@@ -35,8 +36,9 @@ class OpenAIES(Optimizer):
 
     Options: ``lr`` (0.05), ``optimizer`` ("adam" or "sgd"), ``beta1`` (0.9), ``beta2``
     (0.999), ``momentum`` (0.9, sgd), ``weight_decay`` (0.0, L2 coefficient as in the
-    paper), ``sigma_decay`` (1.0 = fixed noise std; sigma *= sigma_decay per generation)
-    down to ``sigma_min`` (1e-8). sigma0 is the noise std. popsize must be even.
+    paper), ``sigma_lr`` ("auto": the noise std adapts by SNES's rule at (3 + ln D) /
+    (5 sqrt D); 0: fixed), ``sigma_decay`` (1.0; sigma *= sigma_decay per generation) down
+    to ``sigma_min`` (1e-8). sigma0 is the starting noise std. popsize must be even.
     """
 
     name = "es"
@@ -58,6 +60,11 @@ class OpenAIES(Optimizer):
                               rule(lambda v: 0 < v <= 1, "must be in (0, 1]", got=False)),
         "sigma_min": Option(1e-8, "sigma_decay stops at this noise std",
                             rule(lambda v: 0 <= v < float("inf"), "must be a finite number >= 0")),
+        "sigma_lr": Option("auto", "learning rate of the noise std's adaptation (SNES's rule); "
+                           "auto: (3 + ln D) / (5 sqrt D); 0: a fixed noise std",
+                           rule(lambda v: v == "auto" or (isinstance(v, (int, float))
+                                                          and not isinstance(v, bool) and v >= 0),
+                                "must be 'auto' or a number >= 0")),
     }
     _state_keys = ("mean", "sigma", "_m", "_v", "_t", "_seeds")
 
@@ -67,6 +74,8 @@ class OpenAIES(Optimizer):
             raise ValueError(f"popsize must be even for mirrored sampling, got {self.popsize}")
 
     def _setup(self):
+        lr = self.options["sigma_lr"]
+        self._sigma_lr = (3 + np.log(self.dim)) / (5 * np.sqrt(self.dim)) if lr == "auto" else lr
         self.mean = self.x0.copy()
         self.sigma = self.sigma0
         self._m = np.zeros(self.dim)
@@ -121,6 +130,13 @@ class OpenAIES(Optimizer):
             else:
                 self._m = o["momentum"] * self._m + (1 - o["momentum"]) * g
                 step = o["lr"] * self._m
+            if self._sigma_lr > 0:
+                # SNES's rule with its top-heavy utilities (centred ranks are symmetric, so on
+                # a slope they cannot tell that the far samples ahead beat the near ones)
+                u = np.empty(self.popsize)
+                u[np.argsort(-f, kind="stable")] = nes_utilities(self.popsize)
+                z = np.repeat(np.mean(E * E, axis=1) - 1.0, 2)     # a mirrored pair: one |eps|
+                self.sigma = float(self.sigma * np.exp(0.5 * self._sigma_lr * (u @ z)))
             self.mean = np.clip(self.mean + step, self.lower, self.upper)
         self.sigma = max(self.sigma * o["sigma_decay"], o["sigma_min"])
         self._seeds = None
