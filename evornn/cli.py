@@ -318,8 +318,11 @@ def eval_run(args) -> int:
     d = _run_dir(args.run_dir)
     if not (d / BEST).exists():
         raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
+    from evornn.run import DamagedRunError
     try:
         r = replay(d)
+    except DamagedRunError as e:
+        raise UsageError(str(e)) from None
     except RuntimeError as e:            # e.g. a cupy run replayed where there is no GPU
         raise UsageError(f"{d}: {e}") from None
     verdict = "passes" if r["solved"] else "does not pass"
@@ -347,8 +350,12 @@ def report(args) -> int:
         raise UsageError(f"{d} holds no {METRICS} yet: no generation has finished")
     png = plot_fitness(d)
     from evornn.report import plot_traces
-    from evornn.run import BEST
-    extra = plot_traces(d) if (d / BEST).exists() else []
+    from evornn.run import BEST, DamagedRunError
+    try:
+        extra = plot_traces(d) if (d / BEST).exists() else []
+    except DamagedRunError as e:         # the plot is drawn; the pictures need the network
+        print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
+        extra = []
     if (d / SUMMARY).exists():
         _report(d, json.loads((d / SUMMARY).read_text()))
     else:
