@@ -1,6 +1,6 @@
 """The Ray backend: the same fitness as the threads backend for any number of actors, a
 killed actor's chunk re-run on a replacement, a straggler or a lost worker node costing
-time and not results."""
+time and not results, and a lost cluster ending a run with exit code 4, resumable."""
 import json
 import os
 import signal
@@ -15,6 +15,7 @@ import pytest
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
+from evornn import cli  # noqa: E402
 from evornn.backends import RayEvaluator  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
 from evornn.ray_pool import guided_chunks  # noqa: E402
@@ -385,3 +386,96 @@ def test_a_watch_names_what_does_not_answer():
     with pytest.raises(ClusterLost):
         watch.check()                                     # once lost, always lost
 
+
+# kills a process of the run's own local Ray at generation 2, once (the flag file)
+KILLER = '''
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+
+from evornn.problem import Problem
+
+FLAG = Path({flag!r})
+
+
+def parent(pid):
+    return int(Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def children(pid):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if parent(stat.parent.name) == pid:
+                yield int(stat.parent.name), (stat.parent / "cmdline").read_text().split("\\0")[0]
+        except (OSError, ValueError):
+            pass                                   # a process that has gone meanwhile
+
+
+def kill_ray(name):
+    """SIGKILL the raylet (this actor's parent) or the GCS (the raylet's sibling: the driver
+    started both). The raylet's agents, which outlive it for a minute, go in the flag's
+    .agents file for the test to stop."""
+    raylet = int(os.environ["RAY_RAYLET_PID"])
+    agents = [pid for pid, exe in children(raylet) if "Agent" in exe]
+    FLAG.with_suffix(".agents").write_text(" ".join(map(str, agents)))
+    for pid, exe in children(parent(raylet)):
+        if Path(exe).name == name:
+            os.kill(pid, signal.SIGKILL)
+
+
+def evaluate(net, G, seed):
+    if seed[1] == 2:
+        try:
+            FLAG.unlink()                          # only one actor kills, only once
+        except FileNotFoundError:
+            pass
+        else:
+            kill_ray({victim!r})
+    return -np.sum(np.asarray(G) ** 2, axis=1)
+
+
+PROBLEM = Problem("killer", "a sphere whose evaluation kills its Ray", n_in=1, n_out=1,
+                  arch="elman", n_hidden=2, evaluate=evaluate,
+                  solved=lambda net, g, f: (False, {{}}), popsize=6, max_evals=60)
+'''
+
+
+def _rows(d):
+    return [r.rsplit(",", 1)[0] for r in (d / "metrics.csv").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("victim, what", [("raylet", "this node's raylet at "),
+                                          ("gcs_server", "the GCS at ")])
+def test_a_lost_cluster_ends_the_run_with_exit_4_and_resume_finishes_it(tmp_path, victim, what):
+    """Not exit 1 without a word (Ray's own end, up to a minute later): one line, exit 4,
+    the checkpoint intact, and resume reaches the uninterrupted run's result."""
+    flag = tmp_path / "kill.flag"
+    flag.touch()
+    mine = tmp_path / "killer.py"
+    mine.write_text(KILLER.format(flag=str(flag), victim=victim))
+    out = tmp_path / "runs"
+    r = subprocess.run([sys.executable, "-m", "evornn", "run", str(mine), "--seed", "1",
+                        "--backend", "ray", "--workers", "2", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    for pid in (tmp_path / "kill.agents").read_text().split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    (d,) = out.iterdir()
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error")]
+    assert r.returncode == 4, r.stderr
+    assert len(errors) == 1 and errors[0].startswith(f"error: the Ray cluster was lost: {what}")
+    assert errors[0].endswith(f"does not answer ([Errno 111] Connection refused); the last "
+                              f"finished generation is checkpointed: python -m evornn resume {d} "
+                              "continues it"), errors[0]
+    assert not flag.exists() and not (d / "summary.json").exists()
+    assert 1 + 2 <= len(_rows(d)) <= 1 + 3                   # generations 0, 1 (and 2) finished
+    r = subprocess.run([sys.executable, "-m", "evornn", "resume", str(d), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr                        # the budget, not solved
+    assert cli.main(["run", str(mine), "--seed", "1", "--quiet", "--out", str(tmp_path / "ref")]) == 1
+    (ref,) = (tmp_path / "ref").iterdir()
+    assert len(_rows(d)) == 1 + 10 and _rows(d) == _rows(ref)
