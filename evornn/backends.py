@@ -9,6 +9,7 @@ population was split. A backend name sets two things apart: where evaluation run
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable
 
 import numpy as np
@@ -137,13 +138,18 @@ class _Worker:
         self.prob = pickle.loads(problem)          # the driver's own Problem, not a re-import
         self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
-    def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
-        return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+    def evaluate(self, G: np.ndarray, seed) -> tuple[np.ndarray, float]:
+        """A chunk's fitness, and the seconds it took (the driver sizes chunks by them)."""
+        t0 = time.perf_counter()
+        f = np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+        return f, time.perf_counter() - t0
 
-    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> np.ndarray:
+    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> tuple[np.ndarray, float]:
         """Rebuild a population chunk from its seeds (the optimizer's rebuild function),
-        then evaluate it."""
-        return self.evaluate(rebuild(seeds, mean, *args), seed)
+        then evaluate it: its fitness and the seconds both took."""
+        t0 = time.perf_counter()
+        f, _ = self.evaluate(rebuild(seeds, mean, *args), seed)
+        return f, time.perf_counter() - t0
 
     def pid(self) -> int:
         return os.getpid()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.ray
 from evornn import cli  # noqa: E402
 from evornn.backends import RayEvaluator  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
-from evornn.ray_pool import guided_chunks  # noqa: E402
+from evornn.ray_pool import ChunkCost, guided_chunks  # noqa: E402
 from evornn.ray_watch import ClusterLost, ClusterWatch  # noqa: E402
 
 SLOW_PROBLEM = '''
@@ -309,6 +309,21 @@ def test_guided_chunks_cover_the_population_big_ones_first(n, workers):
         assert len(chunks) == (n > 0)               # nothing to balance: one chunk
     elif n:
         assert sizes[0] == -(-n // (2 * workers)) and sizes[-1] == 1
+
+
+def test_cheap_genomes_go_in_chunks_worth_their_round_trip():
+    """4 us a genome and 2 ms a round trip (a pole episode here): no chunk under 4 round
+    trips of work, none over the first guided one, and short ones queued two an actor."""
+    cost = ChunkCost()
+    assert cost.smallest() == 1 and not cost.short(1)      # nothing measured yet
+    cost.learn(items=4096, busy=4096 * 4e-6, trips=[1e-3, 2e-3, 3e-3])
+    assert cost.smallest() == 2000 and cost.short(2000) and not cost.short(3000)
+    assert guided_chunks(4096, 2, smallest=cost.smallest()) == [(0, 1024), (1024, 2048),
+                                                               (2048, 3072), (3072, 4096)]
+    sizes = [hi - lo for lo, hi in guided_chunks(4096, 2, smallest=300)]
+    assert sizes[:3] == [1024, 768, 576] and min(sizes[:-1]) == 300 and sum(sizes) == 4096
+    cost.learn(items=16, busy=16 * 0.02, trips=[2e-3])      # 20 ms a genome: single genomes
+    assert cost.smallest() == 1 and not cost.short(1)
 
 
 def test_a_straggler_takes_fewer_genomes_and_changes_no_fitness(local_ray, tmp_path):
