@@ -7,7 +7,8 @@ Each genome costs a fixed wait (``--delay`` seconds, time.sleep, as a robot or a
 simulator would) and almost no CPU, so 32 actors can run on 2 cores: what is measured is
 the scheduling, not the arithmetic. For each actor count and population size: seconds a
 generation (median over --generations after a warm-up generation; --small-generations for
-populations under 100), speedup over 1 actor, efficiency (speedup / actors) and overhead
+populations under 100; one generation where its waits alone take 5 s or more), speedup
+over 1 actor, efficiency (speedup / actors) and overhead
 (the generation's time minus the ideal time of its waits, ceil(P / actors) x delay).
 Without 1 in --actors, the first row's time times its actors stands for 1 actor's.
 Then the largest setting again, on the same actors, with one of them made 2x slower (a
@@ -105,8 +106,10 @@ def main() -> None:
         gens = args.small_generations if P < 100 else args.generations
         base = None
         for A in actors:
+            # a generation of 5 s or more is timed once: its waits dwarf any noise
+            n = 1 if math.ceil(P / A) * args.delay >= 5 else gens
             # the largest setting is measured again with a straggler, on the same actors
-            runs = measure(prob, A, G, gens, 2.0 if (A, P) == (actors[-1], sizes[-1]) else None)
+            runs = measure(prob, A, G, n, 2.0 if (A, P) == (actors[-1], sizes[-1]) else None)
             t, f = runs[0]
             base = base or t * A          # 1 actor's time (the first row's, times its actors)
             speedup = base / t
