@@ -57,7 +57,9 @@ class ChunkCost:
     def learn(self, items: int, busy: float, trips: list[float]) -> None:
         """A generation's items, seconds the actors spent on them, and chunks' round trips."""
         if items and trips:
-            self.per_item, self.round_trip = busy / items, float(np.median(trips))
+            # the lower quartile: a round trip's own cost, not the driver's queue behind
+            # many actors finishing at once (which fed back into ever larger chunks)
+            self.per_item, self.round_trip = busy / items, float(np.percentile(trips, 25))
 
 
 class ActorPool:
