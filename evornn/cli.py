@@ -228,6 +228,11 @@ def _terminate_as_interrupt():
 
 
 def _stopped(e) -> int:
+    from evornn.run import RunLostCluster
+    if isinstance(e, RunLostCluster):
+        print(f"error: the Ray cluster was lost: {e}; the last finished generation is "
+              f"checkpointed: python -m evornn resume {e.run_dir} continues it", file=sys.stderr)
+        return 4
     print(f"error: {e}; the last finished generation is checkpointed: fix the cause, then "
           f"python -m evornn resume {e.run_dir}", file=sys.stderr)
     return 3

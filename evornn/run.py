@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import safe_pickle, statefile
-from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
+from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
 from .population import computing
 from .run_options import RUN_OPTIONS
@@ -227,6 +227,11 @@ class RunStopped(Exception):
         self.run_dir = run_dir
 
 
+class RunLostCluster(RunStopped):
+    """The run stopped because its Ray cluster was lost (this node's raylet, the GCS);
+    ``resume`` continues it on a cluster that works."""
+
+
 class RunBusyError(ValueError):
     """Another process is running this run directory."""
 
@@ -287,7 +292,9 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         else:
             f = evaluate(G, seed)
         f = np.asarray(f, dtype=np.float64)
-    except Exception as e:                   # a crashed simulator, a lost cluster, a bug
+    except ClusterLost as e:                 # Ray itself, not the problem
+        raise RunLostCluster(run_dir, str(e)) from e
+    except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation raised "
                                   f"{type(e).__name__}: {e}") from e
     if f.shape != (len(G),):
