@@ -92,10 +92,10 @@ def sizes(I, H, O, opts):
     PR, PW = R * read_width(M, S), W * write_width(M, S)
     packed = _controller_size(I, H, opts) + (H + 1) * (PR + PW) \
         + kn.readout_size(H + R * M, O, kn.READOUTS[opts["readout"]])
-    # per sequence row: h, c, gates, reads, head parameters, weightings, memory, features;
-    # once: a started flag and 3 N of addressing scratch
-    row = 2 * H + G + R * M + PR + PW + (R + W) * N + N * M + H + R * M
-    return packed, row + 1 + 3 * N
+    # per sequence row: h, c, gates, reads, head parameters, weightings, memory, its rows'
+    # norms, features; once: a started flag and scratch (2 N + R N for addressing, M a row)
+    row = 2 * H + G + R * M + PR + PW + (R + W) * N + N * M + N + H + R * M
+    return packed, row + 1 + (2 + R) * N + M
 
 
 def cfg(I, H, O, opts):
@@ -159,17 +159,20 @@ def pack(g, cfg, fixed, w):
     kn.pack_readout(g, off, w, woff, H + R * M, O, int(cfg[kn.C_READOUT]))
 
 
+# Constants are made in the arrays' own dtype (z.dtype.type): a bare 1 or 1e-8 would make
+# float32 loops compute in float64 (measured 2.7x slower than float64 itself).
+
 @njit(**kn.JIT)
 def _softplus(v):
     # log(1 + e^v) without overflow: max(v, 0) + log1p(e^-|v|)
-    a = abs(v)
-    return max(v, v * 0) + np.log1p(np.exp(-a))
+    return max(v, v - v) + np.log1p(np.exp(-abs(v)))
 
 
 @njit(**kn.JIT)
 def _activate(z, off, M, S, write):
     """One head's raw parameters z[off:] -> key tanh, beta softplus, g sigmoid, shift
     softmax, gamma 1 + softplus (and erase sigmoid, add tanh), in place."""
+    one = z.dtype.type(1.0)
     for j in range(M):
         z[off + j] = kn.tanh(z[off + j])
     z[off + M] = _softplus(z[off + M])
@@ -178,14 +181,14 @@ def _activate(z, off, M, S, write):
     top = z[s0]
     for k in range(1, S):
         top = max(top, z[s0 + k])
-    tot = z[s0] * 0
+    tot = one - one
     for k in range(S):
         e = np.exp(z[s0 + k] - top)
         z[s0 + k] = e
         tot += e
     for k in range(S):
         z[s0 + k] /= tot
-    z[s0 + S] = 1 + _softplus(z[s0 + S])
+    z[s0 + S] = one + _softplus(z[s0 + S])
     if write:
         e0 = s0 + S + 1
         for j in range(M):
@@ -194,54 +197,112 @@ def _activate(z, off, M, S, write):
 
 
 @njit(**kn.JIT)
-def _norms(mem, N, M, nrm):
+def _row_norms(mem, nrm, N, M):
     for i in range(N):
-        s = mem[i * M] * 0
+        s = nrm[i] - nrm[i]
         for j in range(M):
             s += mem[i * M + j] * mem[i * M + j]
         nrm[i] = np.sqrt(s)
 
 
 @njit(**kn.JIT)
-def _address(z, off, mem, nrm, wt, woff, sim, wg, N, M, S):
-    """The head at z[off:] (activated) moves its weighting wt[woff:woff + N] on mem."""
-    kk = z[off] * 0
+def _dots(z, off, mem, dots, N, M):
+    """dots[i] = key . Mem_i for the head at z[off:]."""
+    for i in range(N):
+        d = dots[i] - dots[i]
+        for j in range(M):
+            d += z[off + j] * mem[i * M + j]
+        dots[i] = d
+
+
+@njit(**kn.JIT)
+def _focus(z, off, dots, nrm, wt, woff, sim, wg, N, M, S):
+    """The head at z[off:] (activated) moves its weighting wt[woff:woff + N], from its key's
+    dot products with the memory rows (dots) and the rows' norms (nrm)."""
+    one = z.dtype.type(1.0)
+    zero = one - one
+    eps = z.dtype.type(EPS)
+    kk = zero
     for j in range(M):
         kk += z[off + j] * z[off + j]
     kk = np.sqrt(kk)
     beta, g, gamma = z[off + M], z[off + M + 1], z[off + M + 2 + S]
-    eps = kk * 0 + EPS
-    top = -np.inf
+    top = beta * (dots[0] / (kk * nrm[0] + eps))
     for i in range(N):
-        d = kk * 0
-        for j in range(M):
-            d += z[off + j] * mem[i * M + j]
-        v = beta * (d / (kk * nrm[i] + eps))
+        v = beta * (dots[i] / (kk * nrm[i] + eps))
         sim[i] = v
         top = max(top, v)
-    tot = kk * 0
+    tot = zero
     for i in range(N):
         e = np.exp(sim[i] - top)
         sim[i] = e
         tot += e
     for i in range(N):
-        wg[i] = g * (sim[i] / tot) + (1 - g) * wt[woff + i]
-    K = S // 2
+        wg[i] = g * (sim[i] / tot) + (one - g) * wt[woff + i]
+    # circular shift: w~_i = sum_k s_k wg[(i - d_k) mod N], d_k = k - S//2, as two
+    # contiguous runs per offset instead of a modulo per slot (no vectorized loop has one)
     s0 = off + M + 2
-    top = kk * 0
     for i in range(N):
-        v = kk * 0
-        for k in range(S):
-            v += z[s0 + k] * wg[(i - k + K + N) % N]
-        sim[i] = v
-        top = max(top, v)
-    tot = kk * 0
+        sim[i] = zero
+    for k in range(S):
+        d, sk = k - S // 2, z[s0 + k]
+        lo, hi = max(d, 0), min(N + d, N)
+        for i in range(lo, hi):
+            sim[i] += sk * wg[i - d]
+        for i in range(0, lo):
+            sim[i] += sk * wg[i - d + N]
+        for i in range(hi, N):
+            sim[i] += sk * wg[i - d - N]
+    top = zero
+    for i in range(N):
+        top = max(top, sim[i])
+    tot = zero
     for i in range(N):
         v = (sim[i] / top) ** gamma
         sim[i] = v
         tot += v
     for i in range(N):
         wt[woff + i] = sim[i] / tot
+
+
+@njit(**kn.JIT)
+def _write_and_read(zw, W, PW, zr, R, PR, mem, nrm, ww, wr, r, rdots, tmp, sim, wg, N, M, S):
+    """One row's memory step: write heads (already focused) erase and add; the written
+    rows' norms and read keys' dot products come out of the same pass; read heads focus
+    and read."""
+    one = mem.dtype.type(1.0)
+    zero = one - one
+    for i in range(N):
+        for j in range(M):
+            tmp[j] = mem[i * M + j]
+        for hd in range(W):
+            wi, e0 = ww[hd * N + i], hd * PW + M + S + 3
+            for j in range(M):
+                tmp[j] *= one - wi * zw[e0 + j]
+        for hd in range(W):
+            wi, a0 = ww[hd * N + i], hd * PW + 2 * M + S + 3
+            for j in range(M):
+                tmp[j] += wi * zw[a0 + j]
+        s = zero
+        for j in range(M):
+            mem[i * M + j] = tmp[j]
+            s += tmp[j] * tmp[j]
+        nrm[i] = np.sqrt(s)
+        for hd in range(R):
+            d, k0 = zero, hd * PR
+            for j in range(M):
+                d += zr[k0 + j] * tmp[j]
+            rdots[hd * N + i] = d
+    for hd in range(R):
+        _focus(zr, hd * PR, rdots[hd * N:(hd + 1) * N], nrm, wr, hd * N, sim, wg, N, M, S)
+        for j in range(M):
+            tmp[j] = zero
+        for i in range(N):
+            wi = wr[hd * N + i]
+            for j in range(M):
+                tmp[j] += wi * mem[i * M + j]
+        for j in range(M):
+            r[hd * M + j] = tmp[j]
 
 
 @njit(**kn.JIT)
@@ -254,9 +315,13 @@ def step(w, cfg, fixed, state, x, y):
     G = 4 * H if lstm else H
     U, RM = I + R * M, R * M
     PR, PW = M + S + 3, 3 * M + S + 3
-    # state: started flag, scratch (norms, similarities, gated weighting), then [B, .] rows
-    nrm, sim, wg = state[1:1 + N], state[1 + N:1 + 2 * N], state[1 + 2 * N:1 + 3 * N]
-    o = 1 + 3 * N
+    # state: a started flag and scratch (similarities, gated weighting, read dots, a memory
+    # row), then [B, .] rows
+    sim, wg = state[1:1 + N], state[1 + N:1 + 2 * N]
+    rdots = state[1 + 2 * N:1 + (2 + R) * N]
+    o = 1 + (2 + R) * N
+    tmp = state[o:o + M]
+    o += M
     h = kn.view2d(state, o, B, H)
     o += B * H
     c = kn.view2d(state, o, B, H)
@@ -275,16 +340,20 @@ def step(w, cfg, fixed, state, x, y):
     o += B * W * N
     mem = kn.view2d(state, o, B, N * M)
     o += B * N * M
+    nrm = kn.view2d(state, o, B, N)         # the memory rows' norms
+    o += B * N
     f = kn.view2d(state, o, B, H + RM)
     if state[0] == 0:                   # a flushed state: the sequence's start
         state[0] = 1
+        m0 = state.dtype.type(MEM0)
         for b in range(B):
             for q in range(N * M):
-                mem[b, q] = MEM0
+                mem[b, q] = m0
             for hd in range(R):
                 wr[b, hd * N] = 1
             for hd in range(W):
                 ww[b, hd * N] = 1
+            _row_norms(mem[b], nrm[b], N, M)
     # controller
     if lstm:
         bo = (U + H) * G
@@ -309,35 +378,15 @@ def step(w, cfg, fixed, state, x, y):
     kn.mm_acc(zw, h, kn.view2d(w, o, H, W * PW))
     o += (H + 1) * W * PW
     for b in range(B):
-        zb, mb = zw[b], mem[b]
         for hd in range(W):
-            _activate(zb, hd * PW, M, S, True)
+            _activate(zw[b], hd * PW, M, S, True)
         for hd in range(R):
             _activate(zr[b], hd * PR, M, S, False)
-        _norms(mb, N, M, nrm)
-        for hd in range(W):
-            _address(zb, hd * PW, mb, nrm, ww[b], hd * N, sim, wg, N, M, S)
-        for hd in range(W):
-            e0 = hd * PW + M + S + 3
-            for i in range(N):
-                wi = ww[b, hd * N + i]
-                for j in range(M):
-                    mb[i * M + j] *= 1 - wi * zb[e0 + j]
-        for hd in range(W):
-            a0 = hd * PW + 2 * M + S + 3
-            for i in range(N):
-                wi = ww[b, hd * N + i]
-                for j in range(M):
-                    mb[i * M + j] += wi * zb[a0 + j]
-        _norms(mb, N, M, nrm)
-        for hd in range(R):
-            _address(zr[b], hd * PR, mb, nrm, wr[b], hd * N, sim, wg, N, M, S)
-            for j in range(M):
-                r[b, hd * M + j] = 0
-            for i in range(N):
-                wi = wr[b, hd * N + i]
-                for j in range(M):
-                    r[b, hd * M + j] += wi * mb[i * M + j]
+        for hd in range(W):             # write heads address the memory before the write
+            _dots(zw[b], hd * PW, mem[b], sim, N, M)
+            _focus(zw[b], hd * PW, sim, nrm[b], ww[b], hd * N, sim, wg, N, M, S)
+        _write_and_read(zw[b], W, PW, zr[b], R, PR, mem[b], nrm[b], ww[b], wr[b], r[b], rdots,
+                        tmp, sim, wg, N, M, S)
         for j in range(H):
             f[b, j] = h[b, j]
         for j in range(RM):
