@@ -61,6 +61,8 @@ def make(lengths: tuple[int, int] = (1, 10), repeats: tuple[int, int] = (1, 10),
     def test_set(n):
         return draw(n, np.random.default_rng(TEST_SEED))
 
+    # a first setting, not tuned: evolution moves slowly on these 6,000-gene genomes, and
+    # BPTT solves copy in minutes (docs/problems.md)
     fields = dict(arch="ntm", n_hidden=20, arch_options={"readout": "sigmoid"},
                   optimizer="snes", sigma0=0.5, max_evals=500_000)
     fields.update(defaults)
