@@ -152,6 +152,8 @@ VARIANT_CASES = [
     ("esn", {"density": 1.0, "leak": 0.3, "bias_scaling": 0.5, "evolve_spectral_radius": True}),
     ("esn", {"readout_inputs": False, "readout": "tanh", "evolve_leak": True}),
     ("second_order", {"activation": "tanh", "readout": "sigmoid"}),
+    ("ntm", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
+    ("ntm", {"memory": (6, 4), "read_heads": 2, "write_heads": 2, "shift": 5}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -164,6 +166,7 @@ STACK_CASES = [
     ("esn", {"bidirectional": True, "density": 1.0}),
     (["indrnn", "mtrnn"], {"bidirectional": True}),
     ("gru", {"bidirectional": True, "num_layers": 2}),   # one torch.nn.GRU (TorchTwin)
+    (["gru", "ntm"], {"memory": (7, 3)}),
 ]
 STACK_HIDDEN = {0: [5, 4], 1: [4, 6, 3], 2: [4, 6], 3: [5, 4], 4: [5, 4], 5: [3, 4]}
 
@@ -233,8 +236,8 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
     return (L[:D] - L[D:]) / (2 * eps)
 
 
-GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13)] \
-    + [STACK_CASES[i] for i in (0, 1, 6, 8, 9)]
+GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16)] \
+    + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10)]
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=case_id)
