@@ -136,7 +136,11 @@ OPTIONS = {
 
 # -- numba kernels ---------------------------------------------------------------------------
 
-@njit(**kn.JIT)
+# fastmath without reassoc: with it the addressing's reductions compiled differently cold
+# and from the cache (an ulp apart in float32; tests/test_determinism.py)
+_JIT = {**kn.JIT, "fastmath": {"contract", "arcp", "afn", "nsz", "ninf", "nnan"}}
+
+@njit(**_JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     M, R, W, S = int(cfg[kn.C_OPT + C_M]), int(cfg[kn.C_OPT + C_R]), int(cfg[kn.C_OPT + C_W]), \
@@ -162,13 +166,13 @@ def pack(g, cfg, fixed, w):
 # Constants are made in the arrays' own dtype (z.dtype.type): a bare 1 or 1e-8 would make
 # float32 loops compute in float64 (measured 2.7x slower than float64 itself).
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _softplus(v):
     # log(1 + e^v) without overflow: max(v, 0) + log1p(e^-|v|)
     return max(v, v - v) + np.log1p(np.exp(-abs(v)))
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _activate(z, off, M, S, write):
     """One head's raw parameters z[off:] -> key tanh, beta softplus, g sigmoid, shift
     softmax, gamma 1 + softplus (and erase sigmoid, add tanh), in place."""
@@ -196,7 +200,7 @@ def _activate(z, off, M, S, write):
             z[e0 + M + j] = kn.tanh(z[e0 + M + j])
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _row_norms(mem, nrm, N, M):
     for i in range(N):
         s = nrm[i] - nrm[i]
@@ -205,7 +209,7 @@ def _row_norms(mem, nrm, N, M):
         nrm[i] = np.sqrt(s)
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _dots(z, off, mem, dots, N, M):
     """dots[i] = key . Mem_i for the head at z[off:]."""
     for i in range(N):
@@ -215,7 +219,7 @@ def _dots(z, off, mem, dots, N, M):
         dots[i] = d
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _focus(z, off, dots, nrm, wt, woff, sim, wg, N, M, S):
     """The head at z[off:] (activated) moves its weighting wt[woff:woff + N], from its key's
     dot products with the memory rows (dots) and the rows' norms (nrm)."""
@@ -265,7 +269,7 @@ def _focus(z, off, dots, nrm, wt, woff, sim, wg, N, M, S):
         wt[woff + i] = sim[i] / tot
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def _write_and_read(zw, W, PW, zr, R, PR, mem, nrm, ww, wr, r, rdots, tmp, sim, wg, N, M, S):
     """One row's memory step: write heads (already focused) erase and add; the written
     rows' norms and read keys' dot products come out of the same pass; read heads focus
@@ -305,7 +309,7 @@ def _write_and_read(zw, W, PW, zr, R, PR, mem, nrm, ww, wr, r, rdots, tmp, sim, 
             r[hd * M + j] = tmp[j]
 
 
-@njit(**kn.JIT)
+@njit(**_JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
