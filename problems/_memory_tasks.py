@@ -19,6 +19,11 @@ from evornn.problem import Problem
 SCREEN = 100          # test episodes run first: a champion that fails them is not tested further
 
 
+# the tasks' Problem fields: a first setting, not tuned (evolution moves slowly on these
+# 6,000-gene genomes; BPTT solves copy in minutes, docs/problems.md)
+DEFAULTS = dict(arch="ntm", n_hidden=20, arch_options={"readout": "sigmoid"},
+                optimizer="snes", sigma0=0.5, max_evals=500_000)
+
 def outputs(net, genomes, X: np.ndarray) -> np.ndarray:
     """Every genome's outputs [P, n, T, O] (float32 kernels)."""
     return evornn.population_forward(net, genomes, X.astype(np.float32)).astype(np.float64)

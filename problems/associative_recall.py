@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._memory_tasks import make_problem
+from ._memory_tasks import DEFAULTS, make_problem
 
 BITS, ITEM = 6, 3          # an item: 3 vectors of 6 bits
 TEST_SEED = 20_141_043
@@ -61,11 +61,7 @@ def make(items: tuple[int, int] = (2, 6), batch: int = 20, n_test: int = 1000,
     def test_set(n):
         return draw(n, np.random.default_rng(TEST_SEED))
 
-    # a first setting, not tuned: evolution moves slowly on these 6,000-gene genomes, and
-    # BPTT solves copy in minutes (docs/problems.md)
-    fields = dict(arch="ntm", n_hidden=20, arch_options={"readout": "sigmoid"},
-                  optimizer="snes", sigma0=0.5, max_evals=500_000)
-    fields.update(defaults)
+    fields = {**DEFAULTS, **defaults}
     return make_problem(
         name, f"associative recall (Graves 2014): after {lo}-{hi} items of 3 6-bit vectors and a "
         f"query item, output the item after it; solved when every bit of {n_test} test episodes "

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._memory_tasks import bits_wrong, make_problem, outputs
+from ._memory_tasks import DEFAULTS, bits_wrong, make_problem, outputs
 
 BITS = 8
 TEST_SEED = 20_141_020
@@ -70,11 +70,7 @@ def make(lengths: tuple[int, int] = (1, 20), batch: int = 20, n_test: int = 1000
         reach = max([L for L in ok if upto is None or L < upto], default=0)
         return {"generalizes_to": reach, "bits_wrong_at_120": wrong[LONG[-1]]}
 
-    # a first setting, not tuned: evolution moves slowly on these 6,000-gene genomes, and
-    # BPTT solves copy in minutes (docs/problems.md)
-    fields = dict(arch="ntm", n_hidden=20, arch_options={"readout": "sigmoid"},
-                  optimizer="snes", sigma0=0.5, max_evals=500_000)
-    fields.update(defaults)
+    fields = {**DEFAULTS, **defaults}
     return make_problem(
         name or ("copy" if lengths == (1, 20) else f"copy-{hi}"),
         f"copy task (Graves 2014): recall {lo}-{hi} random 8-bit vectors after a delimiter; "

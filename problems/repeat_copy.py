@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._memory_tasks import make_problem
+from ._memory_tasks import DEFAULTS, make_problem
 
 BITS = 8
 TEST_SEED = 20_141_042
@@ -61,11 +61,7 @@ def make(lengths: tuple[int, int] = (1, 10), repeats: tuple[int, int] = (1, 10),
     def test_set(n):
         return draw(n, np.random.default_rng(TEST_SEED))
 
-    # a first setting, not tuned: evolution moves slowly on these 6,000-gene genomes, and
-    # BPTT solves copy in minutes (docs/problems.md)
-    fields = dict(arch="ntm", n_hidden=20, arch_options={"readout": "sigmoid"},
-                  optimizer="snes", sigma0=0.5, max_evals=500_000)
-    fields.update(defaults)
+    fields = {**DEFAULTS, **defaults}
     return make_problem(
         name, f"repeat-copy (Graves 2014): output {lo}-{hi} random 8-bit vectors {rlo}-{rhi} times, "
         f"then an end marker; solved when every bit of {n_test} test sequences is right",
