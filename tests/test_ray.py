@@ -406,6 +406,7 @@ def test_a_watch_names_what_does_not_answer():
 KILLER = '''
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -438,6 +439,19 @@ def kill_ray(name):
     for pid, exe in children(parent(raylet)):
         if Path(exe).name == name:
             os.kill(pid, signal.SIGKILL)
+            gone(pid)
+
+
+def gone(pid):
+    """Waits until the killed process has exited (a zombie holds no sockets): SIGKILL is
+    delivered asynchronously, and a port still answering lets the run go on a generation."""
+    for _ in range(500):
+        try:
+            if Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except OSError:
+            return
+        time.sleep(0.01)
 
 
 def evaluate(net, G, seed):
