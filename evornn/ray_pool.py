@@ -39,14 +39,21 @@ def planned_chunks(n: int, rates: list[float], tail: float = 0.125,
     """Chunks for actors of known speed (items a second, by slot): one chunk a slot sized to
     its speed, together (1 - tail) of range(n), then guided chunks over the rest for
     whoever frees up first. Two chunks an actor instead of a dozen, and a tail that takes up
-    what the speeds did not foresee."""
-    total = sum(rates)
+    what the speeds did not foresee. A tail of under 2 items an actor would only add a
+    round trip each: then the first chunks take everything."""
+    total, A = sum(rates), len(rates)
+    if n * tail < 2 * A:
+        tail = 0.0
+    want = [n * (1 - tail) * r / total for r in rates]
+    sizes = [int(w) for w in want]
+    if tail == 0.0:             # largest remainders first, so that the chunks cover range(n)
+        for s in sorted(range(A), key=lambda s: sizes[s] - want[s])[:n - sum(sizes)]:
+            sizes[s] += 1
     first, lo = [], 0
-    for r in rates:
-        size = int(n * (1 - tail) * r / total)
+    for size in sizes:
         first.append((lo, lo + size))
         lo += size
-    rest = [(lo + a, lo + b) for a, b in guided_chunks(n - lo, len(rates), smallest=smallest)]
+    rest = [(lo + a, lo + b) for a, b in guided_chunks(n - lo, A, smallest=smallest)]
     return first, rest
 
 

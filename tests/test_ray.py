@@ -333,8 +333,12 @@ def test_actors_of_known_speed_get_one_chunk_each_sized_to_it_then_a_guided_tail
     edges = [0] + [hi for _, hi in chunks]
     assert [lo for lo, _ in chunks] == edges[:-1] and edges[-1] == 1024
     assert [hi - lo for lo, hi in rest][:2] == [16, 14] and rest[-1][1] - rest[-1][0] == 1
-    first, rest = planned_chunks(16, [50.0, 50.0])
-    assert first == [(0, 7), (7, 14)] and rest == [(14, 15), (15, 16)]
+    first, rest = planned_chunks(256, [50.0, 50.0])
+    assert first == [(0, 112), (112, 224)] and rest[0] == (224, 232) and rest[-1] == (255, 256)
+    # a tail of under 2 genomes an actor adds only round trips: the first chunks take all
+    assert planned_chunks(16, [50.0, 50.0]) == ([(0, 8), (8, 16)], [])
+    assert planned_chunks(16, [1.0, 1.0, 1.0]) == ([(0, 6), (6, 11), (11, 16)], [])
+    assert planned_chunks(5, [1.0, 2.0]) == ([(0, 2), (2, 5)], [])
 
 
 def test_a_slot_that_fell_behind_gets_no_chunk_queued_and_speeds_need_every_slot():
