@@ -103,6 +103,7 @@ def test_copy_is_solved_by_a_perfect_copier_and_reports_its_generalization(monke
     assert ok and info["test_bits_wrong"] == 0.0 and info["test_episodes"] == 200
     assert info["generalizes_to"] == reach
     assert info["bits_wrong_at_120"] == (0.0 if wrong_from is None else 1.0)
+    assert "bits_wrong" not in info                   # the table stays out of summary.json
 
 
 @pytest.mark.parametrize("name", ["copy", "repeat-copy", "associative-recall"])
@@ -116,3 +117,12 @@ def test_a_random_ntm_is_not_solved(name):
     i = int(np.argmax(f))
     ok, info = prob.solved(net, G[i], f[i])
     assert ok is False and 0 < info["test_bits_wrong"] <= 1
+
+
+def test_copy_generalization_tables_bits_wrong_at_every_tested_length(monkeypatch):
+    """The figure benchmarks/memory.py prints for any network, solved or not."""
+    net = copy_task.make((1, 5)).network(n_hidden=2, options={"memory": (8, 2)})
+    monkeypatch.setattr(copy_task, "outputs", _oracle(55))
+    out = copy_task.generalization(net, net.genome)
+    assert out["bits_wrong"] == {L: (1.0 if L >= 55 else 0.0) for L in range(10, 121, 10)}
+    assert out["generalizes_to"] == 50 and out["bits_wrong_at_120"] == 1.0

@@ -1,0 +1,198 @@
+"""Memory-augmented networks: the ntm population forward pass against a population-batched
+torch NTM, and the memory tasks' results by BPTT and evolution.
+
+    python -m benchmarks.memory speed [--repeats 3] [--population 512] [--threads N]
+    python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20]
+
+speed: the issue's workload, P = 512 ntm genomes (LSTM controller of 100, memory 128 x 20,
+one read and one write head, shift 3), 9 inputs, 8 sigmoid outputs, B = 16 sequences of T =
+40 steps, float32. The reference, written here, batches the population the way EvoTorch
+would: every genome's weights as a batch of matrices (torch.bmm), the P x B memories as one
+tensor, the addressing as batched tensor operations. Both get the same threads; the
+outputs are compared over the first 10 steps. Prints M genome-timesteps/s (genome x step,
+each over B sequences) and the ratio (goal: >= 3x).
+
+bptt: the copy task trained by BPTT (Adam, lr 0.003, float32 twins, 20 episodes an update,
+10 updates a generation: the run's defaults) on an ntm (the problem's default: LSTM
+controller of 20, memory 128 x 20) and on a plain LSTM with about as many weights, each
+through `python -m evornn run` with the same budget and seed. For each: solved or not,
+evaluations used, and how far its best network copies (100 episodes at each length 10,
+20, ..., 120; problems/copy_task.generalization).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import evornn
+
+I, O, H, B, T = 9, 8, 100, 16, 40
+MEMORY = (128, 20)
+GOAL = 3.0
+
+
+def _softplus(torch, v):
+    return torch.clamp(v, min=0) + torch.log1p(torch.exp(-v.abs()))
+
+
+def _address(torch, zh, mem, w_prev, M: int, S: int):
+    """New weightings [X, N] of one head per row, zh [X, P] raw, on mem [X, N, M]."""
+    k = torch.tanh(zh[:, :M])
+    beta = _softplus(torch, zh[:, M:M + 1])
+    g = torch.sigmoid(zh[:, M + 1:M + 2])
+    s = torch.softmax(zh[:, M + 2:M + 2 + S], -1)
+    gamma = 1 + _softplus(torch, zh[:, M + 2 + S:M + 3 + S])
+    dots = torch.bmm(mem, k[:, :, None])[:, :, 0]
+    norm = k.norm(dim=-1, keepdim=True) * mem.norm(dim=-1)
+    wg = g * torch.softmax(beta * dots / (norm + 1e-8), -1) + (1 - g) * w_prev
+    K = S // 2
+    wt = sum(s[:, j:j + 1] * torch.roll(wg, j - K, -1) for j in range(S))
+    wt = (wt / wt.amax(-1, keepdim=True)) ** gamma
+    return wt / wt.sum(-1, keepdim=True)
+
+
+def torch_ntm(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """outputs[P, B, T, O] of an ntm population (one read, one write head, lstm controller,
+    sigmoid readout), batched over the population in torch."""
+    import torch
+    N, M = MEMORY
+    S = 3
+    P = len(G)
+    Gt = torch.from_numpy(G.astype(np.float32))
+    bl = {b.name: Gt[:, b.offset:b.offset + b.size].reshape((P,) + b.shape) for b in net.layout}
+    W_x, W_r = bl["W_ih"][:, :, :I].transpose(1, 2), bl["W_ih"][:, :, I:].transpose(1, 2)
+    W_hh, b = bl["W_hh"].transpose(1, 2), bl["b"][:, None]
+    W_rd, b_rd = bl["W_read"].transpose(1, 2), bl["b_read"][:, None]
+    W_wr, b_wr = bl["W_write"].transpose(1, 2), bl["b_write"][:, None]
+    W_o, b_o = bl["W_out"].transpose(1, 2), bl["b_out"][:, None]
+    Xt = torch.from_numpy(X).unsqueeze(0).expand(P, -1, -1, -1)          # P, B, T, I
+    out = []
+    with torch.no_grad():
+        u = torch.stack([torch.baddbmm(b, Xt[:, :, t], W_x) for t in range(T)], 2)
+        h = torch.zeros(P, B, H)
+        c = torch.zeros(P, B, H)
+        r = torch.zeros(P, B, M)
+        mem = torch.full((P * B, N, M), 1e-6)
+        wr = torch.zeros(P * B, N)
+        ww = torch.zeros(P * B, N)
+        wr[:, 0] = 1
+        ww[:, 0] = 1
+        for t in range(T):
+            z = u[:, :, t] + torch.bmm(r, W_r) + torch.bmm(h, W_hh)
+            i_, f_, g_, o_ = z.split(H, dim=2)
+            c = torch.sigmoid(f_) * c + torch.sigmoid(i_) * torch.tanh(g_)
+            h = torch.sigmoid(o_) * torch.tanh(c)
+            zr = torch.baddbmm(b_rd, h, W_rd).reshape(P * B, -1)
+            zw = torch.baddbmm(b_wr, h, W_wr).reshape(P * B, -1)
+            ww = _address(torch, zw, mem, ww, M, S)
+            e = torch.sigmoid(zw[:, M + S + 3:2 * M + S + 3])
+            a = torch.tanh(zw[:, 2 * M + S + 3:])
+            mem = mem * (1 - ww[:, :, None] * e[:, None, :]) + ww[:, :, None] * a[:, None, :]
+            wr = _address(torch, zr, mem, wr, M, S)
+            r = torch.bmm(wr[:, None, :], mem)[:, 0].reshape(P, B, M)
+            out.append(torch.sigmoid(torch.baddbmm(b_o, torch.cat([h, r], 2), W_o)))
+    return torch.stack(out, 2).numpy()
+
+
+def timed(fn, repeats: int) -> tuple[float, np.ndarray]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        y = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), y
+
+
+def speed(args) -> None:
+    import torch
+
+    from evornn.threads import set_threads, threads
+    if args.threads:
+        set_threads(args.threads)
+    torch.set_num_threads(threads())
+    P = args.population
+    net = evornn.Network("ntm", I, H, O, seed=1, readout="sigmoid", memory=MEMORY)
+    rng = np.random.default_rng(0)
+    G = (net.genome + 0.1 * rng.standard_normal((P, net.n_params))).astype(np.float32)
+    X = (rng.random((B, T, I)) < 0.5).astype(np.float32)
+    t0 = time.perf_counter()
+    evornn.population_forward(net, G[:2], X[:2])
+    compile_s = time.perf_counter() - t0
+    t_ev, y = timed(lambda: evornn.population_forward(net, G, X), args.repeats)
+    t_th, y_th = timed(lambda: torch_ntm(net, G, X), args.repeats)
+    diff = float(np.abs(y[:, :, :10] - y_th[:, :, :10]).max())
+    work = P * T / 1e6
+    print(f"ntm P={P} memory {MEMORY[0]}x{MEMORY[1]} lstm {H} B={B} T={T} float32, "
+          f"{threads()} threads; M genome-timesteps/s (median of {args.repeats})")
+    ratio = t_th / t_ev
+    print(f"evornn {work / t_ev:.4f} ({t_ev:.2f} s)  torch {work / t_th:.4f} ({t_th:.2f} s)  "
+          f"ratio {ratio:.2f}x (goal >= {GOAL:g}x: {'met' if ratio >= GOAL else 'MISSED'}, "
+          f"{ratio / GOAL:.2f}x)  compile {compile_s:.1f} s  max|diff| t<10 {diff:.1e}")
+
+
+def matched_lstm_hidden(n_params: int, n_in: int, n_out: int) -> int:
+    """The LSTM hidden size whose genome (sigmoid readout) is closest to n_params genes."""
+    return min(range(1, 200), key=lambda h: abs(
+        evornn.Network("lstm", n_in, h, n_out, readout="sigmoid").n_params - n_params))
+
+
+def train(problem: str, seed: int, max_evals: int, extra: list[str]) -> dict:
+    """One BPTT run through the CLI: its summary and its best network's generalization."""
+    from problems import copy_task
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "evornn", "run", problem, "--optimizer", "bptt", "--option",
+               "dtype=float32", "--option", "lr=0.003", "--max-evals", str(max_evals),
+               "--seed", str(seed), "--quiet", "--out", out, *extra]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=False, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        (d,) = Path(out).iterdir()
+        summary = json.loads((d / "summary.json").read_text())
+        net = evornn.load(d)
+        return {"summary": summary, "seconds": seconds, "n_params": net.n_params,
+                **copy_task.generalization(net, net.genome)}
+
+
+def bptt(args) -> None:
+    lo, hi = (int(v) for v in args.lengths.split(","))
+    problem = "copy" if (lo, hi) == (1, 20) else f"copy-{hi}"
+    ntm = evornn.Network("ntm", 9, 20, 8, readout="sigmoid")
+    H = matched_lstm_hidden(ntm.n_params, 9, 8)
+    setups = {"ntm": [], f"lstm {H}": ["--arch", "lstm", "--hidden", str(H)]}
+    print(f"{problem}: BPTT, Adam lr 0.003, float32, --max-evals {args.max_evals}; bits wrong "
+          "at each length (100 episodes)")
+    print(f"{'network':9} {'genes':>6} {'seed':>4} {'solved':>6} {'evals':>6} {'s':>5} "
+          f"{'copies to':>9} " + " ".join(f"{L:>5}" for L in range(10, 121, 10)))
+    for seed in (int(v) for v in args.seeds.split(",")):
+        for name, extra in setups.items():
+            r = train(problem, seed, args.max_evals, extra)
+            s = r["summary"]
+            print(f"{name:9} {r['n_params']:6,d} {seed:4d} {str(s.get('solved')):>6} "
+                  f"{s.get('evaluations', 0):6,d} {r['seconds']:5.0f} {r['generalizes_to']:9d} "
+                  + " ".join(f"{100 * w:4.1f}%" for w in r["bits_wrong"].values()), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    sp = sub.add_parser("speed", help="ntm population forward against batched torch")
+    sp.add_argument("--repeats", type=int, default=3)
+    sp.add_argument("--population", type=int, default=512)
+    sp.add_argument("--threads", type=int, default=0)
+    bp = sub.add_parser("bptt", help="ntm against an LSTM of as many weights, trained by BPTT")
+    bp.add_argument("--seeds", default="1")
+    bp.add_argument("--max-evals", type=int, default=2200)
+    bp.add_argument("--lengths", default="1,20", help="training lengths lo,hi (1,20 or 1,10)")
+    args = ap.parse_args()
+    {"speed": speed, "bptt": bptt}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
