@@ -152,6 +152,9 @@ VARIANT_CASES = [
     ("esn", {"density": 1.0, "leak": 0.3, "bias_scaling": 0.5, "evolve_spectral_radius": True}),
     ("esn", {"readout_inputs": False, "readout": "tanh", "evolve_leak": True}),
     ("second_order", {"activation": "tanh", "readout": "sigmoid"}),
+    ("stack_rnn", {"memory": "queue", "width": 3}),
+    ("stack_rnn", {"memory": "deque", "controller": "elman", "width": 2, "capacity": 4}),
+    ("stack_rnn", {"controller": "elman", "capacity": 3, "readout": "tanh"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -233,7 +236,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
     return (L[:D] - L[D:]) / (2 * eps)
 
 
-GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13)] \
+GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9)]
 
 
