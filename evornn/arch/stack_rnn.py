@@ -110,15 +110,33 @@ def _slot(j, n, head, C):
 
 
 @njit(**kn.JIT)
-def _pop_amounts(st, out, u, L, n, head, C, from_top):
-    """out[q] = max(0, u - the strength beyond slot q), counted from one end."""
-    acc = st.dtype.type(0.0)
-    zero = acc
+def _pop(st, u, L, n, head, C, from_top):
+    """s[q] <- max(0, s[q] - max(0, u - the strength beyond q)), counted from one end."""
+    zero = st.dtype.type(0.0)
+    acc = zero
     for i in range(L):
-        q = _slot(i if from_top else L - 1 - i, n, head, C)
         p = u - acc
-        out[q] = p if p > zero else zero
-        acc += st[q]
+        if p <= zero:            # every deeper slot keeps its strength exactly
+            break
+        q = _slot(i if from_top else L - 1 - i, n, head, C)
+        s = st[q]
+        st[q] = s - p if s > p else zero
+        acc += s
+
+
+@njit(**kn.JIT)
+def _pop_amounts(st, out, u, L, n, head, C, from_top):
+    """out[i] = max(0, u - the strength beyond the i-th slot from one end), for the slots it
+    reaches; returns how many (the amount is exactly 0 beyond them)."""
+    zero = st.dtype.type(0.0)
+    acc = zero
+    for i in range(L):
+        p = u - acc
+        if p <= zero:
+            return i
+        out[i] = p
+        acc += st[_slot(i if from_top else L - 1 - i, n, head, C)]
+    return L
 
 
 @njit(**kn.JIT)
@@ -134,10 +152,11 @@ def _read(st, vals, r, roff, L, n, head, C, Wd, from_top):
             break
         q = _slot(i if from_top else L - 1 - i, n, head, C)
         s = st[q]
-        wgt = s if s < rem else rem
-        for k in range(Wd):
-            r[roff + k] += wgt * vals[q * Wd + k]
-        acc += s
+        if s > 0:               # popped slots stay, at strength 0: a read walks past them
+            wgt = s if s < rem else rem
+            for k in range(Wd):
+                r[roff + k] += wgt * vals[q * Wd + k]
+            acc += s
 
 
 @njit(**kn.JIT)
@@ -148,18 +167,20 @@ def _memory(m, r, vals, st, tmp, cnt, mem, Wd, C):
     n, head = int(cnt[0]), int(cnt[1])
     L = S * n
     if mem == DEQUE:
-        _pop_amounts(st, tmp, kn.sigmoid(m[2]), L, n, head, C, True)
-        _pop_amounts(st, tmp[S * C:], kn.sigmoid(m[3]), L, n, head, C, False)
-        for i in range(L):
-            q = _slot(i, n, head, C)
-            v = st[q] - tmp[q] - tmp[S * C + q]
+        # both pops act on the old strengths: their amounts first, then the new strengths
+        SC = S * C
+        kt = _pop_amounts(st, tmp, kn.sigmoid(m[2]), L, n, head, C, True)
+        kb = _pop_amounts(st, tmp[SC:], kn.sigmoid(m[3]), L, n, head, C, False)
+        for j in range(kt):                          # reached from the top (and the bottom)
+            q = _slot(j, n, head, C)
+            v = st[q] - tmp[j] - (tmp[SC + L - 1 - j] if L - 1 - j < kb else zero)
+            st[q] = v if v > zero else zero
+        for j in range(max(kt, L - kb), L):          # from the bottom only
+            q = _slot(j, n, head, C)
+            v = st[q] - zero - tmp[SC + L - 1 - j]
             st[q] = v if v > zero else zero
     else:
-        _pop_amounts(st, tmp, kn.sigmoid(m[1]), L, n, head, C, mem == STACK)
-        for i in range(L):
-            q = _slot(i, n, head, C)
-            v = st[q] - tmp[q]
-            st[q] = v if v > zero else zero
+        _pop(st, kn.sigmoid(m[1]), L, n, head, C, mem == STACK)
     for e in range(S):               # push: end 0 is the top, end 1 the bottom
         q = e * C + head
         st[q] = kn.sigmoid(m[e])
