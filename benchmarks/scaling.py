@@ -59,6 +59,7 @@ def main() -> None:
                 # one numba thread an actor: 1 actor = 1 core, 2 actors = 2 cores
                 ev = RayEvaluator(name, prob.arch, prob.n_hidden, 0, workers=w, threads=1)
                 try:
+                    ev.pids()             # every actor started: chunks go to started ones only
                     res[f"r{w}"] = per_generation(ev, G, args.generations)
                 finally:
                     ev.close()

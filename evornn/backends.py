@@ -9,9 +9,13 @@ population was split. A backend name sets two things apart: where evaluation run
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable
 
 import numpy as np
+
+from .ray_pool import ActorPool, ChunkRun
+from .ray_watch import ClusterLost, ClusterWatch, driver_endpoints  # noqa: F401
 
 BACKENDS = {"threads": "numba kernels on worker threads, GIL-free (default)",
             "serial": "the same kernels on one thread",
@@ -134,22 +138,28 @@ class _Worker:
         self.prob = pickle.loads(problem)          # the driver's own Problem, not a re-import
         self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
-    def evaluate(self, G: np.ndarray, seed) -> np.ndarray:
-        return np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+    def evaluate(self, G: np.ndarray, seed) -> tuple[np.ndarray, float]:
+        """A chunk's fitness, and the seconds it took (the driver sizes chunks by them)."""
+        t0 = time.perf_counter()
+        f = np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+        return f, time.perf_counter() - t0
 
-    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> np.ndarray:
+    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> tuple[np.ndarray, float]:
         """Rebuild a population chunk from its seeds (the optimizer's rebuild function),
-        then evaluate it."""
-        return self.evaluate(rebuild(seeds, mean, *args), seed)
+        then evaluate it: its fitness and the seconds both took."""
+        t0 = time.perf_counter()
+        f, _ = self.evaluate(rebuild(seeds, mean, *args), seed)
+        return f, time.perf_counter() - t0
 
     def pid(self) -> int:
         return os.getpid()
 
 
 class RayEvaluator:
-    """A population split into chunks over Ray actors; a chunk whose actor dies is re-run on
-    a replacement actor, so a lost worker costs its in-flight chunk and nothing else.
-    Takes populations as seeds too (``evaluate_seeds``).
+    """A population split into chunks handed to Ray actors as they free up; a chunk whose
+    actor dies is re-run on another actor and the dead one replaced, so a lost worker or
+    node costs time, not results. A lost cluster (this node's raylet, the GCS) is a
+    ClusterLost. Takes populations as seeds too (``evaluate_seeds``).
 
     ``problem`` is a Problem or a name for ``get_problem`` (built-in, ``gym:ENV_ID`` or a .py
     file); the driver pickles it once into the object store and every actor, replacements
@@ -175,16 +185,26 @@ class RayEvaluator:
                 ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
                          log_to_driver=False)
                 self._started = True
+        self._watch = ClusterWatch(driver_endpoints(ray, address))
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or cpus)
         # numba threads per actor: the cores divided among the actors, never oversubscribed
         self._threads = int(threads or max(1, cpus // self.workers))
         self._args = (ray.put(blob), arch, hidden, seed, self._threads, arch_options)
         self._cls = ray.remote(num_cpus=min(1, cpus / self.workers))(_Worker)
-        self.actors = [self._new_actor() for _ in range(self.workers)]
         self.max_retries = max_retries
-        self.replaced = 0                  # actors lost and replaced, over the run
+        self.pool = ActorPool(ray, self._new_actor, self.workers, self._watch, max_retries)
         self.bytes_sent = 0                # genomes, or seeds and means, shipped so far
+
+    @property
+    def actors(self) -> list:
+        """The actors by slot (a replacement may still be starting)."""
+        return self.pool.actors
+
+    @property
+    def replaced(self) -> int:
+        """Actors lost and replaced, over the run."""
+        return self.pool.replaced
 
     def _new_actor(self):
         return self._cls.remote(*self._args)
@@ -200,56 +220,27 @@ class RayEvaluator:
         optimizer's ``seed_batch()``: {"seeds", "rows" (genomes a seed), "mean", "args",
         "rebuild"}, with rebuild(seeds, mean, *args) -> genomes[rows * len(seeds), D]."""
         seeds, rebuild, args = batch["seeds"], batch["rebuild"], batch["args"]
+        self._watch.check(force=True)              # a put without a raylet ends the process
         mean = self._ray.put(batch["mean"])       # once a generation, shared by every chunk
         self.bytes_sent += batch["mean"].nbytes + seeds.nbytes
         return self._run(len(seeds), lambda actor, lo, hi: actor.evaluate_seeds.remote(
             rebuild, seeds[lo:hi], mean, args, seed), rows=batch["rows"])
 
     def _run(self, n: int, call, rows: int = 1) -> np.ndarray:
-        """call(actor, lo, hi) for chunks of [0, n) over the actors, re-running lost chunks;
-        item i gives fitness rows rows * i .. rows * (i + 1) - 1."""
-        ray = self._ray
-        # two chunks an actor: uneven chunks (episodes that end early) still balance
-        edges = np.linspace(0, n, min(n, 2 * len(self.actors)) + 1).astype(int)
-        chunks = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-        k2 = int(rows)
-        out = np.empty(k2 * n)
-        pending = {}
-        tries = {}
-
-        def submit(k, a):
-            lo, hi = chunks[k]
-            actor = self.actors[a]
-            pending[call(actor, lo, hi)] = (k, a, actor)
-
-        for k in range(len(chunks)):
-            submit(k, k % len(self.actors))
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            ref = done[0]
-            k, a, actor = pending.pop(ref)
-            lo, hi = chunks[k]
-            try:
-                out[k2 * lo:k2 * hi] = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
-                tries[k] = tries.get(k, 0) + 1
-                if tries[k] > self.max_retries:
-                    raise RuntimeError(f"chunk {lo}..{hi} failed on {tries[k]} workers in a "
-                                       "row; giving up") from None
-                if self.actors[a] is actor:          # its other chunks reuse the replacement
-                    self.actors[a] = self._new_actor()
-                    self.replaced += 1
-                submit(k, a)
-        return out
+        """call(actor, lo, hi) for chunks of [0, n) over the actors (ray_pool.ChunkRun)."""
+        return ChunkRun(self.pool, n, call, rows).run()
 
     def pids(self) -> list[int]:
-        """The actors' process ids (to watch or, in tests, to kill them)."""
-        return self._ray.get([a.pid.remote() for a in self.actors])
+        """The actors' process ids, once every actor has started (to watch them or, in
+        tests, to kill them)."""
+        return self.pool.wait_ready()
 
     def close(self) -> None:
-        """Stop the actors, and Ray itself if this evaluator started it."""
-        for a in self.actors:
-            self._ray.kill(a)
-        self.actors = []
+        """Stop the actors, and Ray itself if this evaluator started it. After a lost
+        cluster the actors are not asked to stop: nothing is left to ask."""
+        if self._watch.lost is None:
+            for a in self.actors:
+                self._ray.kill(a)
+        self.pool.actors = []
         if self._started:
             self._ray.shutdown()

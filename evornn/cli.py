@@ -228,6 +228,11 @@ def _terminate_as_interrupt():
 
 
 def _stopped(e) -> int:
+    from evornn.run import RunLostCluster
+    if isinstance(e, RunLostCluster):
+        print(f"error: the Ray cluster was lost: {e}; the last finished generation is "
+              f"checkpointed: python -m evornn resume {e.run_dir} continues it", file=sys.stderr)
+        return 4
     print(f"error: {e}; the last finished generation is checkpointed: fix the cause, then "
           f"python -m evornn resume {e.run_dir}", file=sys.stderr)
     return 3
@@ -318,8 +323,11 @@ def eval_run(args) -> int:
     d = _run_dir(args.run_dir)
     if not (d / BEST).exists():
         raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
+    from evornn.run import DamagedRunError
     try:
         r = replay(d)
+    except DamagedRunError as e:
+        raise UsageError(str(e)) from None
     except RuntimeError as e:            # e.g. a cupy run replayed where there is no GPU
         raise UsageError(f"{d}: {e}") from None
     verdict = "passes" if r["solved"] else "does not pass"
@@ -347,8 +355,12 @@ def report(args) -> int:
         raise UsageError(f"{d} holds no {METRICS} yet: no generation has finished")
     png = plot_fitness(d)
     from evornn.report import plot_traces
-    from evornn.run import BEST
-    extra = plot_traces(d) if (d / BEST).exists() else []
+    from evornn.run import BEST, DamagedRunError
+    try:
+        extra = plot_traces(d) if (d / BEST).exists() else []
+    except DamagedRunError as e:         # the plot is drawn; the pictures need the network
+        print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
+        extra = []
     if (d / SUMMARY).exists():
         _report(d, json.loads((d / SUMMARY).read_text()))
     else:

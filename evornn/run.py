@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import safe_pickle, statefile
-from .backends import BACKENDS, compute_module, make_evaluator, use_backend  # noqa: F401
+from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
 from .population import computing
 from .run_options import RUN_OPTIONS
@@ -93,8 +93,7 @@ def init_genome(run_dir, net) -> np.ndarray:
     if not (d / BEST).exists():
         raise ValueError(f"--init {d}: no {BEST} there (not an evornn run directory, or no "
                          "generation finished)")
-    with np.load(d / BEST) as z:
-        g = z["genome"]
+    g, _, _ = read_best(d)
     if g.shape != (net.n_params,):
         raise ValueError(f"--init {d}: its best genome has {g.size} genes, this run's network "
                          f"needs {net.n_params} (use the same --arch and --hidden)")
@@ -124,6 +123,22 @@ def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float)
     atomic_write(run_dir / BEST, buf.getvalue())
 
 
+def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
+    """best.npz's genome, fitness and run config, read without pickle; DamagedRunError
+    naming the file if it does not read as one."""
+    path = Path(run_dir) / BEST
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            g, fitness = z["genome"], float(z["fitness"])
+            cfg = RunConfig(**json.loads(str(z["config"])))
+        if g.ndim != 1 or g.dtype.kind != "f":
+            raise ValueError(f"its genome is a {g.dtype} array of shape {g.shape}, not a "
+                             "vector of floats")
+    except Exception as e:                # truncated, not an npz, pickled objects: all refused
+        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e})") from None
+    return g, fitness, cfg
+
+
 def load(run_dir) -> "evornn.Network":  # noqa: F821
     """The best network of a run, ready to step() or forward() (no optimizer needed)."""
     from .problem import get_problem
@@ -131,11 +146,10 @@ def load(run_dir) -> "evornn.Network":  # noqa: F821
     if not (d / BEST).exists():
         raise ValueError(f"{d} holds no {BEST}: not an evornn run directory, or no generation "
                          "finished yet")
-    with np.load(d / BEST) as z:
-        cfg = RunConfig(**json.loads(str(z["config"])))
-        net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
-                                               options=cfg.arch_options)
-        net.genome = z["genome"]
+    genome, _, cfg = read_best(d)
+    net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
+                                           options=cfg.arch_options)
+    net.genome = genome
     return net
 
 
@@ -213,6 +227,11 @@ class RunStopped(Exception):
         self.run_dir = run_dir
 
 
+class RunLostCluster(RunStopped):
+    """The run stopped because its Ray cluster was lost (this node's raylet, the GCS);
+    ``resume`` continues it on a cluster that works."""
+
+
 class RunBusyError(ValueError):
     """Another process is running this run directory."""
 
@@ -273,7 +292,9 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         else:
             f = evaluate(G, seed)
         f = np.asarray(f, dtype=np.float64)
-    except Exception as e:                   # a crashed simulator, a lost cluster, a bug
+    except ClusterLost as e:                 # Ray itself, not the problem
+        raise RunLostCluster(run_dir, str(e)) from e
+    except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation raised "
                                   f"{type(e).__name__}: {e}") from e
     if f.shape != (len(G),):

@@ -114,3 +114,29 @@ def test_pycma_state_that_would_run_code_is_refused_and_resume_says_it_is_a_pick
         (d / name).write_bytes(data)
     assert cli.main(["resume", str(d), "--quiet"]) in (0, 1)
     assert _rows(d) == _rows(whole)
+
+
+@pytest.mark.parametrize("damage", ["pickled", "truncated"])
+def test_best_npz_is_read_without_pickle(tmp_path, capsys, damage):
+    """eval, report and evornn.load read best.npz: a pickled genome is refused, not run."""
+    import evornn
+    from evornn.run import DamagedRunError
+    whole, _ = _whole_and_stopped(tmp_path, ["oscillator", "--seed", "1"], 1)
+    marker, best = tmp_path / "ran", whole / "best.npz"
+    if damage == "pickled":
+        with np.load(best) as z:
+            config = str(z["config"])
+        genome = np.empty(1, dtype=object)
+        genome[0] = _Payload(marker)
+        np.savez(best, genome=genome, fitness=1.0, config=config)
+        why = "ValueError: Object arrays cannot be loaded when allow_pickle=False"
+    else:
+        best.write_bytes(best.read_bytes()[:50])
+        why = "BadZipFile: "
+    with pytest.raises(DamagedRunError, match=f"best.npz is damaged \\({why}"):
+        evornn.load(whole)
+    capsys.readouterr()
+    assert cli.main(["eval", str(whole)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {best} is damaged ({why}")
+    assert cli.main(["report", str(whole)]) == 0            # the fitness plot needs no network
+    assert not marker.exists()

@@ -1,5 +1,6 @@
 """The Ray backend: the same fitness as the threads backend for any number of actors, a
-killed actor's chunk re-run on a replacement, and a head + worker node cluster."""
+killed actor's chunk re-run on a replacement, a straggler or a lost worker node costing
+time and not results, and a lost cluster ending a run with exit code 4, resumable."""
 import json
 import os
 import signal
@@ -14,8 +15,11 @@ import pytest
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
+from evornn import cli  # noqa: E402
 from evornn.backends import RayEvaluator  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
+from evornn.ray_pool import ChunkCost, guided_chunks  # noqa: E402
+from evornn.ray_watch import ClusterLost, ClusterWatch  # noqa: E402
 
 SLOW_PROBLEM = '''
 import time
@@ -245,3 +249,262 @@ def test_an_unpicklable_problem_is_one_clear_error_before_the_run(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and LOCKED_ERROR in r.stderr, r.stderr
     assert not out.exists()                               # no run directory, no Ray started
+
+
+# each genome waits, as a robot or an external simulator would; fitness() is what it scores
+SLEEP_PROBLEM = '''
+import time
+import numpy as np
+from evornn.problem import Problem
+
+
+def fitness(G, seed):
+    return -np.sum((np.asarray(G) - 0.1 * seed[1]) ** 2, axis=1)
+
+
+def evaluate(net, G, seed):
+    time.sleep({delay} * len(G))
+    return fitness(G, seed)
+
+
+PROBLEM = Problem("sleeper", "each genome waits", n_in=1, n_out=1, arch="elman", n_hidden=2,
+                  evaluate=evaluate, solved=lambda net, g, f: (False, {{}}))
+'''
+
+
+def sleeper(tmp_path, delay=0.01):
+    """The sleeping problem and its fitness function (computed here, without the waits)."""
+    mine = tmp_path / "sleeper.py"
+    mine.write_text(SLEEP_PROBLEM.format(delay=delay))
+    prob = get_problem(str(mine))
+    return prob, prob.evaluate.__globals__["fitness"]
+
+
+def counted(factor):
+    """For an actor's __ray_call__: its evaluations take factor times as long, and it counts
+    the genomes it evaluates in .seen."""
+    def apply(worker):
+        import time
+        from dataclasses import replace
+        evaluate, worker.seen = worker.prob.evaluate, 0
+
+        def slower(net, G, seed):
+            t0 = time.perf_counter()
+            f = evaluate(net, G, seed)
+            time.sleep((factor - 1) * (time.perf_counter() - t0))
+            worker.seen += len(G)
+            return f
+        worker.prob = replace(worker.prob, evaluate=slower)
+    return apply
+
+
+@pytest.mark.parametrize("n, workers", [(1024, 32), (16, 2), (5, 4), (7, 1), (0, 3)])
+def test_guided_chunks_cover_the_population_big_ones_first(n, workers):
+    chunks = guided_chunks(n, workers)
+    edges = [0] + [hi for _, hi in chunks]
+    assert [lo for lo, _ in chunks] == edges[:-1] and edges[-1] == n
+    sizes = [hi - lo for lo, hi in chunks]
+    assert sizes == sorted(sizes, reverse=True) and all(s >= 1 for s in sizes)
+    if workers == 1:
+        assert len(chunks) == (n > 0)               # nothing to balance: one chunk
+    elif n:
+        assert sizes[0] == -(-n // (2 * workers)) and sizes[-1] == 1
+
+
+def test_cheap_genomes_go_in_chunks_worth_their_round_trip():
+    """4 us a genome and 2 ms a round trip (a pole episode here): no chunk under 4 round
+    trips of work, none over the first guided one, and short ones queued two an actor."""
+    cost = ChunkCost()
+    assert cost.smallest() == 1 and not cost.short(1)      # nothing measured yet
+    cost.learn(items=4096, busy=4096 * 4e-6, trips=[2e-3, 2e-3, 9e-3])   # one behind a queue
+    assert cost.smallest() == 2000 and cost.short(2000) and not cost.short(3000)
+    assert guided_chunks(4096, 2, smallest=cost.smallest()) == [(0, 1024), (1024, 2048),
+                                                               (2048, 3072), (3072, 4096)]
+    sizes = [hi - lo for lo, hi in guided_chunks(4096, 2, smallest=300)]
+    assert sizes[:3] == [1024, 768, 576] and min(sizes[:-1]) == 300 and sum(sizes) == 4096
+    cost.learn(items=16, busy=16 * 0.02, trips=[2e-3])      # 20 ms a genome: single genomes
+    assert cost.smallest() == 1 and not cost.short(1)
+
+
+def test_a_straggler_takes_fewer_genomes_and_changes_no_fitness(local_ray, tmp_path):
+    """Chunks go to whichever actor is free: an actor 10x slower than the other evaluates
+    less of the population, and every fitness is the same as without it."""
+    prob, fitness = sleeper(tmp_path)
+    G = population(prob.network(), n=40, seed=6)
+    ev = RayEvaluator(prob, prob.arch, prob.n_hidden, 0, workers=2)
+    try:
+        ev.pids()
+        ray.get([a.__ray_call__.remote(counted(f)) for a, f in zip(ev.actors, (10, 1))])
+        for g in range(2):
+            np.testing.assert_array_equal(ev(G, (0, g)), fitness(G, (0, g)))
+        slow, fast = ray.get([a.__ray_call__.remote(lambda w: w.seen) for a in ev.actors])
+    finally:
+        ev.close()
+    assert slow + fast == 80 and slow < fast, (slow, fast)
+
+
+def test_a_worker_node_removed_mid_run_costs_time_not_results(tmp_path):
+    """Four actors on a head and a worker node; the worker node goes during generation 1.
+    Its two actors' chunks are re-run on the head's two while their replacements wait for a
+    CPU that never comes, and every generation's fitness is what it would have been."""
+    from ray.cluster_utils import Cluster
+    if ray.is_initialized():
+        ray.shutdown()
+    # node deaths found in 0.6 s rather than 15 s, to keep the test short
+    fast = {"health_check_period_ms": 200, "health_check_failure_threshold": 3}
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "include_dashboard": False, "_system_config": fast})
+    node = cluster.add_node(num_cpus=2)
+    prob, fitness = sleeper(tmp_path, delay=0.02)
+    G = population(prob.network(), n=24, seed=7)
+    got = []
+    try:
+        cluster.wait_for_nodes()
+        ev = RayEvaluator(prob, prob.arch, prob.n_hidden, 0, workers=4, address=cluster.address)
+        try:
+            ev.pids()
+            where = ray.get([a.__ray_call__.remote(
+                lambda w: ray.get_runtime_context().get_node_id()) for a in ev.actors])
+            assert where.count(node.node_id) == 2
+            got.append(ev(G, (0, 0)))
+            remove = threading.Timer(0.05, cluster.remove_node, (node,), {"allow_graceful": False})
+            remove.start()
+            # its actors outlive their raylet until the GCS declares the node dead
+            while ev.replaced < 2 and len(got) < 60:
+                got.append(ev(G, (0, len(got))))
+            remove.join()
+            assert ev.replaced == 2 and len(ev.pool.ready()) == 2
+            for _ in range(2):                                    # on the head's two alone
+                got.append(ev(G, (0, len(got))))
+        finally:
+            ev.close()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    for g, f in enumerate(got):
+        np.testing.assert_array_equal(f, fitness(G, (0, g)))
+
+
+def test_a_watch_names_what_does_not_answer():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        up = s.getsockname()
+        with socket.socket() as gone:
+            gone.bind(("127.0.0.1", 0))
+            down = gone.getsockname()
+        watch = ClusterWatch({"the GCS": up, "this node's raylet": down})
+        with pytest.raises(ClusterLost, match="this node's raylet does not answer"):
+            watch.check()
+    assert watch.lost.startswith("this node's raylet does not answer ([Errno 111]")
+    with pytest.raises(ClusterLost):
+        watch.check()                                     # once lost, always lost
+
+
+# kills a process of the run's own local Ray at generation 2, once (the flag file)
+KILLER = '''
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evornn.problem import Problem
+
+FLAG = Path({flag!r})
+
+
+def parent(pid):
+    return int(Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def children(pid):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if parent(stat.parent.name) == pid:
+                yield int(stat.parent.name), (stat.parent / "cmdline").read_text().split("\\0")[0]
+        except (OSError, ValueError):
+            pass                                   # a process that has gone meanwhile
+
+
+def kill_ray(name):
+    """SIGKILL the raylet (this actor's parent) or the GCS (the raylet's sibling: the driver
+    started both). The raylet's agents, which outlive it for a minute, go in the flag's
+    .agents file for the test to stop."""
+    raylet = int(os.environ["RAY_RAYLET_PID"])
+    agents = [pid for pid, exe in children(raylet) if "Agent" in exe]
+    FLAG.with_suffix(".agents").write_text(" ".join(map(str, agents)))
+    for pid, exe in children(parent(raylet)):
+        if Path(exe).name == name:
+            os.kill(pid, signal.SIGKILL)
+            gone(pid)
+
+
+def gone(pid):
+    """Waits until the killed process has exited (a zombie holds no sockets): SIGKILL is
+    delivered asynchronously, and a port still answering lets the run go on a generation."""
+    for _ in range(500):
+        try:
+            if Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except OSError:
+            return
+        time.sleep(0.01)
+
+
+def evaluate(net, G, seed):
+    if seed[1] == 2:
+        try:
+            FLAG.unlink()                          # only one actor kills, only once
+        except FileNotFoundError:
+            pass
+        else:
+            kill_ray({victim!r})
+    return -np.sum(np.asarray(G) ** 2, axis=1)
+
+
+PROBLEM = Problem("killer", "a sphere whose evaluation kills its Ray", n_in=1, n_out=1,
+                  arch="elman", n_hidden=2, evaluate=evaluate,
+                  solved=lambda net, g, f: (False, {{}}), popsize=6, max_evals=60)
+'''
+
+
+def _rows(d):
+    return [r.rsplit(",", 1)[0] for r in (d / "metrics.csv").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("victim, what", [("raylet", "this node's raylet at "),
+                                          ("gcs_server", "the GCS at ")])
+def test_a_lost_cluster_ends_the_run_with_exit_4_and_resume_finishes_it(tmp_path, victim, what):
+    """Not exit 1 without a word (Ray's own end, up to a minute later): one line, exit 4,
+    the checkpoint intact, and resume reaches the uninterrupted run's result."""
+    flag = tmp_path / "kill.flag"
+    flag.touch()
+    mine = tmp_path / "killer.py"
+    mine.write_text(KILLER.format(flag=str(flag), victim=victim))
+    out = tmp_path / "runs"
+    r = subprocess.run([sys.executable, "-m", "evornn", "run", str(mine), "--seed", "1",
+                        "--backend", "ray", "--workers", "2", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    for pid in (tmp_path / "kill.agents").read_text().split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    (d,) = out.iterdir()
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error")]
+    assert r.returncode == 4, r.stderr
+    assert len(errors) == 1 and errors[0].startswith(f"error: the Ray cluster was lost: {what}")
+    assert errors[0].endswith(f"does not answer ([Errno 111] Connection refused); the last "
+                              f"finished generation is checkpointed: python -m evornn resume {d} "
+                              "continues it"), errors[0]
+    assert not flag.exists() and not (d / "summary.json").exists()
+    assert 1 + 2 <= len(_rows(d)) <= 1 + 3                   # generations 0, 1 (and 2) finished
+    r = subprocess.run([sys.executable, "-m", "evornn", "resume", str(d), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr                        # the budget, not solved
+    assert cli.main(["run", str(mine), "--seed", "1", "--quiet", "--out", str(tmp_path / "ref")]) == 1
+    (ref,) = (tmp_path / "ref").iterdir()
+    assert len(_rows(d)) == 1 + 10 and _rows(d) == _rows(ref)

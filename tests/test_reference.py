@@ -73,6 +73,8 @@ DEFAULTS = {
             "evolve_input_scaling": False, "evolve_spectral_radius": False,
             "evolve_bias_scaling": False},
     "second_order": {"readout": "linear", "activation": "sigmoid"},
+    "ntm": {"readout": "linear", "controller": "lstm", "memory": (128, 20), "read_heads": 1,
+            "write_heads": 1, "shift": 3},
     "stack_rnn": {"readout": "linear", "controller": "lstm", "memory": "stack", "width": 8,
                   "capacity": 256},
 }
@@ -266,6 +268,60 @@ def ref_second_order(get, X, H, O, o, fixed):
     return apply_readout(get, np.stack(hs, 1), o["readout"], O)
 
 
+def softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def ntm_address(p, mem, w_prev, M, S):
+    """One head's new weighting [N] from its raw parameters p (key, beta, g, shift, gamma)."""
+    k = np.tanh(p[:M])
+    beta, g = softplus(p[M]), sigmoid(p[M + 1])
+    s = np.exp(p[M + 2:M + 2 + S]) / np.exp(p[M + 2:M + 2 + S]).sum()
+    gamma = 1.0 + softplus(p[M + 2 + S])
+    cos = mem @ k / (np.linalg.norm(k) * np.linalg.norm(mem, axis=1) + 1e-8)
+    wc = np.exp(beta * cos) / np.exp(beta * cos).sum()
+    wg = g * wc + (1 - g) * w_prev
+    N = len(wg)
+    wt = np.array([sum(s[j] * wg[(i - (j - S // 2)) % N] for j in range(S)) for i in range(N)])
+    wt = wt ** gamma
+    return wt / wt.sum()
+
+
+def ref_ntm(get, X, H, O, o, fixed):
+    N, M = o["memory"]
+    R, Wn, S = o["read_heads"], o["write_heads"], o["shift"]
+    W_ih, b = get("W_ih"), get("b")
+    W_hh = get("W_hh") if o["controller"] == "lstm" else None
+    W_read, b_read, W_write, b_write = get("W_read"), get("b_read"), get("W_write"), get("b_write")
+    PR, PW = M + S + 3, 3 * M + S + 3
+    feats = np.zeros((X.shape[0], X.shape[1], H + R * M))
+    for n in range(X.shape[0]):
+        mem = np.full((N, M), 1e-6)
+        start = np.eye(N)[0]
+        wr, ww = [start] * R, [start] * Wn
+        r, h, c = np.zeros(R * M), np.zeros(H), np.zeros(H)
+        for t in range(X.shape[1]):
+            u = np.concatenate([X[n, t], r])
+            if W_hh is not None:
+                z = W_ih @ u + W_hh @ h + b
+                c = sigmoid(z[H:2 * H]) * c + sigmoid(z[:H]) * np.tanh(z[2 * H:3 * H])
+                h = sigmoid(z[3 * H:]) * np.tanh(c)
+            else:
+                h = np.tanh(W_ih @ u + b)
+            zr, zw = W_read @ h + b_read, W_write @ h + b_write
+            heads = [zw[q * PW:(q + 1) * PW] for q in range(Wn)]
+            ww = [ntm_address(p, mem, w0, M, S) for p, w0 in zip(heads, ww)]
+            keep, add = np.ones((N, M)), np.zeros((N, M))
+            for p, w in zip(heads, ww):
+                keep *= 1 - np.outer(w, sigmoid(p[M + S + 3:2 * M + S + 3]))
+                add += np.outer(w, np.tanh(p[2 * M + S + 3:]))
+            mem = mem * keep + add
+            wr = [ntm_address(zr[q * PR:(q + 1) * PR], mem, wr[q], M, S) for q in range(R)]
+            r = np.concatenate([w @ mem for w in wr])
+            feats[n, t] = np.concatenate([h, r])
+    return apply_readout(get, feats, o["readout"], O)
+
+
 def _beyond(s, i, from_top):
     """Strength of the slots above (from_top) or below slot i; s lists [B] arrays, bottom first."""
     rest = s[i + 1:] if from_top else s[:i]
@@ -318,7 +374,7 @@ def ref_stack_rnn(get, X, H, O, o, fixed):
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
-    "esn": ref_esn, "second_order": ref_second_order, "stack_rnn": ref_stack_rnn,
+    "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
 }
 
 
@@ -340,6 +396,8 @@ def features_of(family, I, H, o):
     """Width of what a non-top layer (readout 'none') passes up."""
     if family == "esn" and o["readout_inputs"]:
         return H + I
+    if family == "ntm":
+        return H + o["read_heads"] * o["memory"][1]
     return H
 
 
@@ -526,6 +584,10 @@ VARIANTS = [
     ("esn", {"density": 0.06, "bias_scaling": 0.7}),
     ("second_order", {"activation": "tanh"}),
     ("second_order", {"readout": "sigmoid"}),
+    ("ntm", {"controller": "dense"}),
+    ("ntm", {"memory": (8, 3), "read_heads": 2, "write_heads": 2, "shift": 5}),
+    ("ntm", {"controller": "dense", "memory": (5, 4), "shift": 1, "readout": "sigmoid"}),
+    ("ntm", {"memory": (3, 2), "read_heads": 3, "readout": "tanh"}),      # shift as wide as N
     ("stack_rnn", {"memory": "queue"}),
     ("stack_rnn", {"memory": "deque", "width": 3}),
     ("stack_rnn", {"controller": "elman", "readout": "tanh"}),
@@ -679,7 +741,7 @@ def _ref_bidirectional(net, family, X, options, O):
 @pytest.mark.parametrize("family,options", [
     ("elman", {}), ("elman", {"readout": "tanh", "activation": "relu"}),
     ("elman", {"readout": "sigmoid"}), ("lstm", {}), ("ctrnn", {}), ("esn", {"density": 1.0}),
-    ("mtrnn", {}),
+    ("mtrnn", {}), ("ntm", {"memory": (6, 3)}),
 ], ids=str)
 def test_bidirectional(family, options):
     for seed in SEEDS:
