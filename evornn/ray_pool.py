@@ -34,14 +34,41 @@ def guided_chunks(n: int, workers: int, factor: int = 2, smallest: int = 1) -> l
     return out
 
 
+def planned_chunks(n: int, rates: list[float], tail: float = 0.125,
+                   smallest: int = 1) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Chunks for actors of known speed (items a second, by slot): one chunk a slot sized to
+    its speed, together (1 - tail) of range(n), then guided chunks over the rest for
+    whoever frees up first. Two chunks an actor instead of a dozen, and a tail that takes up
+    what the speeds did not foresee. A tail of under 2 items an actor would only add a
+    round trip each: then the first chunks take everything."""
+    total, A = sum(rates), len(rates)
+    if n * tail < 2 * A:
+        tail = 0.0
+    want = [n * (1 - tail) * r / total for r in rates]
+    sizes = [int(w) for w in want]
+    if tail == 0.0:             # largest remainders first, so that the chunks cover range(n)
+        for s in sorted(range(A), key=lambda s: sizes[s] - want[s])[:n - sum(sizes)]:
+            sizes[s] += 1
+    first, lo = [], 0
+    for size in sizes:
+        first.append((lo, lo + size))
+        lo += size
+    rest = [(lo + a, lo + b) for a, b in guided_chunks(n - lo, A, smallest=smallest)]
+    return first, rest
+
+
 class ChunkCost:
-    """What a chunk costs, learnt from the last generation: an item's seconds on an actor
-    and the round trip around a chunk. Single-genome chunks (4 us of work for a pole
-    episode, 2 ms of round trip here) made a CPU-bound generation 2x slower on 2 actors."""
+    """What a chunk costs, learnt from the last generation: an item's seconds on an actor,
+    the round trip around a chunk, and each slot's own seconds an item. Single-genome
+    chunks (4 us of work for a pole episode, 2 ms of round trip here) made a CPU-bound
+    generation 2x slower on 2 actors."""
+
+    SLOW = 1.25     # a slot this many times the median seconds an item is a straggler
 
     def __init__(self):
         self.per_item: float | None = None
         self.round_trip: float | None = None
+        self.slots: dict[int, float] = {}      # slot -> seconds an item, last generation
 
     def smallest(self) -> int:
         """The smallest chunk worth sending: 4 round trips of work (1 until measured)."""
@@ -54,12 +81,29 @@ class ChunkCost:
         measured)."""
         return self.per_item is not None and items * self.per_item < 5 * self.round_trip
 
-    def learn(self, items: int, busy: float, trips: list[float]) -> None:
-        """A generation's items, seconds the actors spent on them, and chunks' round trips."""
+    def steady(self, slot: int) -> bool:
+        """Whether the slot's actor kept pace with the others last generation: one that did
+        can take a chunk queued behind its current one (False until measured)."""
+        mine = self.slots.get(slot)
+        if mine is None or len(self.slots) < 2:
+            return False
+        return mine <= self.SLOW * float(np.median(list(self.slots.values())))
+
+    def rates(self, slots: int) -> list[float] | None:
+        """Items a second of each of slots 0 .. slots - 1, if every one was measured."""
+        if slots < 2 or any(self.slots.get(s, 0) <= 0 for s in range(slots)):
+            return None
+        return [1 / self.slots[s] for s in range(slots)]
+
+    def learn(self, items: int, busy: float, trips: list[float],
+              slots: dict[int, tuple[int, float]] | None = None) -> None:
+        """A generation's items, seconds the actors spent on them, chunks' round trips and,
+        by slot, (items, seconds) of the actors that lived through it."""
         if items and trips:
             # the lower quartile: a round trip's own cost, not the driver's queue behind
             # many actors finishing at once (which fed back into ever larger chunks)
             self.per_item, self.round_trip = busy / items, float(np.percentile(trips, 25))
+        self.slots = {s: sec / n for s, (n, sec) in (slots or {}).items() if n}
 
 
 class ActorPool:
@@ -124,10 +168,20 @@ class ChunkRun:
     def __init__(self, pool: ActorPool, n: int, call: Callable, rows: int = 1,
                  stall_timeout: float = 300.0):
         self.pool, self.call, self.rows, self.stall_timeout = pool, call, int(rows), stall_timeout
-        self.chunks = guided_chunks(n, len(pool.actors), smallest=pool.cost.smallest())
-        self.todo = deque(range(len(self.chunks)))
+        A = len(pool.actors)
+        # actors of known speed each get one chunk sized to it, unless an actor's share is
+        # itself short beside a round trip: cheap genomes (a pole episode) lost 25% on 2
+        # actors to a tail of chunks each a round trip
+        rates = pool.cost.rates(A) if len(pool.ready()) == A and not pool.cost.short(n // A) else None
+        if rates is None:
+            self.chunks, self.first = guided_chunks(n, A, smallest=pool.cost.smallest()), 0
+        else:
+            first, rest = planned_chunks(n, rates, smallest=pool.cost.smallest())
+            self.chunks, self.first = first + rest, len(first)
+        self.todo = deque(range(self.first, len(self.chunks)))
         self.pending: dict = {}                # result ref -> (chunk, slot, actor, time sent)
         self.items, self.busy, self.trips = 0, 0.0, []
+        self.slots: dict[int, tuple[int, float]] = {}     # slot -> (items, seconds)
         self.tries: dict[int, int] = {}
         self.out = np.empty(self.rows * n)
 
@@ -135,6 +189,10 @@ class ChunkRun:
         """The fitness of every item, in order."""
         pool = self.pool
         pool.watch.check(force=True)
+        for s in range(self.first):               # each actor's planned chunk, if any
+            lo, hi = self.chunks[s]
+            if hi > lo:
+                self._submit(s, s)
         progress = time.monotonic()
         while self.todo or self.pending:
             self._hand_out()
@@ -151,7 +209,7 @@ class ChunkRun:
                     pool.answered(ref)
                 else:
                     self._collect(ref)
-        pool.cost.learn(self.items, self.busy, self.trips)
+        pool.cost.learn(self.items, self.busy, self.trips, self.slots)
         return self.out
 
     def _wait(self) -> list:
@@ -167,28 +225,31 @@ class ChunkRun:
         return done
 
     def _hand_out(self) -> None:
-        """A chunk to every ready actor without one, and a second queued behind it where a
-        chunk's work is short beside the round trip that would idle the actor between the
-        two. Long ones are not queued: one behind a straggler's chunk held the generation
+        """A chunk to every ready actor without one, and a second queued behind it where the
+        round trip between the two would idle the actor: a chunk whose work is short beside
+        the round trip, or any chunk for an actor that kept pace last generation. Not to an
+        actor that fell behind: a chunk queued behind a straggler's held the generation
         (+54% for one actor in 32 made 2x slower, against +2%)."""
         load = {s: 0 for s in self.pool.ready()}
         for _, s, actor, _ in self.pending.values():
             if s in load and self.pool.actors[s] is actor:
                 load[s] += 1
+        cost = self.pool.cost
         for depth in (1, 2):
             for s in load:
                 if not self.todo:
                     return
                 lo, hi = self.chunks[self.todo[0]]
-                if load[s] < depth and (depth == 1 or self.pool.cost.short(hi - lo)):
+                if load[s] < depth and (depth == 1 or cost.short(hi - lo) or cost.steady(s)):
                     self.pool.watch.check()      # a chunk over 100 KB goes through the raylet
-                    self._submit(self.todo.popleft(), s)
+                    self._submit(self.todo.popleft(), s, queued=load[s] > 0)
                     load[s] += 1
 
-    def _submit(self, k: int, s: int) -> None:
+    def _submit(self, k: int, s: int, queued: bool = False) -> None:
         lo, hi = self.chunks[k]
         actor = self.pool.actors[s]
-        self.pending[self.call(actor, lo, hi)] = (k, s, actor, time.perf_counter())
+        # a queued chunk's wait behind the one ahead is no round trip: None, not timed
+        self.pending[self.call(actor, lo, hi)] = (k, s, actor, None if queued else time.perf_counter())
 
     def _collect(self, ref) -> None:
         ray = self.pool.ray
@@ -198,7 +259,11 @@ class ChunkRun:
             f, seconds = ray.get(ref)
             self.out[self.rows * lo:self.rows * hi] = f
             self.items, self.busy = self.items + hi - lo, self.busy + seconds
-            self.trips.append(time.perf_counter() - sent - seconds)
+            if self.pool.actors[s] is actor:
+                n, sec = self.slots.get(s, (0, 0.0))
+                self.slots[s] = (n + hi - lo, sec + seconds)
+            if sent is not None:
+                self.trips.append(time.perf_counter() - sent - seconds)
         except ray.exceptions.RayTaskError:
             raise                                  # the problem's own error
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):

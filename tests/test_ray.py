@@ -18,7 +18,7 @@ pytestmark = pytest.mark.ray
 from evornn import cli  # noqa: E402
 from evornn.backends import RayEvaluator  # noqa: E402
 from evornn.problem import get_problem  # noqa: E402
-from evornn.ray_pool import ChunkCost, guided_chunks  # noqa: E402
+from evornn.ray_pool import ChunkCost, guided_chunks, planned_chunks  # noqa: E402
 from evornn.ray_watch import ClusterLost, ClusterWatch  # noqa: E402
 
 SLOW_PROBLEM = '''
@@ -324,6 +324,31 @@ def test_cheap_genomes_go_in_chunks_worth_their_round_trip():
     assert sizes[:3] == [1024, 768, 576] and min(sizes[:-1]) == 300 and sum(sizes) == 4096
     cost.learn(items=16, busy=16 * 0.02, trips=[2e-3])      # 20 ms a genome: single genomes
     assert cost.smallest() == 1 and not cost.short(1)
+
+
+def test_actors_of_known_speed_get_one_chunk_each_sized_to_it_then_a_guided_tail():
+    first, rest = planned_chunks(1024, [10.0, 20.0, 10.0, 40.0])
+    assert [hi - lo for lo, hi in first] == [112, 224, 112, 448]        # 7/8 of 1024 by speed
+    chunks = first + rest
+    edges = [0] + [hi for _, hi in chunks]
+    assert [lo for lo, _ in chunks] == edges[:-1] and edges[-1] == 1024
+    assert [hi - lo for lo, hi in rest][:2] == [16, 14] and rest[-1][1] - rest[-1][0] == 1
+    first, rest = planned_chunks(256, [50.0, 50.0])
+    assert first == [(0, 112), (112, 224)] and rest[0] == (224, 232) and rest[-1] == (255, 256)
+    # a tail of under 2 genomes an actor adds only round trips: the first chunks take all
+    assert planned_chunks(16, [50.0, 50.0]) == ([(0, 8), (8, 16)], [])
+    assert planned_chunks(16, [1.0, 1.0, 1.0]) == ([(0, 6), (6, 11), (11, 16)], [])
+    assert planned_chunks(5, [1.0, 2.0]) == ([(0, 2), (2, 5)], [])
+
+
+def test_a_slot_that_fell_behind_gets_no_chunk_queued_and_speeds_need_every_slot():
+    cost = ChunkCost()
+    assert not cost.steady(0) and cost.rates(2) is None                 # nothing measured
+    cost.learn(items=24, busy=0.6, trips=[2e-3], slots={0: (8, 0.16), 1: (8, 0.16), 2: (8, 0.32)})
+    assert cost.steady(0) and cost.steady(1) and not cost.steady(2)      # 2x the median
+    assert cost.rates(3) == pytest.approx([50, 50, 25]) and cost.rates(4) is None
+    cost.learn(items=8, busy=0.16, trips=[2e-3], slots={0: (8, 0.16)})
+    assert not cost.steady(0) and cost.rates(1) is None                  # one slot: no one to pace
 
 
 def test_a_straggler_takes_fewer_genomes_and_changes_no_fitness(local_ray, tmp_path):
