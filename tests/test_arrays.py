@@ -22,6 +22,9 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
              "evolve_bias_scaling": True, "readout_inputs": False, "leak": 0.4}),
     ("esn", {"bias_scaling": 0.3, "leak": 0.7, "spectral_radius": 1.2, "readout": "sigmoid"}),
     ("second_order", {"activation": "tanh", "readout": "tanh"}),
+    ("stack_rnn", {"memory": "queue", "controller": "elman", "readout": "sigmoid"}),
+    ("stack_rnn", {"memory": "deque", "width": 3, "capacity": 5}),     # T = 11 > capacity
+    ("stack_rnn", {"capacity": 4}),
     ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0}),
     ("ntm", {"controller": "dense", "memory": (8, 3), "shift": 5, "readout": "sigmoid"}),
     ("ntm", {"memory": (6, 4), "read_heads": 2, "write_heads": 3, "shift": 1}),

@@ -215,6 +215,13 @@ def test_unknown_option_suggests_close_match():
     ("jordan", {"context_decay": -0.1}, r"context_decay=-0\.1 must be a non-negative number"),
     ("jordan", {"readout": "none"}, r"jordan: readout='none' is not allowed"),
     ("second_order", {"activation": "relu"}, r"second_order: option activation='relu'"),
+    ("stack_rnn", {"memory": "tape"}, r"stack_rnn: option memory='tape' is not allowed; choose one "
+                                      r"of 'stack', 'queue', 'deque'$"),
+    ("stack_rnn", {"controller": "gru"}, r"stack_rnn: option controller='gru' is not allowed; "
+                                         r"choose one of 'lstm', 'elman'$"),
+    ("stack_rnn", {"width": 0}, r"stack_rnn: option width=0 must be an integer >= 1$"),
+    ("stack_rnn", {"capacity": 0}, r"stack_rnn: option capacity=0 must be an integer >= 1$"),
+    ("stack_rnn", {"capacity": 2.5}, r"stack_rnn: option capacity=2\.5 must be an integer >= 1$"),
     ("elman", {"bidirectional": "yes"}, r"option bidirectional='yes' must be True or False"),
 ])
 def test_invalid_option_values(arch, options, message):

@@ -75,6 +75,8 @@ DEFAULTS = {
     "second_order": {"readout": "linear", "activation": "sigmoid"},
     "ntm": {"readout": "linear", "controller": "lstm", "memory": (128, 20), "read_heads": 1,
             "write_heads": 1, "shift": 3},
+    "stack_rnn": {"readout": "linear", "controller": "lstm", "memory": "stack", "width": 8,
+                  "capacity": 256},
 }
 
 
@@ -320,10 +322,59 @@ def ref_ntm(get, X, H, O, o, fixed):
     return apply_readout(get, feats, o["readout"], O)
 
 
+def _beyond(s, i, from_top):
+    """Strength of the slots above (from_top) or below slot i; s lists [B] arrays, bottom first."""
+    rest = s[i + 1:] if from_top else s[:i]
+    return sum(rest, np.zeros_like(s[i]))
+
+
+def ref_stack_rnn(get, X, H, O, o, fixed):
+    """Grefenstette et al. 2015's neural stack/queue/deque, memory as growing lists of slots."""
+    W_ih, W_hh, b, W_mem, b_mem = get("W_ih"), get("W_hh"), get("b"), get("W_mem"), get("b_mem")
+    B, T, _ = X.shape
+    S, Wd, C = (2 if o["memory"] == "deque" else 1), o["width"], o["capacity"]
+    h, c, r = np.zeros((B, H)), np.zeros((B, H)), np.zeros((B, S * Wd))
+    top, bottom = [], []                  # each end's slots [value, strength], oldest first
+    hs = []
+    for t in range(T):
+        z = np.concatenate([X[:, t], r], 1) @ W_ih.T + h @ W_hh.T + b
+        if o["controller"] == "lstm":
+            c = sigmoid(z[:, H:2 * H]) * c + sigmoid(z[:, :H]) * np.tanh(z[:, 2 * H:3 * H])
+            h = sigmoid(z[:, 3 * H:]) * np.tanh(c)
+        else:
+            h = np.tanh(z)
+        m = h @ W_mem.T + b_mem
+        d, u, v = sigmoid(m[:, :S]), sigmoid(m[:, S:2 * S]), np.tanh(m[:, 2 * S:])
+        slots = bottom[::-1] + top                          # bottom to top
+        s = [sl[1] for sl in slots]
+        for i, sl in enumerate(slots):                      # pops act on the old strengths
+            if o["memory"] == "stack":
+                sl[1] = relu(s[i] - relu(u[:, 0] - _beyond(s, i, True)))
+            elif o["memory"] == "queue":
+                sl[1] = relu(s[i] - relu(u[:, 0] - _beyond(s, i, False)))
+            else:
+                sl[1] = relu(s[i] - relu(u[:, 0] - _beyond(s, i, True))
+                             - relu(u[:, 1] - _beyond(s, i, False)))
+        top.append([v[:, :Wd], d[:, 0]])
+        if S == 2:
+            bottom.append([v[:, Wd:], d[:, 1]])
+        top, bottom = top[-C:], bottom[-C:]                 # each end keeps its last C pushes
+        slots = bottom[::-1] + top
+        s = [sl[1] for sl in slots]
+
+        def read(from_top):
+            return sum((np.minimum(s[i], relu(1 - _beyond(s, i, from_top)))[:, None] * sl[0]
+                        for i, sl in enumerate(slots)), np.zeros((B, Wd)))
+        r = {"stack": lambda: read(True), "queue": lambda: read(False),
+             "deque": lambda: np.concatenate([read(True), read(False)], 1)}[o["memory"]]()
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
-    "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm,
+    "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
 }
 
 
@@ -537,6 +588,13 @@ VARIANTS = [
     ("ntm", {"memory": (8, 3), "read_heads": 2, "write_heads": 2, "shift": 5}),
     ("ntm", {"controller": "dense", "memory": (5, 4), "shift": 1, "readout": "sigmoid"}),
     ("ntm", {"memory": (3, 2), "read_heads": 3, "readout": "tanh"}),      # shift as wide as N
+    ("stack_rnn", {"memory": "queue"}),
+    ("stack_rnn", {"memory": "deque", "width": 3}),
+    ("stack_rnn", {"controller": "elman", "readout": "tanh"}),
+    # beyond capacity each end forgets its oldest slot (T = 7 steps)
+    ("stack_rnn", {"capacity": 3, "width": 2}),
+    ("stack_rnn", {"memory": "queue", "capacity": 2, "controller": "elman"}),
+    ("stack_rnn", {"memory": "deque", "capacity": 4, "readout": "sigmoid"}),
 ]
 
 

@@ -154,6 +154,9 @@ VARIANT_CASES = [
     ("second_order", {"activation": "tanh", "readout": "sigmoid"}),
     ("ntm", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
     ("ntm", {"memory": (6, 4), "read_heads": 2, "write_heads": 2, "shift": 5}),
+    ("stack_rnn", {"memory": "queue", "width": 3}),
+    ("stack_rnn", {"memory": "deque", "controller": "elman", "width": 2, "capacity": 4}),
+    ("stack_rnn", {"controller": "elman", "capacity": 3, "readout": "tanh"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -239,7 +242,8 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
     return (L[:D] - L[D:]) / (2 * eps)
 
 
-GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16)] \
+GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
+                                                          18, 19)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10)]
 
 
