@@ -2,7 +2,7 @@
 torch NTM, and the memory tasks' results by BPTT and evolution.
 
     python -m benchmarks.memory speed [--repeats 3] [--population 512] [--threads N]
-    python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20]
+    python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20] [--lr 0.003]
 
 speed: the issue's workload, P = 512 ntm genomes (LSTM controller of 100, memory 128 x 20,
 one read and one write head, shift 3), 9 inputs, 8 sigmoid outputs, B = 16 sequences of T =
@@ -12,7 +12,7 @@ tensor, the addressing as batched tensor operations. Both get the same threads; 
 outputs are compared over the first 10 steps. Prints M genome-timesteps/s (genome x step,
 each over B sequences) and the ratio (goal: >= 3x).
 
-bptt: the copy task trained by BPTT (Adam, lr 0.003, float32 twins, 20 episodes an update,
+bptt: the copy task trained by BPTT (Adam, lr 0.003 unless --lr, float32 twins, 20 episodes an update,
 10 updates a generation: the run's defaults) on an ntm (the problem's default: LSTM
 controller of 20, memory 128 x 20) and on a plain LSTM with about as many weights, each
 through `python -m evornn run` with the same budget and seed. For each: solved or not,
@@ -143,12 +143,12 @@ def matched_lstm_hidden(n_params: int, n_in: int, n_out: int) -> int:
         evornn.Network("lstm", n_in, h, n_out, readout="sigmoid").n_params - n_params))
 
 
-def train(problem: str, seed: int, max_evals: int, extra: list[str]) -> dict:
+def train(problem: str, seed: int, max_evals: int, extra: list[str], lr: float = 0.003) -> dict:
     """One BPTT run through the CLI: its summary and its best network's generalization."""
     from problems import copy_task
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "evornn", "run", problem, "--optimizer", "bptt", "--option",
-               "dtype=float32", "--option", "lr=0.003", "--max-evals", str(max_evals),
+               "dtype=float32", "--option", f"lr={lr}", "--max-evals", str(max_evals),
                "--seed", str(seed), "--quiet", "--out", out, *extra]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=False, capture_output=True, text=True)
@@ -166,13 +166,13 @@ def bptt(args) -> None:
     ntm = evornn.Network("ntm", 9, 20, 8, readout="sigmoid")
     H = matched_lstm_hidden(ntm.n_params, 9, 8)
     setups = {"ntm": [], f"lstm {H}": ["--arch", "lstm", "--hidden", str(H)]}
-    print(f"{problem}: BPTT, Adam lr 0.003, float32, --max-evals {args.max_evals}; bits wrong "
+    print(f"{problem}: BPTT, Adam lr {args.lr:g}, float32, --max-evals {args.max_evals}; bits wrong "
           "at each length (100 episodes)")
     print(f"{'network':9} {'genes':>6} {'seed':>4} {'solved':>6} {'evals':>6} {'s':>5} "
           f"{'copies to':>9} " + " ".join(f"{L:>5}" for L in range(10, 121, 10)))
     for seed in (int(v) for v in args.seeds.split(",")):
         for name, extra in setups.items():
-            r = train(problem, seed, args.max_evals, extra)
+            r = train(problem, seed, args.max_evals, extra, args.lr)
             s = r["summary"]
             print(f"{name:9} {r['n_params']:6,d} {seed:4d} {str(s.get('solved')):>6} "
                   f"{s.get('evaluations', 0):6,d} {r['seconds']:5.0f} {r['generalizes_to']:9d} "
@@ -189,6 +189,7 @@ def main() -> None:
     bp = sub.add_parser("bptt", help="ntm against an LSTM of as many weights, trained by BPTT")
     bp.add_argument("--seeds", default="1")
     bp.add_argument("--max-evals", type=int, default=2200)
+    bp.add_argument("--lr", type=float, default=0.003, help="Adam's step size, for both")
     bp.add_argument("--lengths", default="1,20", help="training lengths lo,hi (1,20 or 1,10)")
     args = ap.parse_args()
     {"speed": speed, "bptt": bptt}[args.what](args)
