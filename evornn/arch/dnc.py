@@ -271,12 +271,13 @@ def _allocation(u, order, alloc, N):
 
 @njit(**_JIT)
 def _links(ww, p, link, wr, fw, bw, N, R):
-    """L_t from L_{t-1}, w^w and p_{t-1}; forward (L w^r) and backward (L^T w^r) weightings
-    of last step's read weightings in the same pass; then p_t."""
+    """L_t from L_{t-1}, w^w and p_{t-1}, with the backward weightings (L^T w^r) of last
+    step's read weightings in the same pass; then the forward ones (L w^r) and p_t."""
     one = ww.dtype.type(1.0)
     zero = one - one
     for q in range(R * N):
         bw[q] = zero
+        fw[q] = zero
     for i in range(N):
         wi = ww[i]
         o = i * N
@@ -284,11 +285,16 @@ def _links(ww, p, link, wr, fw, bw, N, R):
             link[o + j] = (one - wi - ww[j]) * link[o + j] + wi * p[j]
         link[o + i] = zero
         for q in range(R):
-            s, a = zero, wr[q * N + i]
+            a = wr[q * N + i]
             for j in range(N):
-                s += link[o + j] * wr[q * N + j]
                 bw[q * N + j] += link[o + j] * a
-            fw[q * N + i] = s
+    # f_i = sum_j L[i, j] w_j, the slots' sums side by side: a chain of additions per slot,
+    # not one after another (without reassociation a sum is a chain)
+    for q in range(R):
+        for j in range(N):
+            a = wr[q * N + j]
+            for i in range(N):
+                fw[q * N + i] += link[i * N + j] * a
     tot = zero
     for i in range(N):
         tot += ww[i]
