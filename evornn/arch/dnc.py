@@ -458,9 +458,14 @@ def _content_xp(xp, k, beta, mem):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _stable_argsort(xp, a):
+    # CuPy's argsort is always stable (older versions take no kind); NumPy's must be asked
+    return np.argsort(a, axis=-1, kind="stable") if xp is np else xp.argsort(a, axis=-1)
+
+
 def _allocation_xp(xp, u):
     """The allocation weighting [..., N] of usages u [..., N] (a stable sort)."""
-    order = xp.argsort(u, axis=-1, kind="stable")
+    order = _stable_argsort(xp, u)
     us = xp.take_along_axis(u, order, -1)
     prod = xp.cumprod(xp.concatenate([xp.ones_like(us[..., :1]), us[..., :-1]], -1), -1)
     inverse = xp.argsort(order, axis=-1)
