@@ -336,7 +336,7 @@ def _row_step(z, u, ww, wr, p, link, mem, nrm, r, sim, alloc, order, rdots, fw, 
     ga, gw = z[R * W + R + 3 * W + 1 + R], z[R * W + R + 3 * W + 2 + R]
     _usage(z, u, ww, wr, N, W, R)
     _allocation(u, order, alloc, N)
-    # write content weights on the memory before the write (rdots as the scratch)
+    # write content weights on the memory before the write
     for i in range(N):
         d = zero
         for j in range(W):
