@@ -15,9 +15,9 @@ from evornn.threads import set_threads, threads
 ARCHS = evornn.architectures()
 
 
-def test_the_twelve_families_are_registered():
+def test_the_thirteen_families_are_registered():
     assert ARCHS == ["elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
-                     "second_order", "ntm", "stack_rnn"]
+                     "second_order", "ntm", "stack_rnn", "dnc"]
     assert set(evornn.describe_architectures()) == set(ARCHS)
 
 

@@ -18,7 +18,7 @@ def _run(*args, **kw):
 
 def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path):
     r = _run("-m", "evornn", "list")
-    assert re.search(r"^  stack_rnn .*\n  toy +toy leaky-integrator Elman network", r.stdout, re.M), \
+    assert re.search(r"^  dnc .*\n  toy +toy leaky-integrator Elman network", r.stdout, re.M), \
         r.stdout
     r = _run("-m", "evornn", "run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
              "--out", str(tmp_path))

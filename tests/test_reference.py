@@ -77,6 +77,7 @@ DEFAULTS = {
             "write_heads": 1, "shift": 3},
     "stack_rnn": {"readout": "linear", "controller": "lstm", "memory": "stack", "width": 8,
                   "capacity": 256},
+    "dnc": {"readout": "linear", "controller": "lstm", "memory": (32, 20), "read_heads": 1},
 }
 
 
@@ -322,6 +323,87 @@ def ref_ntm(get, X, H, O, o, fixed):
     return apply_readout(get, feats, o["readout"], O)
 
 
+def dnc_content(M, key, beta):
+    """softmax_i(beta cos(key, M_i)), the cosine's denominator |key| |M_i| + 1e-8."""
+    sims = np.array([beta * (key @ M[i]) / (np.linalg.norm(key) * np.linalg.norm(M[i]) + 1e-8)
+                     for i in range(len(M))])
+    e = np.exp(sims - sims.max())
+    return e / e.sum()
+
+
+def dnc_allocation(u):
+    """a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i]; phi: slots by usage, ties in slot order."""
+    phi = sorted(range(len(u)), key=lambda i: u[i])        # Python's sort is stable
+    a, prod = np.zeros(len(u)), 1.0
+    for j in phi:
+        a[j] = (1.0 - u[j]) * prod
+        prod *= u[j]
+    return a
+
+
+def ref_dnc(get, X, H, O, o, fixed):
+    """Graves et al. 2016's DNC, one sequence at a time, the memory updates as loops."""
+    N, Wd = o["memory"]
+    R = o["read_heads"]
+    W_ih, b, W_xi, b_xi = get("W_ih"), get("b"), get("W_xi"), get("b_xi")
+    W_hh = get("W_hh") if o["controller"] == "lstm" else None
+    feats = np.zeros((X.shape[0], X.shape[1], H + R * Wd))
+    for n in range(X.shape[0]):
+        M = np.full((N, Wd), 1e-6)
+        u, p, ww = np.zeros(N), np.zeros(N), np.zeros(N)
+        L = np.zeros((N, N))
+        wr = [np.zeros(N) for _ in range(R)]
+        r, h, c = np.zeros(R * Wd), np.zeros(H), np.zeros(H)
+        for t in range(X.shape[1]):
+            x = np.concatenate([X[n, t], r])
+            if W_hh is not None:
+                z = W_ih @ x + W_hh @ h + b
+                c = sigmoid(z[H:2 * H]) * c + sigmoid(z[:H]) * np.tanh(z[2 * H:3 * H])
+                h = sigmoid(z[3 * H:]) * np.tanh(c)
+            else:
+                h = np.tanh(W_ih @ x + b)
+            xi = list(W_xi @ h + b_xi)
+
+            def take(k):
+                out = np.array(xi[:k])
+                del xi[:k]
+                return out
+            k_r = take(R * Wd).reshape(R, Wd)
+            beta_r = 1.0 + softplus(take(R))
+            k_w = take(Wd)
+            beta_w = 1.0 + softplus(take(1)[0])
+            e = sigmoid(take(Wd))
+            v = take(Wd)
+            f = sigmoid(take(R))
+            g_a = sigmoid(take(1)[0])
+            g_w = sigmoid(take(1)[0])
+            modes = np.exp(take(3 * R).reshape(R, 3))
+            modes /= modes.sum(1, keepdims=True)
+            assert not xi
+            psi = np.ones(N)
+            for q in range(R):
+                psi *= 1.0 - f[q] * wr[q]
+            u = (u + ww - u * ww) * psi
+            ww = g_w * (g_a * dnc_allocation(u) + (1.0 - g_a) * dnc_content(M, k_w, beta_w))
+            M = M * (1.0 - np.outer(ww, e)) + np.outer(ww, v)
+            L_new = np.zeros((N, N))
+            for i in range(N):
+                for j in range(N):
+                    if i != j:
+                        L_new[i, j] = (1.0 - ww[i] - ww[j]) * L[i, j] + ww[i] * p[j]
+            L = L_new
+            p = (1.0 - ww.sum()) * p + ww
+            reads = []
+            for q in range(R):
+                fwd, bwd = L @ wr[q], L.T @ wr[q]
+                wr[q] = modes[q, 0] * bwd + modes[q, 1] * dnc_content(M, k_r[q], beta_r[q]) \
+                    + modes[q, 2] * fwd
+                reads.append(M.T @ wr[q])
+            r = np.concatenate(reads)
+            feats[n, t] = np.concatenate([h, r])
+    return apply_readout(get, feats, o["readout"], O)
+
+
 def _beyond(s, i, from_top):
     """Strength of the slots above (from_top) or below slot i; s lists [B] arrays, bottom first."""
     rest = s[i + 1:] if from_top else s[:i]
@@ -375,6 +457,7 @@ REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
+    "dnc": ref_dnc,
 }
 
 
@@ -396,7 +479,7 @@ def features_of(family, I, H, o):
     """Width of what a non-top layer (readout 'none') passes up."""
     if family == "esn" and o["readout_inputs"]:
         return H + I
-    if family == "ntm":
+    if family in ("ntm", "dnc"):
         return H + o["read_heads"] * o["memory"][1]
     return H
 
@@ -595,6 +678,10 @@ VARIANTS = [
     ("stack_rnn", {"capacity": 3, "width": 2}),
     ("stack_rnn", {"memory": "queue", "capacity": 2, "controller": "elman"}),
     ("stack_rnn", {"memory": "deque", "capacity": 4, "readout": "sigmoid"}),
+    ("dnc", {"controller": "dense"}),
+    ("dnc", {"memory": (8, 3), "read_heads": 3, "readout": "tanh"}),
+    ("dnc", {"controller": "dense", "memory": (5, 4), "read_heads": 2, "readout": "sigmoid"}),
+    ("dnc", {"memory": (1, 2)}),                                  # one slot: no links
 ]
 
 
@@ -741,7 +828,7 @@ def _ref_bidirectional(net, family, X, options, O):
 @pytest.mark.parametrize("family,options", [
     ("elman", {}), ("elman", {"readout": "tanh", "activation": "relu"}),
     ("elman", {"readout": "sigmoid"}), ("lstm", {}), ("ctrnn", {}), ("esn", {"density": 1.0}),
-    ("mtrnn", {}), ("ntm", {"memory": (6, 3)}),
+    ("mtrnn", {}), ("ntm", {"memory": (6, 3)}), ("dnc", {"memory": (6, 3)}),
 ], ids=str)
 def test_bidirectional(family, options):
     for seed in SEEDS:

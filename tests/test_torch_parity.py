@@ -157,6 +157,8 @@ VARIANT_CASES = [
     ("stack_rnn", {"memory": "queue", "width": 3}),
     ("stack_rnn", {"memory": "deque", "controller": "elman", "width": 2, "capacity": 4}),
     ("stack_rnn", {"controller": "elman", "capacity": 3, "readout": "tanh"}),
+    ("dnc", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
+    ("dnc", {"memory": (6, 4), "read_heads": 2}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -170,6 +172,7 @@ STACK_CASES = [
     (["indrnn", "mtrnn"], {"bidirectional": True}),
     ("gru", {"bidirectional": True, "num_layers": 2}),   # one torch.nn.GRU (TorchTwin)
     (["gru", "ntm"], {"memory": (7, 3)}),
+    (["dnc", "gru"], {"memory": (5, 3)}),
 ]
 STACK_HIDDEN = {0: [5, 4], 1: [4, 6, 3], 2: [4, 6], 3: [5, 4], 4: [5, 4], 5: [3, 4]}
 
@@ -195,9 +198,9 @@ def test_twin_computes_the_numba_function_and_round_trips(case):
     want = torch_out(module, X)
     assert want.shape == (B_, T_, O_)
     np.testing.assert_allclose(net.forward(X), want, atol=TOL[np.float64], rtol=0)
-    # the ntm's float32 step sums and normalises over every memory slot, twice a head: its
-    # rounding error is a few float32 ulps larger than a plain layer's
-    tol32 = TOL[np.float32] * (3 if arch == "ntm" else 1)
+    # the ntm's and dnc's float32 steps sum and normalise over every memory slot, twice a
+    # head: their rounding error is a few float32 ulps larger than a plain layer's
+    tol32 = TOL[np.float32] * (3 if arch in ("ntm", "dnc") else 1)
     np.testing.assert_allclose(net.forward(X.astype(np.float32)), want, atol=tol32, rtol=0)
     with torch.no_grad():                     # the twin in float32 too
         y32 = net.to_torch().float()(torch.from_numpy(X.astype(np.float32))).numpy()
@@ -243,8 +246,8 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
-                                                          18, 19)] \
-    + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10)]
+                                                          18, 19, 20, 21)] \
+    + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=case_id)
