@@ -145,7 +145,7 @@ def matched_lstm_hidden(n_params: int, n_in: int, n_out: int) -> int:
 
 def train(problem: str, seed: int, max_evals: int, extra: list[str], lr: float = 0.003) -> dict:
     """One BPTT run through the CLI: its summary and its best network's generalization."""
-    from problems import copy_task
+    from evornn.problems import copy_task
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "evornn", "run", problem, "--optimizer", "bptt", "--option",
                "dtype=float32", "--option", f"lr={lr}", "--max-evals", str(max_evals),
