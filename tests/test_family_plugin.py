@@ -7,8 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "EVORNN_FAMILIES": str(ROOT / "tests" / "toy_family.py")}
+
+
+# set in the child pytest below: the tests that start it skip there, the CLI test runs there
+INNER = os.environ.get("EVORNN_FAMILIES", "").endswith("toy_family.py")
 
 
 def _run(*args, **kw):
@@ -16,24 +22,30 @@ def _run(*args, **kw):
                           text=True, timeout=900, **kw)
 
 
-def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path):
-    r = _run("-m", "evornn", "list")
-    assert re.search(r"^  dnc .*\n  toy +toy leaky-integrator Elman network", r.stdout, re.M), \
-        r.stdout
-    r = _run("-m", "evornn", "run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
-             "--out", str(tmp_path))
-    assert r.returncode in (0, 1), r.stderr          # 1: not solved in 2 generations
-    assert "parity: not solved (generations) after" in r.stdout
-
-
-def test_toy_family_passes_the_parity_and_reference_suites():
-    r = _run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "toy",
+@pytest.mark.skipif(INNER, reason="this is the child run")
+def test_toy_family_passes_the_parity_and_reference_suites_and_runs_from_the_cli():
+    """One child process (the plugin's kernels compile once, not once a process)."""
+    r = _run("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-k", "toy",
              "tests/test_reference.py", "tests/test_arrays.py", "tests/test_torch_parity.py",
-             "tests/test_architectures.py")
+             "tests/test_architectures.py", "tests/test_family_plugin.py")
     tail = r.stdout.strip().splitlines()[-1]
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", tail).group(1))
-    assert passed >= 15 and "failed" not in tail, tail
+    assert passed >= 16 and "failed" not in tail, tail
+    assert "PASSED tests/test_family_plugin.py::test_toy_family_is_listed_and_runs_from_the_cli" \
+        in r.stdout, r.stdout[-3000:]
+
+
+@pytest.mark.skipif(not INNER, reason="runs in the child pytest of the test above")
+def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path, capsys):
+    from evornn import cli
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  dnc .*\n  toy +toy leaky-integrator Elman network", out, re.M), out
+    code = cli.main(["run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
+                     "--out", str(tmp_path)])
+    assert code == 1                                   # not solved in 2 generations
+    assert "parity: not solved (generations) after" in capsys.readouterr().out
 
 
 def test_a_plugin_that_is_not_there_or_not_a_family_is_named(tmp_path):
