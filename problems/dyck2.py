@@ -113,12 +113,15 @@ def deepest(right: np.ndarray, depths: np.ndarray) -> int:
 
 
 def make(train_depth: int = 4, test_depth: int = 16, batch: int = 32, per_depth: int = 10,
-         name: str = "dyck2", **defaults) -> Problem:
-    """Dyck-2 prediction trained on depths 1..train_depth, tested to test_depth;
-    ``defaults`` override the Problem's fields."""
-    if not 1 <= train_depth <= test_depth:
-        raise ValueError(f"{name}: depths must satisfy 1 <= train_depth <= test_depth, got "
-                         f"{train_depth} and {test_depth}")
+         name: str = "dyck2", solve_depth: int | None = None, **defaults) -> Problem:
+    """Dyck-2 prediction trained on depths 1..train_depth, tested to test_depth, solved when
+    every test string up to solve_depth (default: train_depth) is right; ``defaults``
+    override the Problem's fields."""
+    solve_depth = train_depth if solve_depth is None else solve_depth
+    if not 1 <= train_depth <= test_depth or not 1 <= solve_depth <= test_depth:
+        raise ValueError(f"{name}: depths must satisfy 1 <= train_depth <= test_depth and 1 <= "
+                         f"solve_depth <= test_depth, got {train_depth}, {test_depth} and "
+                         f"{solve_depth}")
 
     @lru_cache(maxsize=1)
     def test_set():
@@ -138,7 +141,7 @@ def make(train_depth: int = 4, test_depth: int = 16, batch: int = 32, per_depth:
     def solved(net, genome, fitness) -> tuple[bool, dict]:
         X, Y, M, depths = test_set()
         right = strings_right(outputs(net, genome[None], X)[0], Y, M)
-        return bool(right[depths <= train_depth].all()), {
+        return bool(right[depths <= solve_depth].all()), {
             "deepest": deepest(right, depths), "test_accuracy": float(right.mean()),
             "train_depth": train_depth, "test_depth": test_depth, "sequences_per_evaluation": batch}
 

@@ -79,3 +79,17 @@ def test_dyck2_deepest_and_solved():
     assert net.layers[0].opts["capacity"] == 160
     ok, info = prob.solved(net, net.genome, 0.0)
     assert not ok and info["deepest"] == 0 and info["test_depth"] == 16
+    with pytest.raises(ValueError, match=r"dyck2: depths must satisfy .* got 4, 16 and 17"):
+        dyck2.make(solve_depth=17)
+
+
+def test_dyck2_can_ask_for_depths_beyond_those_it_trains_on(monkeypatch):
+    """solve_depth: a run that stops only once the network predicts deeper strings than it
+    saw; a network right up to depth 6 solves it at 6, not at 7."""
+    monkeypatch.setattr(dyck2, "strings_right", lambda Yhat, Y, M: np.repeat(np.arange(1, 17), 10) <= 6)
+    for solve_depth, ok in ((4, True), (6, True), (7, False)):
+        prob = dyck2.make(solve_depth=solve_depth)
+        net = prob.network()
+        assert prob.solved(net, net.genome, 0.0) == (ok, {
+            "deepest": 6, "test_accuracy": 6 / 16, "train_depth": 4, "test_depth": 16,
+            "sequences_per_evaluation": 32})
