@@ -33,6 +33,8 @@ import numpy as np
 
 import evornn
 
+from .forward import timed
+
 I, O, H, B, T = 9, 8, 100, 16, 40
 MEMORY = (128, 20)
 GOAL = 3.0
@@ -99,15 +101,6 @@ def torch_ntm(net, G: np.ndarray, X: np.ndarray) -> np.ndarray:
             r = torch.bmm(wr[:, None, :], mem)[:, 0].reshape(P, B, M)
             out.append(torch.sigmoid(torch.baddbmm(b_o, torch.cat([h, r], 2), W_o)))
     return torch.stack(out, 2).numpy()
-
-
-def timed(fn, repeats: int) -> tuple[float, np.ndarray]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        y = fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), y
 
 
 def speed(args) -> None:
