@@ -29,6 +29,8 @@ import numpy as np
 import evornn
 from evornn.problem import Problem
 
+from ._memory_tasks import TRAINED
+
 
 def generate(n: int, lengths: tuple[int, int], vocab: int, reverse: bool,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,7 +115,7 @@ def make(name: str, reverse: bool, train: tuple[int, int] = (8, 64), test: tuple
     fields = dict(arch="stack_rnn", n_hidden=16,
                   arch_options={"memory": memory, "capacity": 2 * max(train[1], test[1]) + 2,
                                 "readout": "sigmoid"},
-                  optimizer="snes", sigma0=0.5, max_evals=200_000, x0="init")
+                  x0="init", **TRAINED)
     fields.update(defaults)
     task = "reverse" if reverse else "copy"
     return Problem(name, f"{task} a sequence of {vocab} symbols after a separator (Grefenstette et "
