@@ -44,13 +44,11 @@ from numba import njit
 from ..options import Option, choice, integer, rule
 from . import array_ops as ops
 from . import kernels as kn
+from . import memory_parts as mp
 from .blocks import readout_blocks, uniform
-from .lstm import gates
+from .memory_parts import CONTROLLERS, EPS, MEM0
 from .spec import family, lazy_twin
 
-CONTROLLERS = ("lstm", "dense")
-MEM0 = 1e-6          # every memory cell at the start of a sequence
-EPS = 1e-8           # in the cosine similarity's denominator
 # cfg slots from C_OPT
 C_N, C_W, C_R, C_CTL = range(4)
 
@@ -125,17 +123,13 @@ def cfg(I, H, O, opts):
     return [N, W, R, CONTROLLERS.index(opts["controller"])]
 
 
-def _memory_ok(v):
-    return len(v) == 2 and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-                               and n >= 1 for n in v)
-
 
 OPTIONS = {
     "controller": Option("lstm", "the controller: lstm (torch.nn.LSTM's cell) or dense "
                                  "(one tanh layer, no recurrence but the memory's)",
                          choice(*CONTROLLERS)),
     "memory": Option((32, 20), "(N, W): N memory slots of W numbers each",
-                     rule(_memory_ok, "must be (N, W), two integers >= 1 (slots, slot width)",
+                     rule(mp.memory_ok, "must be (N, W), two integers >= 1 (slots, slot width)",
                           got=False)),
     "read_heads": Option(1, "number of read heads", integer(1)),
 }
@@ -143,12 +137,7 @@ OPTIONS = {
 
 # -- numba kernels ---------------------------------------------------------------------------
 
-# fastmath without reassoc, as the ntm's: with it the reductions may compile differently
-# cold and from the cache (tests/test_determinism.py)
-_JIT = {**kn.JIT, "fastmath": {"contract", "arcp", "afn", "nsz", "ninf", "nnan"}}
-
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     W, R = int(cfg[kn.C_OPT + C_W]), int(cfg[kn.C_OPT + C_R])
@@ -170,24 +159,15 @@ def pack(g, cfg, fixed, w):
     kn.pack_readout(g, off, w, woff, H + R * W, O, int(cfg[kn.C_READOUT]))
 
 
-# Constants are made in the arrays' own dtype (z.dtype.type): a bare 1 or 1e-8 would make
-# float32 loops compute in float64.
-
-@njit(**_JIT)
-def _softplus(v):
-    # log(1 + e^v) without overflow: max(v, 0) + log1p(e^-|v|)
-    return max(v, v - v) + np.log1p(np.exp(-abs(v)))
-
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _activate(z, W, R):
     """The interface vector z (one row) from raw to its parts' ranges, in place."""
     one = z.dtype.type(1.0)
     rs = R * W                          # read strengths
     for q in range(R):
-        z[rs + q] = one + _softplus(z[rs + q])
+        z[rs + q] = one + mp.softplus(z[rs + q])
     ws = rs + R + W                     # write strength
-    z[ws] = one + _softplus(z[ws])
+    z[ws] = one + mp.softplus(z[ws])
     for j in range(W):                  # erase
         z[ws + 1 + j] = kn.sigmoid(z[ws + 1 + j])
     fg = ws + 1 + 2 * W                 # free gates, allocation gate, write gate
@@ -202,16 +182,7 @@ def _activate(z, W, R):
         z[o], z[o + 1], z[o + 2] = e0 / tot, e1 / tot, e2 / tot
 
 
-@njit(**_JIT)
-def _row_norms(mem, nrm, N, W):
-    for i in range(N):
-        s = nrm[i] - nrm[i]
-        for j in range(W):
-            s += mem[i * W + j] * mem[i * W + j]
-        nrm[i] = np.sqrt(s)
-
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _content(z, koff, beta, dots, nrm, out, N, W):
     """out = softmax(beta K(key, M_i)) for the key at z[koff:] from its dot products with
     the memory rows (dots) and the rows' norms (nrm)."""
@@ -235,7 +206,7 @@ def _content(z, koff, beta, dots, nrm, out, N, W):
         out[i] /= tot
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _usage(z, u, ww, wr, N, W, R):
     """u_t = (u + w^w - u w^w) prod_h (1 - f_h w^r_h), in place, from last step's weightings."""
     one = u.dtype.type(1.0)
@@ -247,7 +218,7 @@ def _usage(z, u, ww, wr, N, W, R):
         u[i] = (u[i] + ww[i] - u[i] * ww[i]) * psi
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _allocation(u, order, alloc, N):
     """alloc[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i], phi the slots by usage ascending,
     equal usages in slot order (an insertion sort that moves a slot only past larger
@@ -269,7 +240,7 @@ def _allocation(u, order, alloc, N):
         prod *= u[k]
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _links(ww, p, link, wr, fw, bw, N, R):
     """L_t from L_{t-1}, w^w and p_{t-1}, with the backward weightings (L^T w^r) of last
     step's read weightings in the same pass; then the forward ones (L w^r) and p_t."""
@@ -302,7 +273,7 @@ def _links(ww, p, link, wr, fw, bw, N, R):
         p[i] = (one - tot) * p[i] + ww[i]
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _write(z, ww, mem, nrm, rdots, tmp, N, W, R):
     """M_t = M_{t-1} o (1 - w^w e^T) + w^w v^T; the written rows' norms and the read keys'
     dot products with them come out of the same pass."""
@@ -326,7 +297,7 @@ def _write(z, ww, mem, nrm, rdots, tmp, N, W, R):
             rdots[q * N + i] = d
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _row_step(z, u, ww, wr, p, link, mem, nrm, r, sim, alloc, order, rdots, fw, bw, tmp,
               N, W, R):
     """One sequence's memory step, from its activated interface vector z."""
@@ -363,7 +334,7 @@ def _row_step(z, u, ww, wr, p, link, mem, nrm, r, sim, alloc, order, rdots, fw, 
             r[q * W + j] = tmp[j]
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
@@ -371,7 +342,7 @@ def step(w, cfg, fixed, state, x, y):
     lstm = cfg[kn.C_OPT + C_CTL] == 0
     G = 4 * H if lstm else H
     RW = R * W
-    U, P = I + RW, RW + 3 * W + 5 * R + 3
+    P = RW + 3 * W + 5 * R + 3
     # state: a started flag and scratch, then [B, .] rows
     sim, alloc = state[1:1 + N], state[1 + N:1 + 2 * N]
     o = 1 + 2 * N
@@ -414,21 +385,9 @@ def step(w, cfg, fixed, state, x, y):
         for b in range(B):
             for q in range(N * W):
                 mem[b, q] = m0
-            _row_norms(mem[b], nrm[b], N, W)
-    # controller
-    bo = (U + H) * G if lstm else U * G
-    kn.set_rows(z, w[bo:bo + G])
-    kn.mm_acc(z, x, kn.view2d(w, 0, I, G))
-    kn.mm_acc(z, r, kn.view2d(w, I * G, RW, G))
-    if lstm:
-        kn.mm_acc(z, h, kn.view2d(w, U * G, H, G))
-        gates(z, c, h)
-    else:
-        for b in range(B):
-            for j in range(H):
-                h[b, j] = kn.tanh(z[b, j])
+            mp.row_norms(mem[b], nrm[b], N, W)
+    o = mp.controller(w, x, r, z, h, c, I, RW, H, G, lstm, lstm)
     # interface
-    o = bo + G
     kn.set_rows(xi, w[o + H * P:o + (H + 1) * P])
     kn.mm_acc(xi, h, kn.view2d(w, o, H, P))
     o += (H + 1) * P
@@ -444,10 +403,6 @@ def step(w, cfg, fixed, state, x, y):
 
 
 # -- array form (NumPy / CuPy) -----------------------------------------------------------------
-
-def _softplus_xp(xp, v):
-    return xp.maximum(v, 0) + xp.log1p(xp.exp(-xp.abs(v)))
-
 
 def _content_xp(xp, k, beta, mem):
     """softmax(beta K(k, M_i)) [..., heads, N] of keys k [..., heads, W] on mem [..., N, W]."""
@@ -482,9 +437,9 @@ def _interface_xp(xp, z, W, R):
     modes = part("read_modes", 3 * R).reshape(lead + (R, 3))
     modes = xp.exp(modes - modes.max(-1, keepdims=True))
     return {"read_keys": part("read_keys", R * W).reshape(lead + (R, W)),
-            "read_strengths": 1 + _softplus_xp(xp, part("read_strengths", R))[..., None],
+            "read_strengths": 1 + mp.softplus_xp(xp, part("read_strengths", R))[..., None],
             "write_key": part("write_key", W)[..., None, :],
-            "write_strength": 1 + _softplus_xp(xp, part("write_strength", 1))[..., None],
+            "write_strength": 1 + mp.softplus_xp(xp, part("write_strength", 1))[..., None],
             "erase": ops.sigmoid(xp, part("erase", W)),
             "write_vector": part("write_vector", W),
             "free_gates": ops.sigmoid(xp, part("free_gates", R))[..., None],

@@ -30,13 +30,11 @@ from numba import njit
 from ..options import Option, choice, integer, rule
 from . import array_ops as ops
 from . import kernels as kn
+from . import memory_parts as mp
 from .blocks import readout_blocks, uniform
-from .lstm import gates
+from .memory_parts import CONTROLLERS, EPS, MEM0
 from .spec import family, lazy_twin
 
-CONTROLLERS = ("lstm", "dense")
-MEM0 = 1e-6          # every memory cell at the start of a sequence
-EPS = 1e-8           # in the cosine similarity's denominator
 # cfg slots from C_OPT
 C_N, C_M, C_R, C_W, C_S, C_CTL = range(6)
 
@@ -110,10 +108,6 @@ def check(I, H, O, opts):
                          "slots")
 
 
-def _memory_ok(v):
-    return len(v) == 2 and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-                               and n >= 1 for n in v)
-
 
 def _shift_ok(v):
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 and v % 2 == 1
@@ -124,7 +118,7 @@ OPTIONS = {
                                  "(one tanh layer, no recurrence but the memory's)",
                          choice(*CONTROLLERS)),
     "memory": Option((128, 20), "(N, M): N memory slots of M numbers each",
-                     rule(_memory_ok, "must be (N, M), two integers >= 1 (slots, slot width)",
+                     rule(mp.memory_ok, "must be (N, M), two integers >= 1 (slots, slot width)",
                           got=False)),
     "read_heads": Option(1, "number of read heads", integer(1)),
     "write_heads": Option(1, "number of write heads", integer(1)),
@@ -136,11 +130,7 @@ OPTIONS = {
 
 # -- numba kernels ---------------------------------------------------------------------------
 
-# fastmath without reassoc: with it the addressing's reductions compiled differently cold
-# and from the cache (an ulp apart in float32; tests/test_determinism.py)
-_JIT = {**kn.JIT, "fastmath": {"contract", "arcp", "afn", "nsz", "ninf", "nnan"}}
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     M, R, W, S = int(cfg[kn.C_OPT + C_M]), int(cfg[kn.C_OPT + C_R]), int(cfg[kn.C_OPT + C_W]), \
@@ -163,23 +153,14 @@ def pack(g, cfg, fixed, w):
     kn.pack_readout(g, off, w, woff, H + R * M, O, int(cfg[kn.C_READOUT]))
 
 
-# Constants are made in the arrays' own dtype (z.dtype.type): a bare 1 or 1e-8 would make
-# float32 loops compute in float64 (measured 2.7x slower than float64 itself).
-
-@njit(**_JIT)
-def _softplus(v):
-    # log(1 + e^v) without overflow: max(v, 0) + log1p(e^-|v|)
-    return max(v, v - v) + np.log1p(np.exp(-abs(v)))
-
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _activate(z, off, M, S, write):
     """One head's raw parameters z[off:] -> key tanh, beta softplus, g sigmoid, shift
     softmax, gamma 1 + softplus (and erase sigmoid, add tanh), in place."""
     one = z.dtype.type(1.0)
     for j in range(M):
         z[off + j] = kn.tanh(z[off + j])
-    z[off + M] = _softplus(z[off + M])
+    z[off + M] = mp.softplus(z[off + M])
     z[off + M + 1] = kn.sigmoid(z[off + M + 1])
     s0 = off + M + 2
     top = z[s0]
@@ -192,7 +173,7 @@ def _activate(z, off, M, S, write):
         tot += e
     for k in range(S):
         z[s0 + k] /= tot
-    z[s0 + S] = one + _softplus(z[s0 + S])
+    z[s0 + S] = one + mp.softplus(z[s0 + S])
     if write:
         e0 = s0 + S + 1
         for j in range(M):
@@ -200,16 +181,7 @@ def _activate(z, off, M, S, write):
             z[e0 + M + j] = kn.tanh(z[e0 + M + j])
 
 
-@njit(**_JIT)
-def _row_norms(mem, nrm, N, M):
-    for i in range(N):
-        s = nrm[i] - nrm[i]
-        for j in range(M):
-            s += mem[i * M + j] * mem[i * M + j]
-        nrm[i] = np.sqrt(s)
-
-
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _dots(z, off, mem, dots, N, M):
     """dots[i] = key . Mem_i for the head at z[off:]."""
     for i in range(N):
@@ -219,7 +191,7 @@ def _dots(z, off, mem, dots, N, M):
         dots[i] = d
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _focus(z, off, dots, nrm, wt, woff, sim, wg, N, M, S):
     """The head at z[off:] (activated) moves its weighting wt[woff:woff + N], from its key's
     dot products with the memory rows (dots) and the rows' norms (nrm)."""
@@ -269,7 +241,7 @@ def _focus(z, off, dots, nrm, wt, woff, sim, wg, N, M, S):
         wt[woff + i] = sim[i] / tot
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def _write_and_read(zw, W, PW, zr, R, PR, mem, nrm, ww, wr, r, rdots, tmp, sim, wg, N, M, S):
     """One row's memory step: write heads (already focused) erase and add; the written
     rows' norms and read keys' dot products come out of the same pass; read heads focus
@@ -309,7 +281,7 @@ def _write_and_read(zw, W, PW, zr, R, PR, mem, nrm, ww, wr, r, rdots, tmp, sim, 
             r[hd * M + j] = tmp[j]
 
 
-@njit(**_JIT)
+@njit(**mp.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
@@ -317,7 +289,7 @@ def step(w, cfg, fixed, state, x, y):
     R, W, S = int(cfg[kn.C_OPT + C_R]), int(cfg[kn.C_OPT + C_W]), int(cfg[kn.C_OPT + C_S])
     lstm = cfg[kn.C_OPT + C_CTL] == 0
     G = 4 * H if lstm else H
-    U, RM = I + R * M, R * M
+    RM = R * M
     PR, PW = M + S + 3, 3 * M + S + 3
     # state: a started flag and scratch (similarities, gated weighting, read dots, a memory
     # row), then [B, .] rows
@@ -357,24 +329,9 @@ def step(w, cfg, fixed, state, x, y):
                 wr[b, hd * N] = 1
             for hd in range(W):
                 ww[b, hd * N] = 1
-            _row_norms(mem[b], nrm[b], N, M)
-    # controller
-    if lstm:
-        bo = (U + H) * G
-    else:
-        bo = U * G
-    kn.set_rows(z, w[bo:bo + G])
-    kn.mm_acc(z, x, kn.view2d(w, 0, I, G))
-    kn.mm_acc(z, r, kn.view2d(w, I * G, RM, G))
-    if lstm:
-        kn.mm_acc(z, h, kn.view2d(w, U * G, H, G))
-        gates(z, c, h)
-    else:
-        for b in range(B):
-            for j in range(H):
-                h[b, j] = kn.tanh(z[b, j])
+            mp.row_norms(mem[b], nrm[b], N, M)
+    o = mp.controller(w, x, r, z, h, c, I, RM, H, G, lstm, lstm)
     # head parameters
-    o = bo + G
     kn.set_rows(zr, w[o + H * R * PR:o + (H + 1) * R * PR])
     kn.mm_acc(zr, h, kn.view2d(w, o, H, R * PR))
     o += (H + 1) * R * PR
@@ -400,19 +357,15 @@ def step(w, cfg, fixed, state, x, y):
 
 # -- array form (NumPy / CuPy) -----------------------------------------------------------------
 
-def _softplus_xp(xp, v):
-    return xp.maximum(v, 0) + xp.log1p(xp.exp(-xp.abs(v)))
-
-
 def _address_xp(xp, zh, mem, w_prev, M, S):
     """New weightings [..., heads, N] of heads zh [..., heads, P] (raw) on mem [..., N, M]."""
     k = xp.tanh(zh[..., :M])
-    beta = _softplus_xp(xp, zh[..., M:M + 1])
+    beta = mp.softplus_xp(xp, zh[..., M:M + 1])
     g = ops.sigmoid(xp, zh[..., M + 1:M + 2])
     s = zh[..., M + 2:M + 2 + S]
     s = xp.exp(s - s.max(axis=-1, keepdims=True))
     s = s / s.sum(axis=-1, keepdims=True)
-    gamma = 1 + _softplus_xp(xp, zh[..., M + 2 + S:M + 3 + S])
+    gamma = 1 + mp.softplus_xp(xp, zh[..., M + 2 + S:M + 3 + S])
     dots = k @ mem.swapaxes(-1, -2)                                    # [..., heads, N]
     norm = xp.sqrt((k * k).sum(-1))[..., None] * xp.sqrt((mem * mem).sum(-1))[..., None, :]
     sim = beta * (dots / (norm + EPS))

@@ -42,8 +42,8 @@ from numba import njit
 from ..options import Option, choice, integer
 from . import array_ops as ops
 from . import kernels as kn
+from . import memory_parts as mp
 from .blocks import readout_blocks, uniform
-from .lstm import gates
 from .spec import family, lazy_twin
 
 CONTROLLERS = ("lstm", "elman")
@@ -218,18 +218,7 @@ def step(w, cfg, fixed, state, x, y):
     st = kn.view2d(state, off + B * SC * Wd, B, SC)
     tmp = kn.view2d(state, off + B * SC * (Wd + 1), B, 2 * SC)
     cnt = kn.view2d(state, off + B * SC * (Wd + 3), B, 2)
-    bo = (I + R + H) * GH
-    kn.set_rows(z, w[bo:bo + GH])
-    kn.mm_acc(z, x, kn.view2d(w, 0, I, GH))
-    kn.mm_acc(z, r, kn.view2d(w, I * GH, R, GH))
-    kn.mm_acc(z, h, kn.view2d(w, (I + R) * GH, H, GH))
-    if lstm:
-        gates(z, c, h)
-    else:
-        for b in range(B):
-            for j in range(H):
-                h[b, j] = kn.tanh(z[b, j])
-    mo = bo + GH
+    mo = mp.controller(w, x, r, z, h, c, I, R, H, GH, lstm, True)
     kn.set_rows(m, w[mo + H * M:mo + (H + 1) * M])
     kn.mm_acc(m, h, kn.view2d(w, mo, H, M))
     for b in range(B):
