@@ -431,13 +431,17 @@ def test_a_watch_names_what_does_not_answer():
 KILLER = '''
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 import numpy as np
+import ray
 
 from evornn.problem import Problem
+from evornn.ray_watch import driver_endpoints
 
+ENDPOINT = {{"gcs_server": "the GCS", "raylet": "this node's raylet"}}
 FLAG = Path({flag!r})
 
 
@@ -461,19 +465,21 @@ def kill_ray(name):
     raylet = int(os.environ["RAY_RAYLET_PID"])
     agents = [pid for pid, exe in children(raylet) if "Agent" in exe]
     FLAG.with_suffix(".agents").write_text(" ".join(map(str, agents)))
+    ports = driver_endpoints(ray, None)
+    (port,) = [where for what, where in ports.items() if what.startswith(ENDPOINT[name])]
     for pid, exe in children(parent(raylet)):
         if Path(exe).name == name:
             os.kill(pid, signal.SIGKILL)
-            gone(pid)
+            gone(port)
 
 
-def gone(pid):
-    """Waits until the killed process has exited (a zombie holds no sockets): SIGKILL is
-    delivered asynchronously, and a port still answering lets the run go on a generation."""
-    for _ in range(500):
+def gone(port):
+    """Waits until the killed process's port refuses connections, as the run's probe will
+    find it: SIGKILL is delivered asynchronously, and a port still answering lets the run
+    go on a generation or two."""
+    for _ in range(1000):
         try:
-            if Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return
+            socket.create_connection(port, timeout=1).close()
         except OSError:
             return
         time.sleep(0.01)
