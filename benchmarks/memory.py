@@ -3,6 +3,7 @@ torch NTM, and the memory tasks' results by BPTT and evolution.
 
     python -m benchmarks.memory speed [--repeats 3] [--population 512] [--threads N]
     python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20] [--lr 0.003]
+    python -m benchmarks.memory evolve [--seeds 1,2,3,4,5] [--max-evals 300000]
 
 speed: the issue's workload, P = 512 ntm genomes (LSTM controller of 100, memory 128 x 20,
 one read and one write head, shift 3), 9 inputs, 8 sigmoid outputs, B = 16 sequences of T =
@@ -18,6 +19,17 @@ controller of 20, memory 128 x 20) and on a plain LSTM with about as many weight
 through `python -m evornn run` with the same budget and seed. For each: solved or not,
 evaluations used, and how far its best network copies (100 episodes at each length 10,
 20, ..., 120; problems/copy_task.generalization).
+
+evolve: the copy task by evolution alone, in two stages as Greve, Jacobsen and Risi (2016)
+began: copy-10 (lengths 1 to 10), then copy (1 to 20) from stage 1's best genome (--init).
+The network is EVOLVED: an ntm with a dense controller of 9 tanh units, memory 22 x 9 (one
+column more than the bits), one read and one write head, shift 3, sigmoid readout: 803
+genes. Each stage runs CMA-ES (pycma, popsize 64; sigma0 0.5, then 0.1; IPOP restarts, up to 9,
+when the median best of 100 generations is no better than of the 100 before) for up to
+--max-evals evaluations through `python -m evornn run`, 20 fresh episodes a generation. For each seed:
+each stage's evaluations to solve, and how far the stage-2 champion copies (100 episodes at
+each length 10, 20, ..., 120), with its own memory of 22 slots and with the same genome on
+a memory of 128 (the genome does not depend on N).
 """
 from __future__ import annotations
 
@@ -172,6 +184,50 @@ def bptt(args) -> None:
                   + " ".join(f"{100 * w:4.1f}%" for w in r["bits_wrong"].values()), flush=True)
 
 
+EVOLVED = ["--arch", "ntm", "--hidden", "9", "--arch-option", "controller=dense",
+           "--arch-option", "memory=22,9", "--arch-option", "readout=sigmoid",
+           "--optimizer", "cmaes", "--popsize", "64", "--option", "restarts=9",
+           "--option", "stagnation=100"]
+SIGMA0 = {"copy-10": 0.5, "copy": 0.1}      # stage 2 searches near stage 1's champion
+
+
+def evolve_stage(problem: str, seed: int, max_evals: int, out: str, init: Path | None) -> Path:
+    """One evolution stage through the CLI; its run directory."""
+    cmd = [sys.executable, "-m", "evornn", "run", problem, *EVOLVED, "--sigma0",
+           str(SIGMA0[problem]), "--max-evals",
+           str(max_evals), "--seed", str(seed), "--quiet", "--out", out]
+    subprocess.run(cmd + (["--init", str(init)] if init else []), check=False,
+                   capture_output=True, text=True)
+    return max(Path(out).iterdir(), key=lambda d: d.stat().st_mtime)
+
+
+def evolve(args) -> None:
+    from evornn.problems import copy_task
+    print(f"copy-10 then copy, evolved: {' '.join(EVOLVED)}, --max-evals {args.max_evals} a stage; "
+          "copies to: the longest length with < 1% bits wrong, memory 22 / 128")
+    print(f"{'seed':>4} {'copy-10':>16} {'copy 1-20':>16} {'total':>9} {'s':>6} "
+          f"{'copies to':>9}")
+    for seed in (int(v) for v in args.seeds.split(",")):
+        with tempfile.TemporaryDirectory() as out:
+            t0, stages, init = time.perf_counter(), [], None
+            for problem in ("copy-10", "copy"):
+                d = evolve_stage(problem, seed, args.max_evals, out, init)
+                s = json.loads((d / "summary.json").read_text())
+                stages.append((bool(s.get("solved")), int(s.get("evaluations", 0))))
+                init = d
+                if not stages[-1][0]:
+                    break
+            seconds = time.perf_counter() - t0
+            net = evornn.load(init)
+            wide = evornn.Network("ntm", 9, 9, 8, controller="dense", memory=(128, 9),
+                                  readout="sigmoid")
+            reach = [copy_task.generalization(n, net.genome)["generalizes_to"] for n in (net, wide)]
+        cells = [f"{'solved' if ok else 'not'} {n:>9,d}" for ok, n in stages]
+        cells += ["-"] * (2 - len(cells))
+        print(f"{seed:4d} {cells[0]:>16} {cells[1]:>16} {sum(n for _, n in stages):9,d} "
+              f"{seconds:6.0f} {reach[0]:>4d} / {reach[1]:<3d}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -184,8 +240,11 @@ def main() -> None:
     bp.add_argument("--max-evals", type=int, default=2200)
     bp.add_argument("--lr", type=float, default=0.003, help="Adam's step size, for both")
     bp.add_argument("--lengths", default="1,20", help="training lengths lo,hi (1,20 or 1,10)")
+    ep = sub.add_parser("evolve", help="an evolved ntm on copy-10, then copy 1-20")
+    ep.add_argument("--seeds", default="1,2,3,4,5")
+    ep.add_argument("--max-evals", type=int, default=300_000, help="a stage's budget")
     args = ap.parse_args()
-    {"speed": speed, "bptt": bptt}[args.what](args)
+    {"speed": speed, "bptt": bptt, "evolve": evolve}[args.what](args)
 
 
 if __name__ == "__main__":

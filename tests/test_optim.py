@@ -382,6 +382,30 @@ def test_cmaes_restart_state_round_trip():
     assert a.popsize == b.popsize and a.restarts_done == b.restarts_done
 
 
+def test_cmaes_stagnation_restarts_a_search_whose_best_stops_improving_under_noise():
+    """A fitness that is only noise drawn afresh each generation: pycma's own criteria do
+    not fire in 300 generations; stagnation=20 restarts from generation 40 on (each time
+    twice the popsize); a run that keeps improving is not restarted."""
+    def run(stagnation, f, generations=300):
+        opt = make("cmaes", dim=20, seed=4, sigma0=0.5, restarts=3, stagnation=stagnation)
+        first = None
+        while opt.generation < generations and opt.restarts_done < 3:
+            X = opt.ask()
+            opt.tell(X, f(X, opt.generation))
+            if first is None and opt.restarts_done:
+                first = opt.generation
+        return opt, first
+
+    def plateau(X, gen):
+        return np.random.default_rng(gen).normal(0, 1, len(X))
+    off, _ = run(None, plateau)
+    assert off.restarts_done == 0 and not off.stop() and off.generation == 300
+    on, first = run(20, plateau)
+    assert first == 40 and on.restarts_done == 3 and on.popsize == 8 * off.popsize
+    improving, _ = run(20, lambda X, gen: -np.sum(X ** 2, 1), generations=100)
+    assert improving.restarts_done == 0 and improving.best[1] > -1e-3
+
+
 def test_xnes_restarts_when_sigma_collapses():
     """On a sphere sigma shrinks; below restart_below * sigma0 the search starts again from
     x0 with sigma0, at most `restarts` times, and a checkpoint carries the count."""

@@ -31,6 +31,8 @@ class CMAES(Optimizer):
     Hansen 2005); ``"bipop"`` (Hansen 2009) alternates that large-population regime with
     small populations of random size and step size sigma0 * 10**(-2 U), running whichever
     regime has used fewer evaluations. ``popsize`` then changes between generations.
+    ``stagnation=G`` also restarts when the median of the generations' best fitness over the
+    last G generations is no better than over the G before them.
     """
 
     name = "cmaes"
@@ -51,9 +53,14 @@ class CMAES(Optimizer):
                                            "alternate with small populations",
                                    rule(lambda v: v in ("ipop", "bipop"),
                                         "must be 'ipop' or 'bipop'")),
+        "stagnation": Option(None, "with restarts: also restart when the median best fitness of "
+                                   "the last this many generations is no better than of those "
+                                   "before (None: off)",
+                             rule(lambda v: v is None or (is_int(v) and v >= 1),
+                                  "must be None or an integer >= 1")),
     }
     _state_keys = ("_legacy", "_es", "_raw", "popsize", "restarts_done", "_large_popsize",
-                   "_budget", "_regime")
+                   "_budget", "_regime", "_bests")
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
@@ -69,6 +76,7 @@ class CMAES(Optimizer):
         self._large_popsize = self.popsize
         self._budget = {"large": 0, "small": 0}       # BIPOP: evaluations per regime
         self._regime = "large"
+        self._bests = []                   # each generation's best fitness since the last start
         self._es = self._new_es(self.x0.copy(), self.sigma0, self.popsize)
         self._raw = None                   # pycma's own solution arrays of the pending ask
 
@@ -104,6 +112,7 @@ class CMAES(Optimizer):
             popsize = self._large_popsize
             self._regime = "large"
         self.popsize = popsize
+        self._bests = []
         self._es = self._new_es(x0, sigma, popsize)
 
     def _ask(self):
@@ -125,8 +134,18 @@ class CMAES(Optimizer):
             self._es.tell(self._raw, cost.tolist())
         self._raw = None
         self._budget[self._regime] += len(X)
-        if self._es.stop() and self.restarts_done < self.options["restarts"]:
+        self._bests.append(float(f[~failed].max()))
+        if (self._es.stop() or self._stagnant()) and self.restarts_done < self.options["restarts"]:
             self._restart()
+
+    def _stagnant(self) -> bool:
+        """pycma's tolstagnation test on this run's own history, without pycma's minimum of
+        N (5 + 100 / popsize) generations (5,000 for 800 genes): with fitness drawn afresh
+        each generation (episodes, noise) its other criteria may never fire."""
+        g = self.options["stagnation"]
+        if g is None or len(self._bests) < 2 * g:
+            return False
+        return np.median(self._bests[-g:]) <= np.median(self._bests[-2 * g:-g])
 
     def _stop(self):
         if self.generation == 0:
