@@ -266,7 +266,7 @@ def _twin_class():
                     s, f = x[:, 0], 0.0
                 else:
                     f = x[:, k]
-                drive = f - self.theta
+                drive = (f - self.theta).expand(x.shape[0], N)
                 if self.sync:
                     s = torch.tanh(self.gain * (s @ W + drive))
                 else:
