@@ -294,4 +294,4 @@ FAMILY = family(
              "order_seed": Option(0, "seed of the async orders (one permutation per sweep index, "
                                      "the same for every genome and sequence)", _seed_check)},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg, check=check,
-    pack=pack, step=step, array=array, twin=lazy_twin(_twin_class))
+    pack=pack, step=step, array=array, twin=lazy_twin(_twin_class), one_size=True)
