@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arch.hopfield import FAMILY, energy, full_weights, n_pairs
+from .arch.hopfield import FAMILY, energy, full_weights, n_pairs  # noqa: F401 (full_weights: public here too)
 
 
 def _units(net) -> int:
@@ -38,7 +38,7 @@ def check_patterns(patterns, N: int) -> np.ndarray:
     bad = ~np.isin(X, (-1, 1))
     if bad.any():
         k, i = np.argwhere(bad)[0]
-        raise ValueError(f"patterns must be +-1 only, got {X[k, i]!r} at pattern {k}, unit {i}")
+        raise ValueError(f"patterns must be +-1 only, got {X[k, i].item()!r} at pattern {k}, unit {i}")
     return X.astype(np.float64)
 
 
@@ -55,12 +55,12 @@ def genome_from_weights(net, W, theta=None) -> np.ndarray:
     asym = np.abs(W - W.T)
     if asym.max() > tol:
         i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
-        raise ValueError(f"W must be symmetric, got W[{i}, {j}]={W[i, j]!r} and "
-                         f"W[{j}, {i}]={W[j, i]!r}")
+        raise ValueError(f"W must be symmetric, got W[{i}, {j}]={float(W[i, j])!r} and "
+                         f"W[{j}, {i}]={float(W[j, i])!r}")
     if np.abs(np.diag(W)).max() > tol:
         i = int(np.argmax(np.abs(np.diag(W))))
         raise ValueError(f"W must have a zero diagonal (the genome holds none), got "
-                         f"W[{i}, {i}]={W[i, i]!r}")
+                         f"W[{i}, {i}]={float(W[i, i])!r}")
     th = np.zeros(N) if theta is None else np.asarray(theta, dtype=np.float64)
     if th.shape != (N,):
         raise ValueError(f"theta must have N={N} values, got shape {th.shape}")
