@@ -30,5 +30,5 @@ def sized(arch, I: int, H, O: int) -> tuple:
 
 def twin_options(arch, options: dict | None = None) -> dict:
     """options, plus what a family's twin needs (TWIN_OPTIONS) where the case does not say."""
-    extra = TWIN_OPTIONS.get(_first(arch), {}) if isinstance(arch, str) else {}
+    extra = TWIN_OPTIONS.get(_first(arch), {})
     return {**extra, **(options or {})}
