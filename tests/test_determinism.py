@@ -4,19 +4,22 @@ the float32 LSTM gates and the pole physics before those were restricted)."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 SCRIPT = """
 import sys, numpy as np, evornn
+from tests.family_cases import sized
 out = []
 for arch in evornn.architectures():
-    net = evornn.Network(arch, 3, 7, 2, seed=1)
+    I, H, O = sized(arch, 3, 7, 2)
+    net = evornn.Network(arch, I, H, O, seed=1)
     G = np.clip(net.genome + 0.5 * np.random.default_rng(0).standard_normal((6, net.n_params)),
                 *net.bounds())
     for dt in (np.float32, np.float64):
-        X = np.random.default_rng(1).standard_normal((5, 40, 3)).astype(dt)
+        X = np.random.default_rng(1).standard_normal((5, 40, I)).astype(dt)
         out.append(evornn.population_forward(net, G, X).ravel().astype(np.float64))
 np.save(sys.argv[1], np.concatenate(out))
 """
@@ -27,6 +30,7 @@ def test_cold_compiled_and_cached_kernels_give_identical_bits(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))   # a cold cache of its own
     for name in ("cold", "warm"):
         subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / f"{name}.npy")], env=env,
+                       cwd=Path(__file__).resolve().parent.parent,
                        check=True, timeout=600)
     cold, warm = np.load(tmp_path / "cold.npy"), np.load(tmp_path / "warm.npy")
     assert cold.size > 0 and np.isfinite(cold).all()

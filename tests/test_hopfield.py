@@ -259,20 +259,28 @@ def test_bad_patterns_are_one_line_errors(patterns, match, rule):
 def test_bad_weights_and_networks_are_one_line_errors():
     net = evornn.Network("hopfield", 4, 4, 4)
     W = np.zeros((4, 4))
+    def hop(n=5, **kw):
+        return evornn.Network("hopfield", n, n, n, **kw)
+    gw = rules.genome_from_weights
     cases = [
-        (lambda: rules.genome_from_weights(net, np.zeros((4, 3))), r"W must be N x N = 4 x 4 \(the network's units\), got shape \(4, 3\)"),
-        (lambda: rules.genome_from_weights(net, W + np.triu(np.ones((4, 4)), 1)), r"W must be symmetric, got W\[0, 1\]=1.0 and W\[1, 0\]=0.0"),
-        (lambda: rules.genome_from_weights(net, W + np.eye(4)), r"W must have a zero diagonal"),
-        (lambda: rules.genome_from_weights(net, W, np.ones(3)), r"theta must have N=4 values, got shape \(3,\)"),
-        (lambda: rules.hebb(evornn.Network("elman", 4, 4, 4), np.ones((1, 4))), r"needs a one-layer hopfield network, got elman"),
-        (lambda: evornn.Network("hopfield", 3, 5, 5), r"hopfield: n_in, n_hidden and n_out must all be N \(the units\), got n_in=3, n_hidden=5, n_out=5"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5, units="analog"), r"option units='analog' is not allowed"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5, gain=0.0), r"option gain=0.0 must be a positive number"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5, update="random"), r"option update='random' is not allowed"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5, order_seed=-1), r"option order_seed=-1 must be an integer in \[0, 2147483648\)"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5, readout="linear"), r"readout='linear' is not allowed"),
-        (lambda: evornn.Network("hopfield", 1, 1, 1), r"hopfield: needs at least 2 units, got N=1"),
-        (lambda: evornn.Network("hopfield", 5, 5, 5).to_torch(), r"binary units have no gradient"),
+        (lambda: gw(net, np.zeros((4, 3))),
+         r"W must be N x N = 4 x 4 \(the network's units\), got shape \(4, 3\)"),
+        (lambda: gw(net, W + np.triu(np.ones((4, 4)), 1)),
+         r"W must be symmetric, got W\[0, 1\]=1.0 and W\[1, 0\]=0.0"),
+        (lambda: gw(net, W + np.eye(4)),
+         r"W must have a zero diagonal \(the genome holds none\), got W\[0, 0\]=1.0"),
+        (lambda: gw(net, W, np.ones(3)), r"theta must have N=4 values, got shape \(3,\)"),
+        (lambda: rules.hebb(evornn.Network("elman", 4, 4, 4), np.ones((1, 4))),
+         r"needs a one-layer hopfield network, got elman"),
+        (lambda: evornn.Network("hopfield", 3, 5, 5),
+         r"hopfield: n_in, n_hidden and n_out must all be N \(the units\), got n_in=3, n_hidden=5, n_out=5"),
+        (lambda: hop(units="analog"), r"option units='analog' is not allowed"),
+        (lambda: hop(gain=0.0), r"option gain=0.0 must be a positive number"),
+        (lambda: hop(update="random"), r"option update='random' is not allowed"),
+        (lambda: hop(order_seed=-1), r"option order_seed=-1 must be an integer in \[0, 2147483648\)"),
+        (lambda: hop(readout="linear"), r"readout='linear' is not allowed"),
+        (lambda: hop(1), r"hopfield: needs at least 2 units, got N=1"),
+        (lambda: hop().to_torch(), r"binary units have no gradient"),
         (lambda: rules.hopfield_energy(net, np.ones(3)), r"states must be \[..., N=4\], got shape \(3,\)"),
     ]
     for make, match in cases:
