@@ -11,19 +11,20 @@ from evornn.arch.dispatch import FAMILIES, pack, step
 from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh, view2d
 from evornn.options import Option
 from evornn.threads import set_threads, threads
+from tests.family_cases import sized
 
 ARCHS = evornn.architectures()
 
 
-def test_the_thirteen_families_are_registered():
+def test_the_fourteen_families_are_registered():
     assert ARCHS == ["elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
-                     "second_order", "ntm", "stack_rnn", "dnc"]
+                     "second_order", "ntm", "stack_rnn", "dnc", "hopfield"]
     assert set(evornn.describe_architectures()) == set(ARCHS)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_layout_is_a_contiguous_partition_of_the_genome(arch):
-    net = evornn.Network(arch, 3, 6, 2, seed=1)
+    net = evornn.Network(arch, *sized(arch, 3, 6, 2), seed=1)
     off = 0
     for b in net.layout:
         assert b.offset == off and b.size == int(np.prod(b.shape))
@@ -36,12 +37,13 @@ def test_layout_is_a_contiguous_partition_of_the_genome(arch):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_population_forward_is_deterministic_and_independent_of_threads(arch):
-    net = evornn.Network(arch, 3, 6, 2, seed=2)
+    I, _, O = sized(arch, 3, 6, 2)
+    net = evornn.Network(arch, I, 6, O, seed=2)
     rng = np.random.default_rng(0)
     G = net.genome + 0.3 * rng.standard_normal((9, net.n_params))
     lo, hi = net.bounds()
     G = np.clip(G, lo, hi)
-    X = rng.standard_normal((4, 12, 3)).astype(np.float32)
+    X = rng.standard_normal((4, 12, I)).astype(np.float32)
     before = threads()
     try:
         set_threads(1)
@@ -50,7 +52,7 @@ def test_population_forward_is_deterministic_and_independent_of_threads(arch):
         two = evornn.population_forward(net, G, X)
     finally:
         set_threads(before)
-    assert one.shape == (9, 4, 12, 2) and one.dtype == np.float32
+    assert one.shape == (9, 4, 12, O) and one.dtype == np.float32
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, evornn.population_forward(net, G, X))
     # float32 and float64 compute the same function
@@ -120,7 +122,7 @@ def _layer_of(kind):
     if fam.internal:             # dense: the readout on top of a bidirectional network
         return evornn.Network("elman", 3, 4, 2, bidirectional=True, seed=1).layers[-1]
     n_out = 1 if fam.defaults()["readout"] == "neurons" else 2
-    return evornn.Network(fam.name, 3, 4, n_out, seed=1).layers[0]
+    return evornn.Network(fam.name, *sized(fam.name, 3, 4, n_out), seed=1).layers[0]
 
 
 @pytest.mark.parametrize("kind", range(len(FAMILIES)), ids=[f.name for f in FAMILIES])
@@ -169,11 +171,12 @@ def test_feature_range_holds(arch):
     """Family.feature_range bounds what a layer's features can be (readout 'none')."""
     fam = FAMILIES[[f.name for f in FAMILIES].index(arch)]
     opts = fam.defaults()
-    n_feat = fam.features(3, 6, opts)
+    I = sized(arch, 3, 6, 2)[0]
+    n_feat = fam.features(I, 6, opts)
     if n_feat is None:             # jordan: no features apart from its outputs
         return
-    net = evornn.Network(arch, 3, 6, n_feat, readout="none", seed=2)
-    X = np.random.default_rng(0).standard_normal((4, 20, 3)) * 3
+    net = evornn.Network(arch, I, 6, n_feat, readout="none", seed=2)
+    X = np.random.default_rng(0).standard_normal((4, 20, I)) * 3
     Y = evornn.population_forward(net, np.random.default_rng(1).uniform(-2, 2, (5, net.n_params)), X)
     lo, hi = fam.feature_range(opts)
     assert Y.min() >= lo and Y.max() <= hi

@@ -4,6 +4,7 @@ import pytest
 
 import evornn
 from evornn.arrays import ARRAY_FAMILIES, array_module, population_forward_array
+from tests.family_cases import sized
 
 # every architecture (a family added later fails here until it has an array form), then
 # options that change the equations, stacks and bidirectional networks
@@ -32,6 +33,10 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("dnc", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
     ("dnc", {"memory": (6, 4), "read_heads": 3}),
     (["dnc", "gru"], {"memory": (5, 2)}),
+    ("hopfield", {"units": "continuous"}),
+    ("hopfield", {"update": "sync", "order_seed": 3}),
+    ("hopfield", {"units": "continuous", "update": "sync", "gain": 2.5}),
+    ("hopfield", {"units": "continuous", "num_layers": 2, "order_seed": 7}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),
@@ -69,12 +74,13 @@ def genomes(net, P, rng):
 @pytest.mark.parametrize("module", MODULES)
 def test_array_path_equals_numba_kernels(arch, options, dtype, atol, module):
     rng = np.random.default_rng(7)
-    net = evornn.Network(arch, 3, 6, 2, seed=1, **options)
+    I, _, O = sized(arch, 3, 6, 2)
+    net = evornn.Network(arch, I, 6, O, seed=1, **options)
     G = genomes(net, 9, rng)
-    X = rng.uniform(-1.5, 1.5, (4, 11, 3)).astype(dtype)
+    X = rng.uniform(-1.5, 1.5, (4, 11, I)).astype(dtype)
     want = evornn.population_forward(net, G, X)
     got = on_host(population_forward_array(net, G, X, array_module(module)))
-    assert got.shape == want.shape == (9, 4, 11, 2) and got.dtype == dtype
+    assert got.shape == want.shape == (9, 4, 11, O) and got.dtype == dtype
     np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
 
@@ -98,9 +104,10 @@ def test_population_forward_under_arrays_never_falls_back(arch, options):
     for every family and for bidirectional networks."""
     from evornn.population import computing
     rng = np.random.default_rng(3)
-    net = evornn.Network(arch, 3, 5, 2, seed=2, **options)
+    I, _, O = sized(arch, 3, 5, 2)
+    net = evornn.Network(arch, I, 5, O, seed=2, **options)
     G = genomes(net, 4, rng)
-    X = rng.uniform(-1, 1, (2, 7, 3))
+    X = rng.uniform(-1, 1, (2, 7, I))
     with computing(np):
         got = evornn.population_forward(net, G, X)
     np.testing.assert_array_equal(got, population_forward_array(net, G, X, np))

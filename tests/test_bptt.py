@@ -14,30 +14,33 @@ from evornn.problem import get_problem  # noqa: E402
 from evornn.rtrl import rtrl_gradient  # noqa: E402
 from evornn.run import RunConfig, load, run_loop, start  # noqa: E402
 from evornn.twins.convert import genome_from_module, get_state, set_state  # noqa: E402
+from tests.family_cases import sized, twin_options  # noqa: E402
 
 # every family (new ones are tested the day they are registered), plus stacks
-NETS = [(a, {"readout": "linear"} if a in ("ctrnn", "mtrnn") else {}) for a in evornn.architectures()] \
+NETS = [(a, {"readout": "linear"} if a in ("ctrnn", "mtrnn") else twin_options(a))
+        for a in evornn.architectures()] \
     + [("lstm", {"num_layers": 2}), (["gru", "ctrnn"], {})]
 IDS = [str(a) + ("-2" if o.get("num_layers") else "") for a, o in NETS]
 
 
 def _net(arch, opts, seed=1):
-    net = evornn.Network(arch, 3, 4, 2, seed=seed, **opts)
+    net = evornn.Network(arch, *sized(arch, 3, 4, 2), seed=seed, **opts)
     net.genome = net.genome + 0.3 * np.random.default_rng(seed).standard_normal(net.n_params)
     return net
 
 
-def _data(seed=0, B=2, T=7):
+def _data(seed=0, B=2, T=7, I=3, O=2):
     rng = np.random.default_rng(seed)
-    X, Y = rng.standard_normal((B, T, 3)), rng.standard_normal((B, T, 2))
-    W = rng.random((B, T, 2))
+    X, Y = rng.standard_normal((B, T, I)), rng.standard_normal((B, T, O))
+    W = rng.random((B, T, O))
     return (torch.from_numpy(a) for a in (X, Y, W / W.sum()))
 
 
 @pytest.mark.parametrize("arch,opts", NETS, ids=IDS)
 def test_twin_runs_in_windows_exactly_as_in_one_pass(arch, opts):
+    I, _, O = sized(arch, 3, 4, 2)
     m = _net(arch, opts).to_torch()
-    X, _, _ = _data(T=9)
+    X, _, _ = _data(T=9, I=I, O=O)
     with torch.no_grad():
         full = m(X)
         parts = []
@@ -51,8 +54,9 @@ def test_twin_runs_in_windows_exactly_as_in_one_pass(arch, opts):
 
 @pytest.mark.parametrize("arch,opts", NETS, ids=IDS)
 def test_rtrl_gradient_equals_bptt_gradient(arch, opts):
+    I, _, O = sized(arch, 3, 4, 2)
     m = _net(arch, opts).to_torch()
-    X, Y, W = _data()
+    X, Y, W = _data(I=I, O=O)
     m.zero_grad()
     loss = weighted_loss(m(X), Y, W)
     loss.backward()

@@ -4,18 +4,21 @@ the float32 LSTM gates and the pole physics before those were restricted)."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 SCRIPT = """
 import sys, numpy as np, evornn
+from tests.family_cases import sized
 out, dt = [], np.dtype(sys.argv[2])
 for arch in evornn.architectures():
-    net = evornn.Network(arch, 3, 7, 2, seed=1)
+    I, H, O = sized(arch, 3, 7, 2)
+    net = evornn.Network(arch, I, H, O, seed=1)
     G = np.clip(net.genome + 0.5 * np.random.default_rng(0).standard_normal((6, net.n_params)),
                 *net.bounds())
-    X = np.random.default_rng(1).standard_normal((5, 40, 3)).astype(dt)
+    X = np.random.default_rng(1).standard_normal((5, 40, I)).astype(dt)
     out.append(evornn.population_forward(net, G, X).ravel().astype(np.float64))
 np.save(sys.argv[1], np.concatenate(out))
 """
@@ -27,7 +30,8 @@ def test_cold_compiled_and_cached_kernels_give_identical_bits(tmp_path):
     each with a cold cache of its own."""
     for name in ("cold", "warm"):
         runs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / f"{name}-{dt}.npy"),
-                                  dt], env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / dt)))
+                                  dt], env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / dt)),
+                                 cwd=Path(__file__).resolve().parent.parent)
                 for dt in ("float32", "float64")]
         assert [r.wait(timeout=600) for r in runs] == [0, 0]
     for dt in ("float32", "float64"):

@@ -16,6 +16,8 @@ from evornn import Network, population_forward
 from evornn.arch import esn as esn_family
 from evornn.arch.dispatch import MODULES
 from evornn.arch.kernels import C_OPT
+from tests.family_cases import one_size, sized
+from tests.test_hopfield import relax, weights_of
 
 I_, H_, O_, T_, B_ = 3, 5, 2, 7, 5   # B = 5 runs both the 4-row tiles and the remainder row
 SEEDS = (0, 1, 2)
@@ -78,6 +80,8 @@ DEFAULTS = {
     "stack_rnn": {"readout": "linear", "controller": "lstm", "memory": "stack", "width": 8,
                   "capacity": 256},
     "dnc": {"readout": "linear", "controller": "lstm", "memory": (32, 20), "read_heads": 1},
+    "hopfield": {"readout": "none", "units": "binary", "gain": 1.0, "update": "async",
+                 "order_seed": 0},
 }
 
 
@@ -453,11 +457,16 @@ def ref_stack_rnn(get, X, H, O, o, fixed):
     return apply_readout(get, np.stack(hs, 1), o["readout"], O)
 
 
+def ref_hopfield(get, X, H, O, o, fixed):
+    W, theta = weights_of(get("W"), H), get("theta")
+    return relax(W, theta, X, o["units"], o["gain"], o["update"], o["order_seed"])
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
-    "dnc": ref_dnc,
+    "dnc": ref_dnc, "hopfield": ref_hopfield,
 }
 
 
@@ -562,6 +571,7 @@ def inputs(rng, B=B_, T=T_, I=I_):
 
 
 def check_against_reference(arch, options, seed, n_hidden=H_, n_out=O_, n_in=I_, T=T_, B=B_):
+    n_in, n_hidden, n_out = sized(arch, n_in, n_hidden, n_out)
     rng = np.random.default_rng(1000 + seed)
     net = Network(arch, n_in, n_hidden, n_out, seed=seed, **options)
     net.genome = random_genome(net, rng)
@@ -611,12 +621,13 @@ def test_family_matches_reference_many_outputs(family):
 def test_single_sequence_matches_reference(family):
     """forward(X[T, I]) -> [T, O] is the batch-of-one case."""
     rng = np.random.default_rng(7)
-    net = Network(family, I_, H_, O_, seed=3)
+    I, _, O = sized(family, I_, H_, O_)
+    net = Network(family, I, H_, O, seed=3)
     net.genome = random_genome(net, rng)
-    X = inputs(rng, 1)
-    want, _ = ref_network(net, family, H_, O_, X, {})
+    X = inputs(rng, 1, I=I)
+    want, _ = ref_network(net, family, H_, O, X, {})
     got = net.forward(X[0])
-    assert got.shape == (T_, O_)
+    assert got.shape == (T_, O)
     np.testing.assert_allclose(got, want[0], rtol=0, atol=ATOL64)
 
 
@@ -682,6 +693,10 @@ VARIANTS = [
     ("dnc", {"memory": (8, 3), "read_heads": 3, "readout": "tanh"}),
     ("dnc", {"controller": "dense", "memory": (5, 4), "read_heads": 2, "readout": "sigmoid"}),
     ("dnc", {"memory": (1, 2)}),                                  # one slot: no links
+    ("hopfield", {"update": "sync"}),
+    ("hopfield", {"units": "continuous", "gain": 0.7}),
+    ("hopfield", {"units": "continuous", "update": "sync", "order_seed": 99}),
+    ("hopfield", {"order_seed": 5}),
 ]
 
 
@@ -790,8 +805,9 @@ def _stack_arch(family):
 def test_two_layer_stack_chains_references(family):
     arch = _stack_arch(family)
     options = {} if isinstance(arch, list) else {"num_layers": 2}
+    hidden = [5, 5] if one_size(arch) else [5, 4]     # a one-size layer passes N up to N
     for seed in SEEDS[:2]:
-        net, _, _ = check_against_reference(arch, options, seed, n_hidden=[5, 4])
+        net, _, _ = check_against_reference(arch, options, seed, n_hidden=hidden)
         assert len(net.layers) == 2
         assert all(b.name.startswith(("0.", "1.")) for b in net.layout)
 
@@ -884,14 +900,15 @@ ARCH_IDS = [f"{a}-{o}" for a, o in ARCH_CASES]
 @pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
 def test_step_equals_forward(arch, options):
     rng = np.random.default_rng(11)
-    net = Network(arch, I_, H_, O_, **options)
+    I, _, O = sized(arch, I_, H_, O_)
+    net = Network(arch, I, H_, O, **options)
     net.genome = random_genome(net, rng)
-    X = inputs(rng, 1)[0]
+    X = inputs(rng, 1, I=I)[0]
     want = net.forward(X)
     for _ in range(2):                       # reset() really flushes the state
         net.reset()
         got = np.array([net.step(x) for x in X])
-        assert got.shape == (T_, O_)
+        assert got.shape == (T_, O)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     # without a reset, the state carries over and the outputs differ
     cont = np.array([net.step(x) for x in X])
@@ -904,14 +921,15 @@ def test_step_equals_forward(arch, options):
 @pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
 def test_population_forward_equals_per_genome_forward(arch, options):
     rng = np.random.default_rng(13)
-    net = Network(arch, I_, H_, O_, **options)
+    I, _, O = sized(arch, I_, H_, O_)
+    net = Network(arch, I, H_, O, **options)
     G = np.stack([random_genome(net, rng) for _ in range(3)])
-    X = inputs(rng)
+    X = inputs(rng, I=I)
     for dtype, atol in ((np.float64, 1e-12), (np.float32, 1e-5)):
         Y = population_forward(net, G, X.astype(dtype))
-        assert Y.shape == (3, B_, T_, O_) and Y.dtype == dtype
+        assert Y.shape == (3, B_, T_, O) and Y.dtype == dtype
         for p in range(3):
-            one = Network(arch, I_, H_, O_, genome=G[p], **options)
+            one = Network(arch, I, H_, O, genome=G[p], **options)
             np.testing.assert_allclose(Y[p], one.forward(X.astype(dtype)), rtol=0, atol=atol)
     # float32 genomes work too and the population does not depend on the network's own genome
     Y32 = population_forward(net, G.astype(np.float32), X.astype(np.float32))
@@ -936,9 +954,10 @@ def test_population_forward_matches_reference_large_population():
 @pytest.mark.parametrize("arch,options", ARCH_CASES, ids=ARCH_IDS)
 def test_batch_sequences_are_independent(arch, options):
     rng = np.random.default_rng(19)
-    net = Network(arch, I_, H_, O_, **options)
+    I, _, O = sized(arch, I_, H_, O_)
+    net = Network(arch, I, H_, O, **options)
     net.genome = random_genome(net, rng)
-    X = inputs(rng, 6)
+    X = inputs(rng, 6, I=I)
     Y = net.forward(X)
     for b in range(6):
         np.testing.assert_allclose(Y[b], net.forward(X[b]), rtol=0, atol=1e-12)
@@ -981,12 +1000,13 @@ def test_genome_property_is_a_float64_copy():
 def test_non_contiguous_inputs(family):
     """Strided, reversed and Fortran-ordered input views give the reference outputs too."""
     rng = np.random.default_rng(29)
-    net = Network(family, I_, H_, O_)
+    I, _, O = sized(family, I_, H_, O_)
+    net = Network(family, I, H_, O)
     net.genome = random_genome(net, rng)
-    big = rng.uniform(-1.5, 1.5, (2 * B_, 2 * T_, I_ + 2))
-    X = big[::2, ::-2, 1:1 + I_]
+    big = rng.uniform(-1.5, 1.5, (2 * B_, 2 * T_, I + 2))
+    X = big[::2, ::-2, 1:1 + I]
     assert not X.flags.c_contiguous
-    want, _ = ref_network(net, family, H_, O_, np.ascontiguousarray(X), {})
+    want, _ = ref_network(net, family, H_, O, np.ascontiguousarray(X), {})
     np.testing.assert_allclose(net.forward(X), want, rtol=0, atol=ATOL64)
     np.testing.assert_allclose(net.forward(np.asfortranarray(X[0])), want[0], rtol=0, atol=ATOL64)
     np.testing.assert_allclose(population_forward(net, net.genome[None], X)[0], want, rtol=0,

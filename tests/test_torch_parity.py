@@ -13,6 +13,7 @@ from evornn.arch.kernels import C_OPT
 torch = pytest.importorskip("torch")
 from evornn.twins.convert import TorchTwin, genome_from_module  # noqa: E402
 from evornn.twins.layers import StackTwin  # noqa: E402
+from tests.family_cases import sized, twin_options  # noqa: E402
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 CASES = [dict(), dict(num_layers=2), dict(num_layers=3), dict(bidirectional=True),
@@ -129,12 +130,13 @@ def twin_genome(net, rng, scale=0.7):
 
 def make(arch, options, seed=0, n_hidden=H_, n_out=O_):
     rng = np.random.default_rng(seed)
-    net = evornn.Network(arch, I_, n_hidden, n_out, seed=seed, **options)
+    n_in, n_hidden, n_out = sized(arch, I_, n_hidden, n_out)
+    net = evornn.Network(arch, n_in, n_hidden, n_out, seed=seed, **options)
     net.genome = twin_genome(net, rng)
-    return net, rng.uniform(-1.5, 1.5, (B_, T_, I_))
+    return net, rng.uniform(-1.5, 1.5, (B_, T_, n_in))
 
 
-FAMILY_CASES = [(f, {}) for f in evornn.architectures()]
+FAMILY_CASES = [(f, twin_options(f)) for f in evornn.architectures()]
 VARIANT_CASES = [
     ("jordan", {"context_decay": 0.5, "readout": "linear"}),
     ("jordan", {"readout": "sigmoid"}),
@@ -196,7 +198,7 @@ def test_twin_computes_the_numba_function_and_round_trips(case):
     net, X = make(arch, options, n_hidden=hidden_for(case))
     module = net.to_torch()
     want = torch_out(module, X)
-    assert want.shape == (B_, T_, O_)
+    assert want.shape == (B_, T_, net.n_out)
     np.testing.assert_allclose(net.forward(X), want, atol=TOL[np.float64], rtol=0)
     # the ntm's and dnc's float32 steps sum and normalise over every memory slot, twice a
     # head: their rounding error is a few float32 ulps larger than a plain layer's
@@ -216,7 +218,7 @@ def test_twin_computes_the_numba_function_and_round_trips(case):
 def test_every_family_has_a_stack_twin_with_block_named_parameters(family):
     """Outside the one-torch.nn-module case, each layer's parameters are its genome blocks."""
     arch = ["elman", "jordan"] if family == "jordan" else [family, "elman"]
-    net, X = make(arch, {}, n_hidden=[4, 3])
+    net, X = make(arch, twin_options(arch), n_hidden=[4, 3])
     module = net.to_torch()
     lay = net.layers[0]
     assert isinstance(module, StackTwin) and type(module.layers[0]) is type(lay.family.twin(lay))

@@ -65,6 +65,8 @@ class Family(NamedTuple):
     torch_nn                              a TorchNN where one torch.nn.LSTM/GRU/RNN holds a
                                           stack of these layers, else None
     internal                              built by Network itself, not named by users (dense)
+    one_size                              n_in, n_hidden and n_out are one number, the units
+                                          (hopfield: probe, states and outputs are all N wide)
     """
 
     name: str
@@ -86,6 +88,7 @@ class Family(NamedTuple):
     last_only: str = ""
     torch_nn: TorchNN | None = None
     internal: bool = False
+    one_size: bool = False
 
     def defaults(self) -> dict:
         """Option name -> default value."""
