@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import evornn
+from evornn.arch.dispatch import family
 from evornn.hopfield_rules import hebb, hopfield_energy
 from evornn.problem import Problem
 
@@ -102,7 +103,7 @@ def make(N: int = 100, K: int = 10, noise: float = 0.1, T: int = 10, probes: int
 
     def check(net):
         lay = net.layers
-        if len(lay) != 1 or lay[0].family.name != "hopfield" or lay[0].n_hidden != N:
+        if len(lay) != 1 or lay[0].family is not family("hopfield") or lay[0].n_hidden != N:
             raise ValueError(f"hopfield-recall needs a one-layer hopfield network of N={N} "
                              f"units (--arch hopfield --hidden {N}), got {net.arch} with "
                              f"{net.n_hidden} hidden")
