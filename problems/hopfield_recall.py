@@ -171,4 +171,5 @@ def pictures(tr: dict, run_dir) -> list:
     return [_save(fig, Path(run_dir) / "recall.png")]
 
 
-PROBLEMS = [make(name="hopfield-recall"), make(K=20, name="hopfield-recall-20")]
+PROBLEMS = [make(name="hopfield-recall"),
+            make(K=20, probes=5, max_evals=40_000, name="hopfield-recall-20")]
