@@ -85,7 +85,7 @@ def test_kernels_and_array_form_match_the_reference(options):
 
 
 def test_an_unprobed_layer_starts_from_the_probed_one():
-    n, p = 3, 2
+    n = 3
     net = evornn.Network("bam", 5, 5, 5, split=n)
     W = np.array([[1.0, -1.0], [1.0, 0.5], [-1.0, 1.0]])
     net.genome = np.concatenate([W.ravel(), np.zeros(5)])
