@@ -111,3 +111,47 @@ def hopfield_energy(net, states, genome=None) -> np.ndarray:
     if s.shape[-1:] != (N,):
         raise ValueError(f"states must be [..., N={N}], got shape {s.shape}")
     return energy(full_weights(g[:n_pairs(N)], N), g[n_pairs(N):], s)
+
+
+# -- bidirectional associative memory (the bam family) ---------------------------------------
+def _bam_layers(net) -> tuple[int, int]:
+    from .arch import bam
+    if len(net.layers) != 1 or net.layers[0].family is not bam.FAMILY:
+        raise ValueError(f"bam_hebb needs a one-layer bam network, got "
+                         f"{'+'.join(lay.family.name for lay in net.layers)}")
+    lay = net.layers[0]
+    n = bam.split_of(lay.n_hidden, lay.opts)
+    return n, lay.n_hidden - n
+
+
+def bam_hebb(net, X, Y) -> np.ndarray:
+    """Kosko's encoding of K pairs (x_k, y_k): W = sum_k x_k y_k^T, zero thresholds; X [K, n]
+    and Y [K, p] of +-1 (n, p the bam network's layers)."""
+    n, p = _bam_layers(net)
+    Xa, Ya = np.asarray(X), np.asarray(Y)
+    if Xa.ndim != 2 or Ya.ndim != 2:
+        raise ValueError(f"bam_hebb: X and Y must be K x n and K x p arrays, got shapes "
+                         f"{Xa.shape} and {Ya.shape}")
+    if Xa.shape[0] != Ya.shape[0]:
+        raise ValueError(f"bam_hebb: X and Y must hold as many pairs, got K={Xa.shape[0]} "
+                         f"and K={Ya.shape[0]}")
+    Xa = check_patterns(Xa, n) if Xa.shape[1] == n else _wrong_width("X", Xa, "n", n)
+    Ya = check_patterns(Ya, p) if Ya.shape[1] == p else _wrong_width("Y", Ya, "p", p)
+    return np.concatenate([(Xa.T @ Ya).ravel(), np.zeros(n + p)])
+
+
+def _wrong_width(name, A, what, want):
+    raise ValueError(f"bam_hebb: {name} has rows of length {A.shape[1]}, the network's layer "
+                     f"has {what}={want} units")
+
+
+def bam_energy(net, states, genome=None) -> np.ndarray:
+    """E = -x^T W y + theta_x . x + theta_y . y of states [..., n + p] = [x, y] under a
+    one-layer bam network's genome (its own where genome is None); one energy a state."""
+    from .arch.bam import energy as bam_e
+    n, p = _bam_layers(net)
+    g = net.genome if genome is None else np.asarray(genome, dtype=np.float64)
+    s = np.asarray(states, dtype=np.float64)
+    if s.shape[-1:] != (n + p,):
+        raise ValueError(f"states must be [..., N={n + p}], got shape {s.shape}")
+    return bam_e(g[:n * p].reshape(n, p), g[n * p:n * p + n], g[n * p + n:], s[..., :n], s[..., n:])

@@ -53,6 +53,10 @@ class Problem:
     # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
     # network's own initialization, e.g. scaled random weights)
     x0: str = "center"
+    # (net) -> genome [D]: the search's initial genome (the optimizer's x0, a gradient
+    # method's starting weights) when the run has no --init (which wins); e.g. a storage
+    # rule's weights (hopfield-recall starts from Hebb's). Overrides x0 above.
+    start: Callable | None = None
     # seed -> (inputs [B, T, I], targets [B, T, O], weights [B, T, O] summing to 1): the data
     # gradient training (--optimizer bptt / rtrl) learns from; the problem's fitness on the
     # same seed must be minus the weighted squared error (tests/test_problems.py checks it)

@@ -101,13 +101,29 @@ def init_genome(run_dir, net) -> np.ndarray:
     return np.clip(g, lo, hi)
 
 
+def start_genome(prob, net) -> np.ndarray:
+    """The problem's own initial genome, prob.start(net), checked to fit net's genome and
+    bounds (one-line ValueErrors)."""
+    g = np.asarray(prob.start(net), dtype=np.float64)
+    if g.shape != (net.n_params,):
+        raise ValueError(f"problem {prob.name!r}: start gave a genome of shape {g.shape}, the "
+                         f"network needs {net.n_params} genes")
+    if not np.isfinite(g).all():
+        raise ValueError(f"problem {prob.name!r}: start gave a genome with inf or NaN")
+    lo, hi = net.bounds()
+    return np.clip(g, lo, hi)
+
+
 def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None,
                       options=None):
-    """The optimizer as a run of this problem sets it up: the problem's start (or x0), bounds
+    """The optimizer as a run of this problem sets it up: x0 (--init), else the problem's
+    ``start`` genome, else its ``x0`` choice; bounds
     and, for its own default optimizer, its options (``options`` override them). A gradient
     method (bptt, rtrl) trains the network itself from x0 or its initialization."""
     import evornn
     opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
+    if x0 is None and prob.start is not None:
+        x0 = start_genome(prob, net)
     if evornn.optim.is_gradient(name):
         from .bptt import GradientTrainer  # torch is imported when the trainer is built
         return GradientTrainer(name, prob, net, seed=seed, x0=x0, **opts)

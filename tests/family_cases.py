@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from evornn.arch.dispatch import family
 
-# binary Hopfield units are a step function: no gradient, so no twin; the twin suites run
+# binary Hopfield and BAM units are a step function: no gradient, so no twin; the twin suites run
 # the continuous units
-TWIN_OPTIONS = {"hopfield": {"units": "continuous"}}
+TWIN_OPTIONS = {"hopfield": {"units": "continuous"}, "bam": {"units": "continuous"}}
 
 
 def _first(arch) -> str:

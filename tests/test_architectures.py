@@ -16,9 +16,9 @@ from tests.family_cases import sized
 ARCHS = evornn.architectures()
 
 
-def test_the_fourteen_families_are_registered():
+def test_the_fifteen_families_are_registered():
     assert ARCHS == ["elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
-                     "second_order", "ntm", "stack_rnn", "dnc", "hopfield"]
+                     "second_order", "ntm", "stack_rnn", "dnc", "hopfield", "bam"]
     assert set(evornn.describe_architectures()) == set(ARCHS)
 
 

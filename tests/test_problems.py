@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from evornn.problem import Problem, builtin_problems
+from tests.family_cases import one_size
 
 PROBLEMS = sorted(builtin_problems())
 
@@ -12,7 +13,9 @@ PROBLEMS = sorted(builtin_problems())
 def test_problem_contract(name):
     prob = builtin_problems()[name]
     assert isinstance(prob, Problem) and prob.name == name and prob.description
-    net = prob.network(n_hidden=min(prob.n_hidden, 30), seed=0)   # the contract, not the size
+    # the contract, not the size (a one-size family's units are its inputs: kept)
+    net = prob.network(n_hidden=prob.n_hidden if one_size(prob.arch) else min(prob.n_hidden, 30),
+                       seed=0)
     assert net.n_in == prob.n_in          # (reservoir problems output features, not n_out)
     rng = np.random.default_rng(0)
     lo, hi = net.bounds()

@@ -17,6 +17,7 @@ from evornn.arch import esn as esn_family
 from evornn.arch.dispatch import MODULES
 from evornn.arch.kernels import C_OPT
 from tests.family_cases import one_size, sized
+from tests.test_bam import recall as bam_recall
 from tests.test_hopfield import relax, weights_of
 
 I_, H_, O_, T_, B_ = 3, 5, 2, 7, 5   # B = 5 runs both the 4-row tiles and the remainder row
@@ -82,6 +83,7 @@ DEFAULTS = {
     "dnc": {"readout": "linear", "controller": "lstm", "memory": (32, 20), "read_heads": 1},
     "hopfield": {"readout": "none", "units": "binary", "gain": 1.0, "update": "async",
                  "order_seed": 0},
+    "bam": {"readout": "none", "split": None, "units": "binary", "gain": 1.0},
 }
 
 
@@ -462,11 +464,16 @@ def ref_hopfield(get, X, H, O, o, fixed):
     return relax(W, theta, X, o["units"], o["gain"], o["update"], o["order_seed"])
 
 
+def ref_bam(get, X, H, O, o, fixed):
+    n = H // 2 if o["split"] is None else o["split"]
+    return bam_recall(get("W"), get("theta_x"), get("theta_y"), X, n, o["units"], o["gain"])
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
-    "dnc": ref_dnc, "hopfield": ref_hopfield,
+    "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam,
 }
 
 
@@ -697,6 +704,8 @@ VARIANTS = [
     ("hopfield", {"units": "continuous", "gain": 0.7}),
     ("hopfield", {"units": "continuous", "update": "sync", "order_seed": 99}),
     ("hopfield", {"order_seed": 5}),
+    ("bam", {"split": 1}),
+    ("bam", {"split": 4, "units": "continuous", "gain": 0.6}),
 ]
 
 

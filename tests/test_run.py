@@ -275,3 +275,35 @@ def test_option_tables_and_flags_reach_the_optimizer_and_the_network(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
     r = cli("run", "parity", "--arch-option", "forget_bias=x", "--out", str(tmp_path / "b"))
     assert r.returncode == 2 and "forget_bias='x' must be a finite number" in r.stderr
+
+
+def _started(start, **kw):
+    from evornn.problem import Problem
+    return Problem("started", "", 1, 1, evaluate=None, solved=None, arch="elman", n_hidden=2,
+                   optimizer="snes", sigma0=0.1, start=start, **kw)
+
+
+def test_problem_start_gives_the_initial_genome_and_init_wins():
+    from evornn.run import problem_optimizer
+    prob = _started(lambda net: 0.01 * np.arange(net.n_params), x0="init")
+    net = prob.network(seed=1)
+    assert net.n_params == 11                      # W_in 2, W_hh 4, b 2, readout 2 + 1
+    opt = problem_optimizer(prob, net, "snes", seed=0, popsize=20)
+    want = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]
+    np.testing.assert_array_equal(opt.x0, want)
+    np.testing.assert_array_equal(opt.mean, want)            # the first generation's mean
+    G = opt.ask()
+    assert np.abs(G.mean(0) - want).max() < 0.1 and G.std(0).min() > 0.01
+    cm = problem_optimizer(prob, net, "cmaes", seed=0)
+    np.testing.assert_array_equal(cm.x0, want)
+    # --init (an x0 given) wins over start
+    opt = problem_optimizer(prob, net, "snes", seed=0, x0=np.full(11, 0.5))
+    np.testing.assert_array_equal(opt.x0, np.full(11, 0.5))
+
+
+def test_problem_start_of_the_wrong_size_is_one_line():
+    from evornn.run import problem_optimizer
+    prob = _started(lambda net: np.zeros(3))
+    with pytest.raises(ValueError, match=r"^problem 'started': start gave a genome of shape "
+                                         r"\(3,\), the network needs 11 genes$"):
+        problem_optimizer(prob, prob.network(), "snes", seed=0)

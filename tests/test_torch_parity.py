@@ -138,6 +138,7 @@ def make(arch, options, seed=0, n_hidden=H_, n_out=O_):
 
 FAMILY_CASES = [(f, twin_options(f)) for f in evornn.architectures()]
 VARIANT_CASES = [
+    ("bam", {"units": "continuous", "split": 1, "gain": 2.0}),
     ("jordan", {"context_decay": 0.5, "readout": "linear"}),
     ("jordan", {"readout": "sigmoid"}),
     ("frnn", {"activation": "tanh", "bias": False}),
