@@ -18,6 +18,22 @@ import numpy as np
 from .arch.hopfield import FAMILY, energy, full_weights, n_pairs  # noqa: F401 (full_weights: public here too)
 
 
+def units(net) -> int | None:
+    """N, the units of a one-layer hopfield network; None for any other network."""
+    ok = len(net.layers) == 1 and net.layers[0].family is FAMILY
+    return net.layers[0].n_hidden if ok else None
+
+
+def bam_layers(net) -> tuple[int, int] | None:
+    """(n, p), the layers of a one-layer bam network; None for any other network."""
+    from .arch import bam
+    if len(net.layers) != 1 or net.layers[0].family is not bam.FAMILY:
+        return None
+    lay = net.layers[0]
+    n = bam.split_of(lay.n_hidden, lay.opts)
+    return n, lay.n_hidden - n
+
+
 def _units(net) -> int:
     if len(net.layers) != 1 or net.layers[0].family is not FAMILY:
         raise ValueError(f"a storage rule needs a one-layer hopfield network, got "
@@ -115,13 +131,11 @@ def hopfield_energy(net, states, genome=None) -> np.ndarray:
 
 # -- bidirectional associative memory (the bam family) ---------------------------------------
 def _bam_layers(net) -> tuple[int, int]:
-    from .arch import bam
-    if len(net.layers) != 1 or net.layers[0].family is not bam.FAMILY:
+    layers = bam_layers(net)
+    if layers is None:
         raise ValueError(f"bam_hebb needs a one-layer bam network, got "
                          f"{'+'.join(lay.family.name for lay in net.layers)}")
-    lay = net.layers[0]
-    n = bam.split_of(lay.n_hidden, lay.opts)
-    return n, lay.n_hidden - n
+    return layers
 
 
 def bam_hebb(net, X, Y) -> np.ndarray:

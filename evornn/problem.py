@@ -50,13 +50,11 @@ class Problem:
     # (trace, run_dir) -> [paths written]: the problem's own pictures of that trace (e.g. an
     # animation), drawn by `report` after the plots every trace gets
     pictures: Callable | None = None
-    # where the search starts: "center" (0, or the middle of bounded genes) or "init" (the
-    # network's own initialization, e.g. scaled random weights)
-    x0: str = "center"
-    # (net) -> genome [D]: the search's initial genome (the optimizer's x0, a gradient
-    # method's starting weights) when the run has no --init (which wins); e.g. a storage
-    # rule's weights (hopfield-recall starts from Hebb's). Overrides x0 above.
-    start: Callable | None = None
+    # where the search starts when the run has no --init (which wins): "center" (0, or the
+    # middle of bounded genes), "init" (the network's own initialization, e.g. scaled random
+    # weights) or a function (net) -> genome [D], e.g. a storage rule's weights
+    # (hopfield-recall starts from Hebb's); gradient methods start from it too
+    x0: str | Callable = "center"
     # seed -> (inputs [B, T, I], targets [B, T, O], weights [B, T, O] summing to 1): the data
     # gradient training (--optimizer bptt / rtrl) learns from; the problem's fitness on the
     # same seed must be minus the weighted squared error (tests/test_problems.py checks it)
@@ -73,8 +71,9 @@ class Problem:
     check: Callable | None = None
 
     def __post_init__(self):
-        if self.x0 not in ("center", "init"):
-            raise ValueError(f"problem {self.name!r}: x0 must be 'center' or 'init', got {self.x0!r}")
+        if not callable(self.x0) and self.x0 not in ("center", "init"):
+            raise ValueError(f"problem {self.name!r}: x0 must be 'center', 'init' or a function "
+                             f"(net) -> genome, got {self.x0!r}")
         for field_name, n, stem in (("inputs", self.n_in, "in"), ("outputs", self.n_out, "out")):
             names = getattr(self, field_name)
             object.__setattr__(self, field_name, io_names(f"problem {self.name!r}: {field_name}",

@@ -102,14 +102,14 @@ def init_genome(run_dir, net) -> np.ndarray:
 
 
 def start_genome(prob, net) -> np.ndarray:
-    """The problem's own initial genome, prob.start(net), checked to fit net's genome and
+    """The problem's own initial genome, prob.x0(net), checked to fit net's genome and
     bounds (one-line ValueErrors)."""
-    g = np.asarray(prob.start(net), dtype=np.float64)
+    g = np.asarray(prob.x0(net), dtype=np.float64)
     if g.shape != (net.n_params,):
-        raise ValueError(f"problem {prob.name!r}: start gave a genome of shape {g.shape}, the "
+        raise ValueError(f"problem {prob.name!r}: x0 gave a genome of shape {g.shape}, the "
                          f"network needs {net.n_params} genes")
     if not np.isfinite(g).all():
-        raise ValueError(f"problem {prob.name!r}: start gave a genome with inf or NaN")
+        raise ValueError(f"problem {prob.name!r}: x0 gave a genome with inf or NaN")
     lo, hi = net.bounds()
     return np.clip(g, lo, hi)
 
@@ -117,12 +117,12 @@ def start_genome(prob, net) -> np.ndarray:
 def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None,
                       options=None):
     """The optimizer as a run of this problem sets it up: x0 (--init), else the problem's
-    ``start`` genome, else its ``x0`` choice; bounds
+    ``x0`` (its function's genome, or its choice); bounds
     and, for its own default optimizer, its options (``options`` override them). A gradient
     method (bptt, rtrl) trains the network itself from x0 or its initialization."""
     import evornn
     opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
-    if x0 is None and prob.start is not None:
+    if x0 is None and callable(prob.x0):
         x0 = start_genome(prob, net)
     if evornn.optim.is_gradient(name):
         from .bptt import GradientTrainer  # torch is imported when the trainer is built

@@ -10,15 +10,14 @@ Every evaluation probes each pair ``probes`` times from each side; the fitness i
 overlap (1/N)([x, y] . [x_k, y_k]) of the final state with the probed pair, in [-1, 1]. The
 champion is tested on a fixed held-out set of ``n_test`` probes a pair and side (not
 counted as evaluations); solved when every one of them relaxes to its whole pair exactly.
-The search starts from Kosko's Hebbian encoding W = sum_k x_k y_k^T (``Problem.start``).
+The search starts from Kosko's Hebbian encoding W = sum_k x_k y_k^T (the Problem's ``x0`` function).
 """
 from __future__ import annotations
 
 import numpy as np
 
 import evornn
-from evornn.arch.dispatch import family
-from evornn.hopfield_rules import bam_hebb
+from evornn.hopfield_rules import bam_hebb, bam_layers
 from evornn.problem import Problem
 from evornn.problems.hopfield_recall import noisy
 
@@ -84,9 +83,7 @@ def make(n: int = 40, p: int = 30, K: int = 5, noise: float = 0.1, T: int = 5,
         return bool(exact.all()), info
 
     def check(net):
-        lay = net.layers
-        if len(lay) != 1 or lay[0].family is not family("bam") or lay[0].n_hidden != N \
-                or lay[0].opts["split"] != n:
+        if bam_layers(net) != (n, N - n):
             raise ValueError(f"bam-recall needs a one-layer bam network of N={N} units with "
                              f"split={n} (--arch bam --hidden {N}), got {net.arch} with "
                              f"{net.n_hidden} hidden")
@@ -95,7 +92,7 @@ def make(n: int = 40, p: int = 30, K: int = 5, noise: float = 0.1, T: int = 5,
     # restarts give it further tries from the start
     fields = dict(arch="bam", n_hidden=N, arch_options={"split": n}, optimizer="cmaes",
                   optimizer_options={"restarts": 9}, sigma0=0.5, max_evals=20_000,
-                  start=lambda net: bam_hebb(net, X, Y), check=check)
+                  x0=lambda net: bam_hebb(net, X, Y), check=check)
     fields.update(defaults)
     return Problem(name or f"bam-recall-{n}-{p}-{K}",
                    f"a BAM of {n} + {p} units recalls {K} random pairs from either side with "

@@ -13,7 +13,7 @@ pattern xi, in [-1, 1] (1: every probe restored exactly). The champion is tested
 held-out set of ``n_test`` probes a pattern (not counted as evaluations); the problem is
 solved when every one of them relaxes to its pattern exactly.
 
-The search starts from Hebb's rule on the problem's patterns (``Problem.start``): below
+The search starts from Hebb's rule on the problem's patterns (the Problem's ``x0`` function): below
 about 0.138 N patterns that already recalls nearly everything, and evolution has to mend
 the bits crosstalk leaves wrong (K = 10 of N = 100) or raise the capacity (K = 20).
 """
@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import evornn
-from evornn.arch.dispatch import family
-from evornn.hopfield_rules import hebb, hopfield_energy
+from evornn.hopfield_rules import hebb, hopfield_energy, units
 from evornn.problem import Problem
 
 PATTERN_SEED = 20_260_716
@@ -102,8 +101,7 @@ def make(N: int = 100, K: int = 10, noise: float = 0.1, T: int = 10, probes: int
         return bool(exact.all()), info
 
     def check(net):
-        lay = net.layers
-        if len(lay) != 1 or lay[0].family is not family("hopfield") or lay[0].n_hidden != N:
+        if units(net) != N:
             raise ValueError(f"hopfield-recall needs a one-layer hopfield network of N={N} "
                              f"units (--arch hopfield --hidden {N}), got {net.arch} with "
                              f"{net.n_hidden} hidden")
@@ -121,7 +119,7 @@ def make(N: int = 100, K: int = 10, noise: float = 0.1, T: int = 10, probes: int
                            "energy": E, "overlap": over[..., 0]}}
 
     fields = dict(arch="hopfield", n_hidden=N, optimizer="cmaes", sigma0=0.02,
-                  max_evals=20_000, start=lambda net: hebb(net, xi), check=check,
+                  max_evals=20_000, x0=lambda net: hebb(net, xi), check=check,
                   trace=trace, pictures=pictures)
     fields.update(defaults)
     return Problem(name or f"hopfield-recall-{N}-{K}",

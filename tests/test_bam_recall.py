@@ -21,7 +21,7 @@ def test_hebb_start_solves_three_pairs_and_not_eight():
     prob = br.make(K=3)
     net = prob.network()
     X, Y = br.pairs_of(40, 30, 3)
-    g = prob.start(net)
+    g = prob.x0(net)
     np.testing.assert_array_equal(g, bam_hebb(net, X, Y))
     f = prob.evaluate(net, g[None], 1)
     assert f[0] > 0.99
@@ -29,7 +29,7 @@ def test_hebb_start_solves_three_pairs_and_not_eight():
     assert ok and info["recalled_exactly"] == 1.0 and info["test_probes"] == 60
     many = br.make(K=8)
     net = many.network()
-    g = many.start(net)
+    g = many.x0(net)
     ok, info = many.solved(net, g, 0.0)
     assert not ok and info["recalled_exactly"] < 0.6
 
@@ -38,7 +38,7 @@ def test_the_default_is_not_solved_at_the_start():
     prob = get_problem("bam-recall")
     assert (prob.arch, prob.n_in, prob.arch_options) == ("bam", 70, {"split": 40})
     net = prob.network()
-    ok, info = prob.solved(net, prob.start(net), 1.0)
+    ok, info = prob.solved(net, prob.x0(net), 1.0)
     assert not ok and 0.9 < info["recalled_exactly"] < 1.0
 
 

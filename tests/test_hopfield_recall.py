@@ -22,7 +22,7 @@ def test_probes_flip_exactly_the_noise_fraction_of_bits():
 def test_hebb_start_solves_five_patterns_and_not_twenty_five():
     prob = hr.make(K=5)
     net = prob.network()
-    g = prob.start(net)
+    g = prob.x0(net)
     np.testing.assert_array_equal(g, hebb(net, hr.patterns_of(100, 5)))
     f = prob.evaluate(net, g[None], 3)
     assert f.shape == (1,) and f[0] > 0.99
@@ -30,7 +30,7 @@ def test_hebb_start_solves_five_patterns_and_not_twenty_five():
     assert ok and info["recalled_exactly"] == 1.0 and info["test_probes"] == 50
     many = hr.make(K=25)                       # above 0.138 N: Hebb's crosstalk wins
     net = many.network()
-    g = many.start(net)
+    g = many.x0(net)
     f = many.evaluate(net, g[None], 3)
     ok, info = many.solved(net, g, f[0])
     assert not ok and info["recalled_exactly"] < 0.5 and -1 <= f[0] < 0.9
@@ -48,7 +48,7 @@ def test_fitness_is_the_mean_final_overlap():
 def test_default_problems_are_registered():
     p = get_problem("hopfield-recall")
     assert (p.arch, p.n_in, p.n_hidden, p.n_out, p.optimizer) == ("hopfield", 100, 100, 100, "cmaes")
-    assert p.sigma0 == 0.02 and p.start is not None
+    assert p.sigma0 == 0.02 and callable(p.x0)
     assert get_problem("hopfield-recall-20").name == "hopfield-recall-20"
 
 
@@ -75,7 +75,7 @@ def test_other_networks_are_refused_in_one_line():
 def test_trace_and_pictures(tmp_path):
     prob = hr.make(N=25, K=3, noise=0.08, T=4)
     net = prob.network()
-    g = prob.start(net)
+    g = prob.x0(net)
     tr = prob.trace(net, g)
     r = tr["recall"]
     assert r["probes"].shape == r["relaxed"].shape == (3, 25) and r["energy"].shape == (3, 5)

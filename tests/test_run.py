@@ -231,7 +231,8 @@ def test_a_problem_chooses_where_the_search_starts(tmp_path, x0):
 
 def test_bad_start_is_named():
     from evornn.problem import Problem
-    with pytest.raises(ValueError, match="x0 must be 'center' or 'init', got 'middle'"):
+    with pytest.raises(ValueError, match="x0 must be 'center', 'init' or a function \\(net\\) -> "
+                                         "genome, got 'middle'"):
         Problem("p", "", 1, 1, evaluate=None, solved=None, x0="middle")
 
 
@@ -277,15 +278,15 @@ def test_option_tables_and_flags_reach_the_optimizer_and_the_network(tmp_path):
     assert r.returncode == 2 and "forget_bias='x' must be a finite number" in r.stderr
 
 
-def _started(start, **kw):
+def _started(start):
     from evornn.problem import Problem
     return Problem("started", "", 1, 1, evaluate=None, solved=None, arch="elman", n_hidden=2,
-                   optimizer="snes", sigma0=0.1, start=start, **kw)
+                   optimizer="snes", sigma0=0.1, x0=start)
 
 
-def test_problem_start_gives_the_initial_genome_and_init_wins():
+def test_a_problems_x0_function_gives_the_initial_genome_and_init_wins():
     from evornn.run import problem_optimizer
-    prob = _started(lambda net: 0.01 * np.arange(net.n_params), x0="init")
+    prob = _started(lambda net: 0.01 * np.arange(net.n_params))
     net = prob.network(seed=1)
     assert net.n_params == 11                      # W_in 2, W_hh 4, b 2, readout 2 + 1
     opt = problem_optimizer(prob, net, "snes", seed=0, popsize=20)
@@ -296,14 +297,14 @@ def test_problem_start_gives_the_initial_genome_and_init_wins():
     assert np.abs(G.mean(0) - want).max() < 0.1 and G.std(0).min() > 0.01
     cm = problem_optimizer(prob, net, "cmaes", seed=0)
     np.testing.assert_array_equal(cm.x0, want)
-    # --init (an x0 given) wins over start
+    # --init (an x0 given) wins over the problem's
     opt = problem_optimizer(prob, net, "snes", seed=0, x0=np.full(11, 0.5))
     np.testing.assert_array_equal(opt.x0, np.full(11, 0.5))
 
 
-def test_problem_start_of_the_wrong_size_is_one_line():
+def test_a_problems_x0_genome_of_the_wrong_size_is_one_line():
     from evornn.run import problem_optimizer
     prob = _started(lambda net: np.zeros(3))
-    with pytest.raises(ValueError, match=r"^problem 'started': start gave a genome of shape "
+    with pytest.raises(ValueError, match=r"^problem 'started': x0 gave a genome of shape "
                                          r"\(3,\), the network needs 11 genes$"):
         problem_optimizer(prob, prob.network(), "snes", seed=0)
