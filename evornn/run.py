@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -221,8 +224,9 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
         with computing(compute_module(cfg.backend)):
             while not state["done"] and (stop_after is None or done_here < stop_after):
                 record = _generation(run_dir, cfg, prob, net, opt, evaluate, state)
-                for listener in listeners:
-                    listener.on_generation(record)
+                with _signals_held():
+                    for listener in listeners:
+                        listener.on_generation(record)
                 done_here += 1
         if state["done"]:
             summary = _summary(cfg, opt, state)
@@ -232,6 +236,26 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
         for listener in listeners:
             listener.on_end(summary)
     return summary or {}
+
+
+@contextmanager
+def _signals_held():
+    """Ctrl-C or SIGTERM while a generation's record is written takes effect after it: its
+    metrics row and its checkpoint are written both or neither. (Signal handlers belong to
+    the main thread; elsewhere nothing is held.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    old = {s: signal.signal(s, lambda signum, frame: held.append(signum))
+           for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if held:
+            signal.raise_signal(held[0])          # to the handler that was there before
 
 
 class RunStopped(Exception):

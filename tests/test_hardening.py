@@ -206,3 +206,22 @@ def test_an_unreachable_ray_address_is_one_line_at_once(tmp_path, capsys, addres
                           "--quiet", "--out", str(tmp_path)])
     assert err.startswith(message.format(port=port))      # before ray.init, which would wait
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_a_generation_is_written_lands_after_the_writes():
+    """The metrics row and the checkpoint of a generation are written both or neither: a
+    SIGINT arriving in between is held and raised once they are done."""
+    import os
+    import signal
+    import time
+
+    from evornn.run import _signals_held
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            done.append("metrics")
+            done.append("checkpoint")
+    assert done == ["metrics", "checkpoint"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
