@@ -35,10 +35,11 @@ def bam_layers(net) -> tuple[int, int] | None:
 
 
 def _units(net) -> int:
-    if len(net.layers) != 1 or net.layers[0].family is not FAMILY:
+    N = units(net)
+    if N is None:
         raise ValueError(f"a storage rule needs a one-layer hopfield network, got "
                          f"{'+'.join(lay.family.name for lay in net.layers)}")
-    return net.layers[0].n_hidden
+    return N
 
 
 def check_patterns(patterns, N: int) -> np.ndarray:

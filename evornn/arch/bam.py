@@ -29,6 +29,7 @@ from numba import njit
 from ..options import Option, choice, positive
 from . import kernels as kn
 from .blocks import uniform
+from .hopfield import _unit
 from .spec import family, lazy_twin
 
 UNITS = ("binary", "continuous")
@@ -48,10 +49,10 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    # packed: the genome as is; state a sequence: [x, y], a scratch row, a step counter and
-    # a flag (no field and nothing changed in the last step)
+    # packed: the genome as is; state a sequence: [x, y], a step counter and a flag (no
+    # field and nothing changed in the last step)
     n = split_of(H, opts)
-    return n * (H - n) + H, 2 * H + 2
+    return n * (H - n) + H, H + 2
 
 
 def cfg(I, H, O, opts):
@@ -83,11 +84,6 @@ def pack(g, cfg, fixed, w):
         w[k] = g[k]
 
 
-@njit(**kn.JIT)
-def _unit(h, binary, gain, one):
-    if binary:
-        return one if h >= 0 else -one
-    return kn.tanh(gain * h)
 
 
 @njit(**kn.JIT)
@@ -99,7 +95,7 @@ def step(w, cfg, fixed, state, x, y):
     thx = w[n * p:n * p + n]
     thy = w[n * p + n:n * p + N]
     s = kn.view2d(state, 0, B, N)
-    c0 = 2 * B * N
+    c0 = B * N
     t = int(state[c0])
     one, zero = x.dtype.type(1.0), x.dtype.type(0.0)
     binary = cfg[kn.C_OPT] == 0

@@ -120,6 +120,18 @@ def _unit(h, binary, gain, one):
 
 
 @njit(**kn.JIT)
+def _drive(W, theta, s, x, b, i, field, zero):
+    """Unit i's net input in sequence b: sum_j W_ij s_j - theta_i (+ field_i)."""
+    h = zero
+    for j in range(W.shape[1]):
+        h += W[i, j] * s[b, j]
+    h = h - theta[i]
+    if field:
+        h = h + x[b, i]
+    return h
+
+
+@njit(**kn.JIT)
 def step(w, cfg, fixed, state, x, y):
     B, N = x.shape
     W = kn.view2d(w, 0, N, N)
@@ -150,13 +162,7 @@ def step(w, cfg, fixed, state, x, y):
         changed = False
         if sync:
             for i in range(N):
-                h = zero
-                for j in range(N):
-                    h += W[i, j] * s[b, j]
-                h = h - theta[i]
-                if field:
-                    h = h + x[b, i]
-                buf[b, i] = _unit(h, binary, gain, one)
+                buf[b, i] = _unit(_drive(W, theta, s, x, b, i, field, zero), binary, gain, one)
             for i in range(N):
                 if buf[b, i] != s[b, i]:
                     changed = True
@@ -165,13 +171,7 @@ def step(w, cfg, fixed, state, x, y):
             order = buf[0]
             for k in range(N):
                 i = int(order[k])
-                h = zero
-                for j in range(N):
-                    h += W[i, j] * s[b, j]
-                h = h - theta[i]
-                if field:
-                    h = h + x[b, i]
-                v = _unit(h, binary, gain, one)
+                v = _unit(_drive(W, theta, s, x, b, i, field, zero), binary, gain, one)
                 if v != s[b, i]:
                     changed = True
                 s[b, i] = v
