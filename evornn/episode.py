@@ -5,7 +5,8 @@ Inside an ``@njit`` episode a network is its layer's arrays: ``lay.cfg`` (int64 
 options, ``cfg[0]`` the family's index), ``lay.fixed_as(np.float64)`` (weights evolution
 does not change), ``max(lay.n_packed, 1)`` floats for the packed weights and
 ``lay.n_state + 1`` floats of state. ``pack_any`` turns a genome into packed weights once
-per individual, ``step_any`` steps a batch ``x[B, I] -> y[B, O]``, ``run_chunks`` spreads the
+per individual, ``step_any`` steps a batch ``x[B, I] -> y[B, O]``; a loop made by a
+``per_kind`` factory, with ``kind`` a constant, compiles only that family. ``run_chunks`` spreads the
 population over the worker threads, and kernels compile with ``JIT`` (the network kernels'
 own options, fastmath included) or ``EXACT`` (the same without fastmath: bit-identical
 results whatever the compilation context, for physics). From Python (outside an episode)
@@ -14,7 +15,7 @@ has a worked example.
 """
 from __future__ import annotations
 
-from .arch.dispatch import family, pack, pack_any, step_any
+from .arch.dispatch import family, pack, pack_any, per_kind, step_any
 from .arch.kernels import JIT
 from .threads import run_chunks
 
@@ -23,8 +24,8 @@ EXACT = {k: v for k, v in JIT.items() if k != "fastmath"}
 SINGLE_LAYER = ("compiled episodes run single-layer networks (stacks and bidirectional networks "
                 "are not supported in compiled episodes yet)")
 
-__all__ = ["EXACT", "JIT", "SINGLE_LAYER", "family", "pack", "pack_any", "run_chunks", "single_layer",
-           "step_any"]
+__all__ = ["EXACT", "JIT", "SINGLE_LAYER", "family", "pack", "pack_any", "per_kind", "run_chunks",
+           "single_layer", "step_any"]
 
 
 def single_layer(net, message: str = SINGLE_LAYER, n_in: int | None = None, n_out: int | None = None):

@@ -7,40 +7,43 @@ from contextlib import contextmanager
 import numpy as np
 from numba import njit
 
-from .arch.dispatch import pack_any, step_any
+from .arch.dispatch import pack_any, per_kind, step_any
 from .arch.kernels import JIT
 from .threads import run_chunks
 
 
-@njit(nogil=True, **JIT)
-def run_chunk(lo, hi, G, cfg, fixed, XT, out, n_packed, n_state):
-    """One layer over whole sequences for genomes lo..hi-1, without the GIL.
+@per_kind
+def chunk_kernel(kind):
+    """The population loop of the family with index ``kind`` (compiled for it alone)."""
+    @njit(nogil=True, **JIT)
+    def run_chunk(lo, hi, G, cfg, fixed, XT, out, n_packed, n_state):
+        """One layer over whole sequences for genomes lo..hi-1, without the GIL.
 
-    G[P, D] the layer's genes, XT[1 or P, T, B, I] time-major inputs (shared or one per
-    genome), out[P, B, T, O] written in place. Packed parameters and state are
-    allocated once per individual, never per step.
-    """
-    kind = int(cfg[0])
-    T, B = XT.shape[1], XT.shape[2]
-    O = out.shape[3]
-    shared = XT.shape[0] == 1
-    w = np.empty(n_packed, XT.dtype)
-    state = np.empty(n_state * B + 1, XT.dtype)
-    y = np.empty((B, O), XT.dtype)
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, w)
-        state[:] = 0
-        xs = XT[0] if shared else XT[p]
-        for t in range(T):
-            step_any(kind, w, cfg, fixed, state, xs[t], y)
-            for b in range(B):
-                for o in range(O):
-                    out[p, b, t, o] = y[b, o]
+        G[P, D] the layer's genes, XT[1 or P, T, B, I] time-major inputs (shared or one per
+        genome), out[P, B, T, O] written in place. Packed parameters and state are
+        allocated once per individual, never per step.
+        """
+        T, B = XT.shape[1], XT.shape[2]
+        O = out.shape[3]
+        shared = XT.shape[0] == 1
+        w = np.empty(n_packed, XT.dtype)
+        state = np.empty(n_state * B + 1, XT.dtype)
+        y = np.empty((B, O), XT.dtype)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            state[:] = 0
+            xs = XT[0] if shared else XT[p]
+            for t in range(T):
+                step_any(kind, w, cfg, fixed, state, xs[t], y)
+                for b in range(B):
+                    for o in range(O):
+                        out[p, b, t, o] = y[b, o]
+    return run_chunk
 
 
 def run_layer(G, cfg, fixed, XT, out, n_packed, n_state) -> None:
-    """run_chunk over the whole population, chunks spread over the worker threads."""
-    run_chunks(run_chunk, G.shape[0], G, cfg, fixed, XT, out, n_packed, n_state)
+    """The layer's population loop over the whole population, in chunks over the worker threads."""
+    run_chunks(chunk_kernel(cfg[0]), G.shape[0], G, cfg, fixed, XT, out, n_packed, n_state)
 
 
 def _layer_pass(layer, G, XT):

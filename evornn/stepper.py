@@ -9,21 +9,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .arch.dispatch import pack_any, step_any
+from .arch.dispatch import pack_any, per_kind, step_any
 from .arch.kernels import JIT
 from .threads import run_chunks
 
 
-@njit(nogil=True, **JIT)
-def _pack_chunk(lo, hi, kind, G, cfg, fixed, W):
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, W[p])
+@per_kind
+def _chunks(kind):
+    """The pack and step loops of the family with index ``kind``."""
+    @njit(nogil=True, **JIT)
+    def pack_chunk(lo, hi, G, cfg, fixed, W):
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, W[p])
 
-
-@njit(nogil=True, **JIT)
-def _step_chunk(lo, hi, kind, W, cfg, fixed, S, X, Y):
-    for p in range(lo, hi):
-        step_any(kind, W[p], cfg, fixed, S[p], X[p:p + 1], Y[p:p + 1])
+    @njit(nogil=True, **JIT)
+    def step_chunk(lo, hi, W, cfg, fixed, S, X, Y):
+        for p in range(lo, hi):
+            step_any(kind, W[p], cfg, fixed, S[p], X[p:p + 1], Y[p:p + 1])
+    return pack_chunk, step_chunk
 
 
 class PopulationStepper:
@@ -40,7 +43,7 @@ class PopulationStepper:
             fixed = lay.fixed_as(np.float64)
             g = np.ascontiguousarray(G[:, lay.offset:lay.offset + lay.n_genes])
             W = np.zeros((self.P, max(lay.n_packed, 1)))
-            run_chunks(_pack_chunk, self.P, lay.kind, g, lay.cfg, fixed, W)
+            run_chunks(_chunks(lay.kind)[0], self.P, g, lay.cfg, fixed, W)
             S = np.zeros((self.P, lay.n_state + 1))
             self._layers.append((lay, fixed, W, S))
 
@@ -56,7 +59,7 @@ class PopulationStepper:
             raise ValueError(f"step expects X of shape ({self.P}, {self.net.n_in}), got {V.shape}")
         for lay, fixed, W, S in self._layers:
             Y = np.empty((self.P, lay.n_out))
-            run_chunks(_step_chunk, self.P, lay.kind, W, lay.cfg, fixed, S, V, Y)
+            run_chunks(_chunks(lay.kind)[1], self.P, W, lay.cfg, fixed, S, V, Y)
             V = Y
         if self.net.output_map is not None:
             V = V * self.net.output_map[0] + self.net.output_map[1]

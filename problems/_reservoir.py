@@ -19,7 +19,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 import evornn
-from evornn.episode import JIT, family, pack, pack_any, run_chunks, step_any
+from evornn.episode import JIT, family, pack, pack_any, per_kind, run_chunks, step_any
 from evornn.problem import Problem
 
 GENES = ("leak", "input_scaling", "spectral_radius")
@@ -54,56 +54,64 @@ def teacher_then_generate(kind, w, cfg, fixed, n_state, U, n_steps, out):
     generate(kind, w, cfg, fixed, state, x, n_steps, out)
 
 
-@njit(nogil=True, **JIT)
-def _fit_chunk(lo, hi, G, kind, cfg_res, cfg_lin, fixed, n_state, n_packed_res, n_packed_lin,
-               u, n_wash, n_fit, starts, n_steps, ridges, readouts, preds):
-    """For genomes lo..hi-1: teacher-force u, fit the readout on steps n_wash..n_wash+n_fit-1
-    (target u_{t+1}) for every ridge, and free-run n_steps from every validation start.
+@per_kind
+def _kernels(kind):
+    """The fitting loop and one teacher-forced run, for the family ``kind`` (esn's)."""
+    @njit(nogil=True, **JIT)
+    def fit_chunk(lo, hi, G, cfg_res, cfg_lin, fixed, n_state, n_packed_res, n_packed_lin, u,
+                  n_wash, n_fit, starts, n_steps, ridges, readouts, preds):
+        """For genomes lo..hi-1: teacher-force u, fit the readout on steps n_wash..n_wash+n_fit-1
+        (target u_{t+1}) for every ridge, and free-run n_steps from every validation start.
 
-    readouts[P, R, F + 1] (W_out then b_out), preds[P, R, K, n_steps]. The free runs start
-    from the teacher-forced reservoir state of step start - 1: the esn state holds h for
-    the batch first (h [B, H], then scratch), so K copies of h make a batch of K runs.
-    """
-    H = int(cfg_res[2])
-    F = int(cfg_res[3])                    # readout 'none': outputs are the F features
-    D = G.shape[1]
-    K = starts.shape[0]
-    T = max(n_wash + n_fit, starts.max())
-    Phi = np.empty((T, F + 1))
-    w = np.empty(n_packed_res)
-    wl = np.empty(n_packed_lin)
-    state = np.empty(n_state + 1)
-    st = np.empty(n_state * K + 1)
-    x = np.empty((1, 1))
-    y = np.empty((1, F))
-    xk = np.empty((K, 1))
-    out = np.empty((K, n_steps))
-    g_lin = np.empty(D + F + 1)
-    target = u[n_wash + 1:n_wash + n_fit + 1].copy()
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg_res, fixed, w)
-        state[:] = 0
-        for t in range(T):
-            x[0, 0] = u[t]
-            step_any(kind, w, cfg_res, fixed, state, x, y)
-            Phi[t, :F] = y[0]
-            Phi[t, F] = 1.0
-        # ridge solutions for every ridge from one thin SVD (better conditioned than the
-        # normal equations, which square the condition number)
-        U_, s, Vt = np.linalg.svd(Phi[n_wash:n_wash + n_fit], full_matrices=False)
-        Uy = U_.T @ target
-        g_lin[:D] = G[p]
-        for r in range(ridges.shape[0]):
-            wb = Vt.T @ (s / (s * s + ridges[r]) * Uy)
-            readouts[p, r] = wb
-            g_lin[D:] = wb
-            pack_any(kind, g_lin, cfg_lin, fixed, wl)
-            st[:] = 0
-            for k in range(K):
-                st[k * H:(k + 1) * H] = Phi[starts[k] - 1, :H]
-                xk[k, 0] = u[starts[k]]
-            generate(kind, wl, cfg_lin, fixed, st, xk, n_steps, out)
-            preds[p, r] = out
+        readouts[P, R, F + 1] (W_out then b_out), preds[P, R, K, n_steps]. The free runs start
+        from the teacher-forced reservoir state of step start - 1: the esn state holds h for
+        the batch first (h [B, H], then scratch), so K copies of h make a batch of K runs.
+        """
+        H = int(cfg_res[2])
+        F = int(cfg_res[3])                    # readout 'none': outputs are the F features
+        D = G.shape[1]
+        K = starts.shape[0]
+        T = max(n_wash + n_fit, starts.max())
+        Phi = np.empty((T, F + 1))
+        w = np.empty(n_packed_res)
+        wl = np.empty(n_packed_lin)
+        state = np.empty(n_state + 1)
+        st = np.empty(n_state * K + 1)
+        x = np.empty((1, 1))
+        y = np.empty((1, F))
+        xk = np.empty((K, 1))
+        out = np.empty((K, n_steps))
+        g_lin = np.empty(D + F + 1)
+        target = u[n_wash + 1:n_wash + n_fit + 1].copy()
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg_res, fixed, w)
+            state[:] = 0
+            for t in range(T):
+                x[0, 0] = u[t]
+                step_any(kind, w, cfg_res, fixed, state, x, y)
+                Phi[t, :F] = y[0]
+                Phi[t, F] = 1.0
+            # ridge solutions for every ridge from one thin SVD (better conditioned than the
+            # normal equations, which square the condition number)
+            U_, s, Vt = np.linalg.svd(Phi[n_wash:n_wash + n_fit], full_matrices=False)
+            Uy = U_.T @ target
+            g_lin[:D] = G[p]
+            for r in range(ridges.shape[0]):
+                wb = Vt.T @ (s / (s * s + ridges[r]) * Uy)
+                readouts[p, r] = wb
+                g_lin[D:] = wb
+                pack_any(kind, g_lin, cfg_lin, fixed, wl)
+                st[:] = 0
+                for k in range(K):
+                    st[k * H:(k + 1) * H] = Phi[starts[k] - 1, :H]
+                    xk[k, 0] = u[starts[k]]
+                generate(kind, wl, cfg_lin, fixed, st, xk, n_steps, out)
+                preds[p, r] = out
+
+    @njit(**JIT)
+    def teacher_run(w, cfg, fixed, n_state, U, n_steps, out):
+        teacher_then_generate(kind, w, cfg, fixed, n_state, U, n_steps, out)
+    return fit_chunk, teacher_run
 
 
 @dataclass(frozen=True)
@@ -169,11 +177,11 @@ def fit_and_generate(net, genomes, u, n_wash: int, n_fit: int, starts, n_steps: 
         raise ValueError("validation starts and the fit window must lie inside the series")
     readouts = np.empty((P, R, F + 1))
     preds = np.empty((P, R, K, n_steps))
-    args = (G, lay.kind, lay.cfg, lin.cfg, lay.fixed_as(np.float64), lay.n_state,
+    args = (G, lay.cfg, lin.cfg, lay.fixed_as(np.float64), lay.n_state,
             max(lay.n_packed, 1), lin.n_packed, u, int(n_wash), int(n_fit), starts, int(n_steps),
             ridges, readouts, preds)
     with threadpool_limits(1):        # BLAS threads beside the worker threads starve both
-        run_chunks(_fit_chunk, P, *args)
+        run_chunks(_kernels(lay.kind)[0], P, *args)
     return readouts, preds
 
 
@@ -190,6 +198,6 @@ def teacher_forced_runs(full: evornn.Network, U: np.ndarray, n_steps: int) -> np
     w = np.empty(lay.n_packed)
     pack(lay.kind, full.genome.astype(np.float64), lay.cfg, lay.fixed_as(np.float64), w)
     out = np.empty((len(U), n_steps))
-    teacher_then_generate(lay.kind, w, lay.cfg, lay.fixed_as(np.float64), lay.n_state,
+    _kernels(lay.kind)[1](w, lay.cfg, lay.fixed_as(np.float64), lay.n_state,
                           np.ascontiguousarray(U, dtype=np.float64), int(n_steps), out)
     return out

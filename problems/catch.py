@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, pack_any, run_chunks, single_layer, step_any
+from evornn.episode import EXACT, pack_any, per_kind, run_chunks, single_layer, step_any
 from evornn.problem import Problem
 
 DT = 0.1
@@ -136,15 +136,18 @@ def trial(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
     return offset - agent_x
 
 
-@njit(nogil=True, **EXACT)
-def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, offsets, shapes, steps, dt, out):
-    kind = int(cfg[0])
-    w = np.empty(n_packed)
-    netstate = np.empty(n_state + 1)
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, w)
-        for k in range(len(offsets)):
-            out[p, k] = trial(kind, w, cfg, fixed, netstate, offsets[k], shapes[k], steps, dt)
+@per_kind
+def _chunk(kind):
+    """The population loop for the family ``kind``."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, offsets, shapes, steps, dt, out):
+        w = np.empty(n_packed)
+        netstate = np.empty(n_state + 1)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            for k in range(len(offsets)):
+                out[p, k] = trial(kind, w, cfg, fixed, netstate, offsets[k], shapes[k], steps, dt)
+    return chunk
 
 
 def _layer(net):
@@ -159,7 +162,7 @@ def distances(net, genomes, offsets, shapes) -> np.ndarray:
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty((len(G), len(offsets)))
-    run_chunks(_chunk, len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
+    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
                lay.n_state, np.asarray(offsets, np.float64), np.asarray(shapes, np.int64), STEPS,
                DT, out)
     return out

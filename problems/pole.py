@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, pack, pack_any, run_chunks, single_layer, step_any
+from evornn.episode import EXACT, pack, pack_any, per_kind, run_chunks, single_layer, step_any
 
 from ._pole_physics import DPNV_STEPS, FORCE_MAG, MARKOV_STEPS, START, failed, n_inputs, observe, rk4
 
@@ -62,15 +62,29 @@ def episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles
     return t, f
 
 
-@njit(nogil=True, **EXACT)
-def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, markov, max_steps, damping, poles, out):
-    kind = int(cfg[0])
-    w = np.empty(n_packed)
-    netstate = np.empty(n_state + 1)
-    s0 = START.copy()
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, w)
-        out[p] = episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles)[1]
+@per_kind
+def _kernels(kind):
+    """The population loop, the grid-start loop and one episode, for the family ``kind``."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, markov, max_steps, damping, poles, out):
+        w = np.empty(n_packed)
+        netstate = np.empty(n_state + 1)
+        s0 = START.copy()
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            out[p] = episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles)[1]
+
+    @njit(nogil=True, **EXACT)
+    def starts_chunk(lo, hi, w, cfg, fixed, n_state, starts, markov, poles, out):
+        netstate = np.empty(n_state + 1)
+        for k in range(lo, hi):
+            out[k] = episode(kind, w, cfg, fixed, netstate, starts[k], markov, DPNV_STEPS, False,
+                             poles)[0]
+
+    @njit(**EXACT)
+    def one(w, cfg, fixed, netstate, s0, markov, max_steps):
+        return episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, False)
+    return chunk, starts_chunk, one
 
 
 def _layer(net):
@@ -85,7 +99,7 @@ def evaluate(net, genomes, markov: bool, max_steps: int, damping: bool, poles: i
     out = np.empty(len(G))
     args = (G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state,
             bool(markov), int(max_steps), bool(damping), int(poles), out)
-    run_chunks(_chunk, len(G), *args)
+    run_chunks(_kernels(lay.kind)[0], len(G), *args)
     return out
 
 
@@ -107,21 +121,13 @@ def _packed(net, genome):
     return lay, w, fx, np.empty(lay.n_state + 1)
 
 
-@njit(nogil=True, **EXACT)
-def _starts_chunk(lo, hi, kind, w, cfg, fixed, n_state, starts, markov, poles, out):
-    netstate = np.empty(n_state + 1)
-    for k in range(lo, hi):
-        out[k] = episode(kind, w, cfg, fixed, netstate, starts[k], markov, DPNV_STEPS, False,
-                         poles)[0]
-
-
 def generalization(net, genome, markov: bool, poles: int = 2) -> int:
     """Of the 625 grid starts, how many the network balances for 1,000 steps (the starts
     spread over the worker threads)."""
     lay, w, fx, _ = _packed(net, genome)
     starts = grid_starts()
     steps = np.empty(len(starts))
-    run_chunks(_starts_chunk, len(starts), lay.kind, w, lay.cfg, fx, lay.n_state, starts,
+    run_chunks(_kernels(lay.kind)[1], len(starts), w, lay.cfg, fx, lay.n_state, starts,
                bool(markov), int(poles), steps)
     return int((steps >= DPNV_STEPS).sum())
 
@@ -131,7 +137,7 @@ def champion_test(net, genome, markov: bool = False) -> tuple[bool, int]:
     each of the 625 grid starts; passed when at least 200 of them are balanced.
     Returns (passed, grid starts balanced). Not counted as evaluations."""
     lay, w, fx, st = _packed(net, genome)
-    t, _ = episode(lay.kind, w, lay.cfg, fx, st, START.copy(), markov, MARKOV_STEPS, False)
+    t, _ = _kernels(lay.kind)[2](w, lay.cfg, fx, st, START.copy(), markov, MARKOV_STEPS)
     if t < MARKOV_STEPS:
         return False, 0
     good = generalization(net, genome, markov)

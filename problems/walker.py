@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, pack_any, run_chunks, single_layer, step_any
+from evornn.episode import EXACT, pack_any, per_kind, run_chunks, single_layer, step_any
 from evornn.problem import Problem
 
 from . import _leg
@@ -76,14 +76,17 @@ def episode(kind, w, cfg, fixed, netstate, steps, dt):
     return leg[0]
 
 
-@njit(nogil=True, **EXACT)
-def _chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
-    kind = int(cfg[0])
-    w = np.empty(n_packed)
-    netstate = np.empty(n_state + 1)
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, w)
-        out[p] = episode(kind, w, cfg, fixed, netstate, steps, dt)
+@per_kind
+def _chunk(kind):
+    """The population loop for the family ``kind``."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
+        w = np.empty(n_packed)
+        netstate = np.empty(n_state + 1)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            out[p] = episode(kind, w, cfg, fixed, netstate, steps, dt)
+    return chunk
 
 
 def evaluate(net, genomes, seed=None) -> np.ndarray:
@@ -92,7 +95,7 @@ def evaluate(net, genomes, seed=None) -> np.ndarray:
                        "3 outputs (foot, backward, forward motors)", n_in=1, n_out=3)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty(len(G))
-    run_chunks(_chunk, len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
+    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
                lay.n_state, _leg.STEPS, _leg.DT, out)
     return out
 

@@ -44,7 +44,7 @@ import math
 import numpy as np
 from numba import njit
 
-from evornn.episode import EXACT, family, pack, pack_any, run_chunks
+from evornn.episode import EXACT, family, pack, pack_any, per_kind, run_chunks
 from evornn.problem import Problem
 
 from . import _leg
@@ -154,13 +154,17 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
     return cx
 
 
-@njit(nogil=True, **EXACT)
-def _chunk(lo, hi, G, kind, cfg, fixed, n_packed, H, steps, dt, out):
-    w = np.empty(n_packed)
-    none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
-    for p in range(lo, hi):
-        pack_any(kind, G[p], cfg, fixed, w)
-        out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r) / (steps * dt)
+@per_kind
+def _chunk(kind):
+    """The population loop (the family ``kind`` is ctrnn's)."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, H, steps, dt, out):
+        w = np.empty(n_packed)
+        none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r) / (steps * dt)
+    return chunk
 
 
 def _layer(net):
@@ -179,7 +183,7 @@ def evaluate(net, genomes, seed=None) -> np.ndarray:
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty(len(G))
-    run_chunks(_chunk, len(G), G, lay.kind, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden,
+    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden,
                _leg.STEPS, float(lay.opts["dt"]), out)
     return out
 

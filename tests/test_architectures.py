@@ -1,5 +1,8 @@
 """Registry-driven checks every architecture must pass, and the shared numba primitives."""
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +149,57 @@ def test_every_family_reaches_its_own_branch(kind):
         fam.step(w2, lay.cfg, fixed, s2, x, y2)
     np.testing.assert_array_equal(y1, y2)
     assert np.abs(y1).sum() > 0
+
+
+def test_the_run_time_switch_calls_the_family_of_the_index():
+    """A loop that reads kind at run time gets the generated if/elif switch (built here over
+    two families: the full one compiles all fifteen, about 40 s)."""
+    from evornn.arch.dispatch import _switch
+    two = (FAMILIES[0], FAMILIES[3])
+    pack2 = _switch("pack", "g, cfg, fixed, w", two)
+    step2 = _switch("step", "w, cfg, fixed, state, x, y", two)
+    for index, kind in enumerate((0, 3)):
+        fam, lay = FAMILIES[kind], _layer_of(kind)
+        g = np.random.default_rng(kind).uniform(-1, 1, lay.n_genes)
+        fixed = lay.fixed_as(np.float64)
+        w1, w2 = np.zeros(lay.n_packed), np.zeros(lay.n_packed)
+        pack2(index, g, lay.cfg, fixed, w1)
+        fam.pack(g, lay.cfg, fixed, w2)
+        x = np.ones((1, lay.n_in))
+        s1, s2 = np.zeros(lay.n_state + 1), np.zeros(lay.n_state + 1)
+        y1, y2 = np.zeros((1, lay.n_out)), np.zeros((1, lay.n_out))
+        step2(index, w1, lay.cfg, fixed, s1, x, y1)
+        fam.step(w2, lay.cfg, fixed, s2, x, y2)
+        np.testing.assert_array_equal(w1, w2)
+        np.testing.assert_array_equal(y1, y2)
+        assert np.abs(y1).sum() > 0
+
+
+def test_a_process_that_runs_one_family_compiles_no_other(tmp_path):
+    """Population, stepping and compiled-episode loops are made per family: a fresh process
+    (empty numba cache) that runs elman and dpnv's frnn compiles those two families' kernels
+    and no switch over all of them."""
+    code = """
+import numpy as np, evornn
+from evornn.arch import dispatch
+from evornn.problem import get_problem
+net = evornn.Network("elman", 2, 3, 1)
+G = np.random.default_rng(0).normal(size=(3, net.n_params))
+Y = evornn.population_forward(net, G, np.ones((1, 4, 2)))
+net.genome = G[0]
+y = net.step(np.ones(2))
+prob = get_problem("dpnv")
+pnet = prob.network()
+f = prob.evaluate(pnet, np.zeros((2, pnet.n_params)), 0)
+names = [fam.name for fam in dispatch.FAMILIES if fam.step.signatures or fam.pack.signatures]
+switch = len(dispatch._step_switch.signatures) + len(dispatch._pack_switch.signatures)
+print("compiled", ",".join(names), switch, Y.shape, f.shape)
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.split() == ["compiled", "elman,frnn", "0", "(3,", "1,", "4,", "1)", "(2,)"], r.stdout
 
 
 def test_every_family_declares_its_options_and_forms():
