@@ -57,15 +57,22 @@ def _check_names(problem: str, arch, optimizer) -> None:
         raise UsageError(str(unknown("optimizer", optimizer, valid)))
 
 
+_TOML_WORDS = {"true": True, "false": False}
+
+
 def parse_options(pairs, flag: str = "--option") -> dict:
     """--option KEY=VALUE pairs -> {key: value}, values read as Python literals (3, 0.01,
-    None, True, 'adam'), as floats (inf) or else kept as strings."""
+    None, True, 'adam'), as TOML spells them (true, false), as floats (inf) or else kept as
+    strings."""
     import ast
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"{flag} takes KEY=VALUE (e.g. {flag} lr=0.003), got {pair!r}")
+        if value.strip() in _TOML_WORDS:
+            out[key.strip()] = _TOML_WORDS[value.strip()]
+            continue
         try:
             out[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):

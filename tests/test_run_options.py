@@ -142,3 +142,11 @@ def test_docs_hold_the_run_options_table():
     from evornn.run_options import markdown_table
     docs = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text()
     assert markdown_table() in docs
+
+
+def test_option_values_read_as_python_or_toml_words():
+    from evornn.cli import parse_options
+    got = parse_options(["diagonal=false", "a=True", "b=true", "c=None", "lr=0.003", "d=inf",
+                         "opt=adam", "shape=(3, 4)"])
+    assert got == {"diagonal": False, "a": True, "b": True, "c": None, "lr": 0.003,
+                   "d": float("inf"), "opt": "adam", "shape": (3, 4)}
