@@ -40,6 +40,10 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("bam", {"units": "continuous", "gain": 1.7}),
     ("bam", {"split": 1}),
     ("bam", {"units": "continuous", "split": 5, "num_layers": 2}),
+    ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
+    ("seq2seq", {"attention": "none", "decoder": "lstm", "readout": "sigmoid"}),
+    ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
+    (["seq2seq", "gru"], {"attention": "luong"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -84,6 +84,8 @@ DEFAULTS = {
     "hopfield": {"readout": "none", "units": "binary", "gain": 1.0, "update": "async",
                  "order_seed": 0},
     "bam": {"readout": "none", "split": None, "units": "binary", "gain": 1.0},
+    "seq2seq": {"readout": "linear", "encoder": "gru", "decoder": "gru", "attention": "bahdanau",
+                "max_source": 64},
 }
 
 
@@ -469,11 +471,54 @@ def ref_bam(get, X, H, O, o, fixed):
     return bam_recall(get("W"), get("theta_x"), get("theta_y"), X, n, o["units"], o["gain"])
 
 
+def _s2s_cell(get, p, cell, x, h, c):
+    """One sequence's (h, c) after one step of an elman, gru or lstm cell (blocks prefixed p)."""
+    H = h.size
+    if cell == "gru":
+        gi, gh = get(p + "W_ih") @ x + get(p + "b_ih"), get(p + "W_hh") @ h
+        r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
+        n = np.tanh(gi[2 * H:] + r * (gh[2 * H:] + get(p + "b_hn")))
+        return (1 - z) * n + z * h, c
+    a = get(p + "W_ih") @ x + get(p + "W_hh") @ h + get(p + "b")
+    if cell == "elman":
+        return np.tanh(a), c
+    c = sigmoid(a[H:2 * H]) * c + sigmoid(a[:H]) * np.tanh(a[2 * H:3 * H])
+    return sigmoid(a[3 * H:]) * np.tanh(c), c
+
+
+def ref_seq2seq(get, X, H, O, o, fixed):
+    att, S = o["attention"], o["max_source"]
+    feats = np.zeros(X.shape[:2] + (H if att == "none" else 2 * H,))
+    for b in range(X.shape[0]):
+        h, c, mem = np.zeros(H), np.zeros(H), []
+        for t in range(X.shape[1]):
+            x, decoding = X[b, t, :-1], X[b, t, -1] > 0.5
+            h, c = _s2s_cell(get, "dec_" if decoding else "enc_",
+                             o["decoder" if decoding else "encoder"], x, h, c)
+            feats[b, t, :H] = h
+            if att == "none":
+                continue
+            if not decoding:
+                if len(mem) == S:
+                    mem[-1] = h             # beyond max_source the last slot is overwritten
+                else:
+                    mem.append(h)
+            elif mem:
+                E = np.array(mem)
+                if att == "bahdanau":
+                    s = np.tanh(get("att_Wq") @ h + E @ get("att_Wk").T) @ get("att_v")
+                else:
+                    s = E @ get("att_W").T @ h
+                a = np.exp(s - s.max())
+                feats[b, t, H:] = (a / a.sum()) @ E
+    return apply_readout(get, feats, o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
-    "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam,
+    "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
 }
 
 
@@ -497,6 +542,8 @@ def features_of(family, I, H, o):
         return H + I
     if family in ("ntm", "dnc"):
         return H + o["read_heads"] * o["memory"][1]
+    if family == "seq2seq" and o["attention"] != "none":
+        return 2 * H
     return H
 
 
@@ -706,6 +753,12 @@ VARIANTS = [
     ("hopfield", {"order_seed": 5}),
     ("bam", {"split": 1}),
     ("bam", {"split": 4, "units": "continuous", "gain": 0.6}),
+    ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
+    ("seq2seq", {"attention": "none", "encoder": "elman", "decoder": "lstm", "readout": "tanh"}),
+    ("seq2seq", {"encoder": "lstm", "decoder": "lstm", "readout": "sigmoid"}),
+    # T = 7 steps: beyond 2 encoder steps the last slot is overwritten
+    ("seq2seq", {"max_source": 2, "attention": "luong"}),
+    ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
 ]
 
 
@@ -806,7 +859,10 @@ def test_esn_reservoir_depends_on_seed_only():
 
 
 def _stack_arch(family):
-    # jordan reads the network's own output, so it may only be the last layer
+    # jordan reads the network's own output, so it may only be the last layer; seq2seq reads
+    # its phase flag from the network's input, so it belongs at the bottom
+    if family == "seq2seq":
+        return ["seq2seq", "elman"]
     return ["elman", "jordan"] if family == "jordan" else family
 
 

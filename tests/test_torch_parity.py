@@ -162,6 +162,9 @@ VARIANT_CASES = [
     ("stack_rnn", {"controller": "elman", "capacity": 3, "readout": "tanh"}),
     ("dnc", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
     ("dnc", {"memory": (6, 4), "read_heads": 2}),
+    ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
+    ("seq2seq", {"attention": "none", "encoder": "elman", "decoder": "lstm", "readout": "tanh"}),
+    ("seq2seq", {"max_source": 3, "encoder": "lstm", "readout": "sigmoid"}),   # T = 9 > 3
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -249,7 +252,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
-                                                          18, 19, 20, 21)] \
+                                                          18, 19, 20, 21, 23, 24, 25)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 
