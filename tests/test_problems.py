@@ -33,7 +33,7 @@ GRADIENT_PROBLEMS = sorted(n for n, p in builtin_problems().items() if p.batch i
 
 def test_the_sequence_problems_have_a_gradient_form():
     assert {"adding", "parity", "reber", "reber-plain", "anbncn", "copy", "copy-10", "repeat-copy",
-            "associative-recall", "reverse", "copy-long", "dyck2"} <= set(GRADIENT_PROBLEMS)
+            "associative-recall", "reverse", "copy-long", "dyck2", "reverse-seq"} <= set(GRADIENT_PROBLEMS)
 
 
 @pytest.mark.parametrize("name", GRADIENT_PROBLEMS)

@@ -43,3 +43,28 @@ def test_decoder_starts_from_the_encoder_state_and_attends_to_its_states():
     Xd = X.copy()
     Xd[0, :, 2] = 1.0                                      # decoding from the start
     assert np.all(net.forward(Xd)[0, :, 4:] == 0)
+
+
+def test_reverse_seq_layout_and_free_running_decoding():
+    """The inputs of a source (symbols, then the phase flag with the start symbol and the
+    previous target), and free-running greedy decoding: fed its own previous argmax, each
+    prediction is the argmax a teacher-forced pass gives on those same fed symbols."""
+    from evornn.problem import get_problem
+    from evornn.problems.reverse_seq import encode, free_running
+    X, Y = encode([np.array([1, 2, 3])])
+    assert np.argwhere(X[0]).tolist() == [[0, 1], [1, 2], [2, 3], [3, 8], [3, 9], [4, 3], [4, 9],
+                                          [5, 2], [5, 9]]
+    assert Y[0].tolist() == [-1, -1, -1, 3, 2, 1]
+    prob = get_problem("reverse-seq")
+    net = prob.network(n_hidden=6, seed=2)
+    rng = np.random.default_rng(3)
+    sources = [rng.integers(0, 8, size=n) for n in (2, 5, 9)]
+    pred = free_running(net, net.genome, sources)
+    fed = [p[:len(a)][::-1] for p, a in zip(pred, sources)]     # as if the predictions were targets
+    Xf, _ = encode(fed)
+    for i, a in enumerate(sources):                              # the encoder read the real source
+        Xf[i, :len(a), :8] = 0.0
+        Xf[i, np.arange(len(a)), a] = 1.0
+    tf = evornn.population_forward(net, net.genome[None], Xf)[0].argmax(-1)
+    for i, a in enumerate(sources):
+        assert tf[i, len(a):2 * len(a)].tolist() == pred[i, :len(a)].tolist()
