@@ -4,7 +4,7 @@ Compiled functions passed as arguments cannot be cached by numba (measured: 6 s 
 compilation in every new process), so population and episode loops call ``pack_any`` and
 ``step_any``, which compile to the family's own kernel when ``kind`` is a compile-time
 constant (a loop made per family by ``per_kind``: only the families a process runs are
-compiled, 2-5 s each, instead of every family, about 40 s a dtype with fifteen) and to an
+compiled, 2-5 s each, instead of every family: about 40 s a dtype, measured with fifteen) and to an
 if/elif switch over ``FAMILIES`` when it is read at run time. From Python, call ``pack``
 and ``step``, their cached entry points.
 
