@@ -210,6 +210,45 @@ def _beam_one(lp: np.ndarray, width: int) -> list[int]:
     return list(best)
 
 
+@njit(nogil=True, **JIT)
+def _greedy_errors(best, input_lengths, labels, label_lengths, out):
+    """out[b]: edit distance between sequence b's best path, collapsed, and its label."""
+    B, T = best.shape
+    hyp = np.empty(T, np.int64)
+    row = np.empty(labels.shape[1] + 1, np.int64)
+    for b in range(B):
+        n, prev = 0, -1
+        for t in range(input_lengths[b]):
+            c = best[b, t]
+            if c != prev and c != 0:
+                hyp[n] = c
+                n += 1
+            prev = c
+        m = label_lengths[b]
+        for j in range(m + 1):
+            row[j] = j
+        for i in range(1, n + 1):
+            diag, row[0] = row[0], i
+            for j in range(1, m + 1):
+                up = row[j]
+                row[j] = min(up + 1, row[j - 1] + 1, diag + (hyp[i - 1] != labels[b, j - 1]))
+                diag = up
+        out[b] = row[m]
+
+
+def greedy_errors(x, labels, label_lengths, input_lengths=None) -> np.ndarray:
+    """[B]: the edit distance of each sequence's greedy decoding of x [B, T, C] from its label
+    (compiled: what a success test sums, label_error_rate's numerator)."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"x must be [B, T, C], got shape {x.shape}")
+    labels, label_lengths, input_lengths = check_labels(labels, label_lengths, _lengths(x, input_lengths),
+                                                        x.shape[2], x.shape[1])
+    out = np.empty(len(labels), np.int64)
+    _greedy_errors(np.ascontiguousarray(x.argmax(axis=-1)), input_lengths, labels, label_lengths, out)
+    return out
+
+
 def edit_distance(a, b) -> int:
     """Levenshtein distance between two label sequences (insertions, deletions, substitutions)."""
     a, b = list(a), list(b)

@@ -12,6 +12,7 @@ from evornn.ctc import (
     ctc_mean_loss,
     edit_distance,
     greedy_decode,
+    greedy_errors,
     label_error_rate,
     log_softmax,
 )
@@ -105,6 +106,18 @@ def test_a_wide_beam_finds_the_most_probable_labelling():
         assert tuple(beam_decode(np.log(p)[None], beam_width=50)[0]) == best
         differ += tuple(greedy_decode(p[None])[0]) != best
     assert differ >= 3                      # tables where best path decoding is wrong
+
+
+def test_compiled_greedy_errors_equal_decoding_then_edit_distance():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((40, 9, 4)) + 2.0 * (rng.random((40, 9, 1)) < 0.4) * np.eye(4)[0]
+    labels = rng.integers(1, 4, (40, 3))
+    label_lengths, input_lengths = rng.integers(0, 4, 40), rng.integers(6, 10, 40)
+    errs = greedy_errors(x, labels, label_lengths, input_lengths)
+    refs = [lab[:n].tolist() for lab, n in zip(labels, label_lengths)]
+    decoded = greedy_decode(x, input_lengths)
+    assert errs.tolist() == [edit_distance(d, r) for d, r in zip(decoded, refs)]
+    assert errs.sum() / label_lengths.sum() == label_error_rate(decoded, refs) and errs.max() >= 2
 
 
 def test_edit_distance_and_label_error_rate():
