@@ -7,8 +7,9 @@ optimizer steps, each on a fresh batch ``problem.batch((seed, generation, k))``;
 returns the trained genome, which the run loop evaluates with the problem's own fitness
 and success test like any champion. ``evaluations`` counts passes over a batch: every
 update (a forward and a backward pass) and every fitness evaluation, so a row of
-metrics.csv compares with evolution's. The loss is the problem's weighted squared error,
-minus its fitness (tests/test_problems.py checks that the two agree).
+metrics.csv compares with evolution's. The loss is the problem's weighted squared error, or
+its own ``Problem.loss`` (ctc-symbols: torch's CTC loss), minus its fitness
+(tests/test_problems.py checks that the two agree).
 """
 from __future__ import annotations
 
@@ -84,6 +85,9 @@ class GradientTrainer:
                              f"fed back as inputs; {prob.name!r} has none (mso-gen has)")
         if self.options["teacher_forcing"] < 1 and (name == "rtrl" or self.options["window"]):
             raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl, no window")
+        if prob.loss is not None and (name == "rtrl" or self.options["window"]):
+            raise ValueError(f"problem {prob.name!r} has its own loss over whole sequences: "
+                             "--optimizer bptt without a window (no rtrl)")
         torch = _torch()
         self.net = copy.deepcopy(net)
         if x0 is not None:
@@ -154,6 +158,11 @@ class GradientTrainer:
     def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
+        if self.prob.loss is not None:
+            loss = self.prob.loss(self.module(X), Y, W)
+            self._step(loss)
+            self._project()
+            return float(loss.detach())
         if self.options["teacher_forcing"] < 1:
             loss = weighted_loss(self._sampled_forward(X, seed), Y, W)
             self._step(loss)

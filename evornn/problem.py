@@ -59,6 +59,11 @@ class Problem:
     # gradient training (--optimizer bptt / rtrl) learns from; the problem's fitness on the
     # same seed must be minus the weighted squared error (tests/test_problems.py checks it)
     batch: Callable | None = None
+    # the problem's own torch loss in place of the weighted squared error: (outputs [B, T, O]
+    # tensor, Y, W) -> scalar tensor, Y and W being batch()'s, as tensors, in whatever shapes
+    # the problem gives them (ctc-symbols: labels and lengths); minus the fitness on the same
+    # seed; whole sequences by BPTT (no rtrl, window or teacher_forcing)
+    loss: Callable | None = None
     # generative problems: the first `feedback` inputs are the previous step's outputs (in
     # batch() the teacher's values; gradient training may feed the network's own instead)
     feedback: int = 0

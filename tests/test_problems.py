@@ -38,18 +38,26 @@ def test_the_sequence_problems_have_a_gradient_form():
 
 @pytest.mark.parametrize("name", GRADIENT_PROBLEMS)
 def test_batch_hook_is_the_fitness_in_gradient_form(name):
-    """Minus the weighted squared error on batch(seed) is the problem's fitness on that seed,
-    so that gradient training minimizes exactly what evolution maximizes."""
+    """Minus the weighted squared error (or the problem's own loss) on batch(seed) is the
+    problem's fitness on that seed, so that gradient training minimizes exactly what evolution
+    maximizes."""
     import evornn
     prob = builtin_problems()[name]
     net = prob.network(seed=0)
     rng = np.random.default_rng(1)
     G = net.genome + 0.3 * rng.standard_normal((3, net.n_params))
     X, Y, W = prob.batch((5, 2))
+    out = evornn.population_forward(net, G, X.astype(np.float32)).astype(np.float64)
+    if prob.loss is not None:             # the problem's own loss (ctc-symbols: torch's CTC)
+        torch = pytest.importorskip("torch")
+        assert X.ndim == 3 and X.shape[2] == prob.n_in
+        Yt, Wt = torch.from_numpy(Y), torch.from_numpy(W)
+        loss = np.array([float(prob.loss(torch.from_numpy(o), Yt, Wt)) for o in out])
+        np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-6, atol=1e-12)
+        return
     assert X.ndim == Y.ndim == 3 and W.shape == Y.shape and Y.shape[2] == prob.n_out
     assert X.shape[:2] == Y.shape[:2] and X.shape[2] == prob.n_in
     assert np.all(W >= 0) and abs(W.sum() - 1.0) < 1e-12
-    out = evornn.population_forward(net, G, X.astype(np.float32)).astype(np.float64)
     loss = (W * (out - Y) ** 2).sum(axis=(1, 2, 3))
     # rtol: a problem may evaluate in float64 (mso-gen) where this runs float32 kernels
     np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-6, atol=1e-12)
