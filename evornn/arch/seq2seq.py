@@ -204,7 +204,13 @@ def _phase(w, off, cell, dec, x, h, c, state, so, I, H):
     return end
 
 
-@njit(**kn.JIT)
+# Only FMA contraction in the attention sums: with reassoc they gave float32 results that
+# differed by an ulp between a cold compile and a cache load (tests/test_determinism.py),
+# as the LSTM gates did.
+_ATT_JIT = {**kn.JIT, "fastmath": {"contract"}}
+
+
+@njit(**_ATT_JIT)
 def _key(w, ko, e, key, H):
     """key = W e with W packed transposed at ko."""
     for j in range(H):
@@ -213,6 +219,38 @@ def _key(w, ko, e, key, H):
         ei = e[i]
         for j in range(H):
             key[j] += w[ko + i * H + j] * ei
+
+
+@njit(**_ATT_JIT)
+def _attend(w, ao, att, h, q, keys, mem, sc, feats, n, H):
+    """feats[H:] = the context: softmax over the n written slots of the scores of h."""
+    zero = h.dtype.type(0.0)
+    if att == BAHDANAU:
+        _key(w, ao, h, q, H)
+        vo = ao + 2 * H * H
+        for s in range(n):
+            a = zero
+            for j in range(H):
+                a += w[vo + j] * kn.tanh(q[j] + keys[s * H + j])
+            sc[s] = a
+    else:
+        for s in range(n):
+            a = zero
+            for j in range(H):
+                a += h[j] * keys[s * H + j]
+            sc[s] = a
+    top = sc[0]
+    for s in range(1, n):
+        top = max(top, sc[s])
+    tot = zero
+    for s in range(n):
+        e = np.exp(sc[s] - top)
+        sc[s] = e
+        tot += e
+    for s in range(n):
+        a = sc[s] / tot
+        for j in range(H):
+            feats[H + j] += a * mem[s * H + j]
 
 
 @njit(**kn.JIT)
@@ -255,32 +293,7 @@ def step(w, cfg, fixed, state, x, y):
             continue
         if n == 0:
             continue
-        if att == BAHDANAU:
-            _key(w, ao, h[b], q[b], H)
-            vo = ao + 2 * H * H
-            for s in range(n):
-                a = zero
-                for j in range(H):
-                    a += w[vo + j] * kn.tanh(q[b, j] + keys[b, s * H + j])
-                sc[b, s] = a
-        else:
-            for s in range(n):
-                a = zero
-                for j in range(H):
-                    a += h[b, j] * keys[b, s * H + j]
-                sc[b, s] = a
-        top = sc[b, 0]
-        for s in range(1, n):
-            top = max(top, sc[b, s])
-        tot = zero
-        for s in range(n):
-            e = np.exp(sc[b, s] - top)
-            sc[b, s] = e
-            tot += e
-        for s in range(n):
-            a = sc[b, s] / tot
-            for j in range(H):
-                feats[b, H + j] += a * mem[b, s * H + j]
+        _attend(w, ao, att, h[b], q[b], keys[b], mem[b], sc[b], feats[b], n, H)
     kn.readout(w, ro, feats, y, int(cfg[kn.C_READOUT]))
 
 
@@ -422,7 +435,8 @@ def _twin_class():
             return torch.softmax(s, -1) * valid
 
     class Seq2SeqTwin(BlockModule):
-        """Encoder, decoder and attention; state (h, c, memory [B, S, H], keys, slots written [B])."""
+        """Encoder, decoder and attention; state (h, c, memory [B, S H], keys [B, S H], slots
+        written [B, 1])."""
 
         def __init__(self, lay):
             super().__init__(lay)
@@ -438,13 +452,15 @@ def _twin_class():
                          x.new_zeros(B, S, self.H), torch.zeros(B, dtype=torch.long, device=x.device))
             else:
                 S = self.S
-                state = self.h0
+                h, c, E, K, n = self.h0
+                state = (h, c, E.reshape(B, S, self.H), K.reshape(B, S, self.H), n[:, 0].long())
             w = {name: getattr(self, name) for name in self.block_names}
             feats, (h, c, E, K, n) = _unroll(_Torch, self.o, w, x, state)
             if S < self.S:                  # the slots a short sequence never reached
                 pad = x.new_zeros(B, self.S - S, self.H)
                 E, K = torch.cat([E, pad], 1), torch.cat([K, pad], 1)
-            self.hT = (h, c, E, K, n)
+            # every part [B, width], as the other twins' states (flatten_state, RTRL)
+            self.hT = (h, c, E.reshape(B, -1), K.reshape(B, -1), n[:, None].to(h.dtype))
             return feats
     return Seq2SeqTwin
 
