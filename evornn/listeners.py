@@ -40,6 +40,7 @@ class Record:
     fitness: np.ndarray      # the generation's whole fitness vector, as evaluated
     done: bool = False       # the run ends after this generation
     stop_reason: str = ""    # why it ends: solved, budget, generations or the optimizer's words
+    sigma: float | None = None  # the optimizer's step size after this generation (None: none)
 
     def row(self) -> list:
         """The metrics.csv row: METRIC_FIELDS in order."""
