@@ -98,13 +98,14 @@ class TensorBoardLog:
         from tensorboard.compat.proto.event_pb2 import Event, SessionLog
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
         log_dir = Path(run_dir) / TENSORBOARD
-        if kept is not None:
+        earlier = any(log_dir.glob("events.out.tfevents.*"))
+        if earlier:
             _after_newest_event_file(log_dir)
         self.writer = EventFileWriter(str(log_dir))
-        if kept is not None:
+        if earlier:
             # the restart marker: readers drop what an earlier process logged from this step
-            # on (the generations after its last checkpoint, run again now)
-            self.writer.add_event(Event(wall_time=time.time(), step=kept + 1,
+            # on (the generations after its last checkpoint, or all when it wrote none)
+            self.writer.add_event(Event(wall_time=time.time(), step=(kept or 0) + 1,
                                         session_log=SessionLog(status=SessionLog.START)))
 
     def on_generation(self, record: Record) -> None:

@@ -100,6 +100,19 @@ def test_tensorboard_resumed_after_a_stop_and_a_kill_has_each_step_once(tmp_path
     assert [h.step for h in acc.Histograms("fitness")] == list(range(1, GENERATIONS + 1))
 
 
+def test_a_kill_before_the_first_checkpoint_starts_the_logs_and_metrics_csv_again(tmp_path):
+    d = _run_dir(tmp_path, ["tensorboard"])
+    assert run_loop(d, quiet=True, stop_after=1) == {}
+    (d / CHECKPOINT).unlink()           # generation 1 logged and in metrics.csv, not checkpointed
+    assert len((d / "metrics.csv").read_text().splitlines()) == 2
+    run_loop(d, quiet=True)
+    acc, m = _events(d), read_metrics(d)
+    assert m["generation"] == [1, 2, 3, 4, 5]
+    events = acc.Scalars("wall_time_s")
+    assert [e.step for e in events] == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(np.float32([e.value for e in events]), np.float32(m["wall_time_s"]))
+
+
 def _history(client, run_id):
     return {k: [(h.step, h.value) for h in client.get_metric_history(run_id, k)]
             for k in (*SCALARS, "sigma")}
