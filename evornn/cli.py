@@ -143,8 +143,14 @@ def _make_config(opts: dict):
     if is_gradient(opts.get("optimizer") or "") and opts.get("popsize"):
         raise UsageError(f"--popsize does not apply to {opts['optimizer']}: it trains one network "
                          "(set its batches a generation with --option updates=N)")
+    from evornn.loggers import check_installed, parse_loggers
+    try:
+        log = parse_loggers(opts.get("log"))
+        check_installed(log)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     prob = get_problem(opts["problem"])
-    full = with_defaults(opts, prob)
+    full = {**with_defaults(opts, prob), "log": log}
     if full["init"]:
         full["init"] = str(Path(full["init"]).resolve())
     cfg = RunConfig(problem=opts["problem"], **{f.name: full[f.name] for f in fields(RunConfig)
@@ -403,12 +409,15 @@ def resume(args) -> int:
     for note in _pickle_notes(cfg, found):
         print(f"note: {note}", file=sys.stderr)
     try:
+        from evornn.loggers import check_installed
+        check_installed(cfg.log)
         use_backend(cfg.backend, cfg.workers)
         if cfg.backend == "ray" and cfg.address:
             from evornn.backends import check_address
             check_address(cfg.address)
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{d}: {e}") from None
+    from evornn.loggers import LoggerError
     from evornn.run import DamagedRunError, RunBusyError, RunStopped
     try:
         with _terminate_as_interrupt():
@@ -416,7 +425,7 @@ def resume(args) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted again; resume once more to continue", file=sys.stderr)
         return 130
-    except (DamagedRunError, RunBusyError) as e:
+    except (DamagedRunError, RunBusyError, LoggerError) as e:
         raise UsageError(str(e)) from None
     except RunStopped as e:
         return _stopped(e)

@@ -40,6 +40,7 @@ class Record:
     fitness: np.ndarray      # the generation's whole fitness vector, as evaluated
     done: bool = False       # the run ends after this generation
     stop_reason: str = ""    # why it ends: solved, budget, generations or the optimizer's words
+    sigma: float | None = None  # the optimizer's step size after this generation (None: none)
 
     def row(self) -> list:
         """The metrics.csv row: METRIC_FIELDS in order."""
@@ -61,13 +62,15 @@ def atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:
 
 class MetricsCSV:
     """metrics.csv: a header, then one row a generation. ``kept`` (resuming) is the number of
-    generations the checkpoint covers: later rows, written before a kill, are dropped."""
+    generations the checkpoint covers (None: no checkpoint): later rows, written before a
+    kill, are dropped."""
 
     def __init__(self, path: Path, kept: int | None = None):
         self.path = path
-        if kept is not None:
-            _truncate_rows(path, kept)
-        elif not path.exists():
+        if path.exists():
+            # no checkpoint yet (kept None): a kill came before the first one, after its row
+            _truncate_rows(path, kept or 0)
+        else:
             with open(path, "w", newline="") as f:
                 csv.writer(f).writerow(METRIC_FIELDS)
 

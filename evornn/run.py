@@ -59,6 +59,7 @@ class RunConfig:
     init: str | None = _default("init")
     options: dict | None = _default("options")
     arch_options: dict | None = _default("arch_options")
+    log: list | None = _default("log")
 
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -209,23 +210,31 @@ def _lock(run_dir: Path):
 
 
 def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listeners) -> dict:
+    from .loggers import check_installed, make_loggers
+    check_installed(cfg.log)
     use_backend(cfg.backend, cfg.workers)
     prob, net, opt = _setup(cfg)
-    evaluate = make_evaluator(cfg, prob, net)
     state, kept = _restore(run_dir, opt)
+    loggers = make_loggers(cfg.log, run_dir, cfg, kept)
+    evaluate = make_evaluator(cfg, prob, net)
     old = run_dir / OLD_CHECKPOINT
-    listeners = [MetricsCSV(run_dir / METRICS, kept),
-                 Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old))),
-                 *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
-                                                 f"{cfg.problem} {cfg.optimizer}")]),
-                 FitnessPlot(run_dir), *listeners]
+    own = [MetricsCSV(run_dir / METRICS, kept),
+           Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old))),
+           *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
+                                           f"{cfg.problem} {cfg.optimizer}")]),
+           FitnessPlot(run_dir)]
+    # --log's loggers see a generation before its checkpoint, as metrics.csv does (one that a
+    # kill cuts off is run and logged again), and the end after fitness.png is drawn (MLflow
+    # takes the run directory's files)
+    each_generation = [own[0], *loggers, *own[1:], *listeners]
+    at_the_end = [*own, *loggers, *listeners]
     summary, done_here = None, 0
     try:
         with computing(compute_module(cfg.backend)):
             while not state["done"] and (stop_after is None or done_here < stop_after):
                 record = _generation(run_dir, cfg, prob, net, opt, evaluate, state)
                 with _signals_held():
-                    for listener in listeners:
+                    for listener in each_generation:
                         listener.on_generation(record)
                 done_here += 1
         if state["done"]:
@@ -233,7 +242,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
             atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
     finally:
         evaluate.close()
-        for listener in listeners:
+        for listener in at_the_end:
             listener.on_end(summary)
     return summary or {}
 
@@ -364,7 +373,7 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     return Record(opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),
                   float(np.median(fin)), float(fin.std()), int((~ok).sum()),
                   state["best_fitness"], round(state["wall"], 4), f, state["done"],
-                  state.get("stop", ""))
+                  state.get("stop", ""), getattr(opt, "step_size", None))
 
 
 def _summary(cfg: RunConfig, opt, state: dict) -> dict:

@@ -82,6 +82,8 @@ RUN_OPTIONS: dict[str, RunOption] = {
     "arch_options": _declare("arch_options", dict, None, "an option of the architecture, "
                              "repeatable (e.g. --arch-option forget_bias=1 for lstm)",
                              flag="--arch-option"),
+    "log": _declare("log", list, None, "log each generation to tensorboard (RUN_DIR/tensorboard/) "
+                    "or mlflow (./mlruns), repeatable or comma-separated; resume logs on"),
     "config": _declare("config", str, None, "a TOML file with any of these options", key="",
                        compare=False),
 }
@@ -103,6 +105,8 @@ def add_flags(parser: argparse.ArgumentParser, command: str) -> None:
             parser.add_argument(o.flag, action="append", dest=name[:-1], **kw)
         elif o.type is bool:
             parser.add_argument(o.flag, action="store_true", help=o.help)
+        elif o.type is list:                              # --log NAME, repeatable
+            parser.add_argument(o.flag, action="append", dest=name, metavar="NAME", help=o.help)
         else:
             parser.add_argument(o.flag, type=None if o.type is str else o.type, dest=name,
                                 help=o.help)
@@ -118,6 +122,8 @@ def from_toml(data: dict, path: str) -> dict:
             raise ValueError(f"config file {path}: unknown key {key!r}"
                              f"{did_you_mean(dashed, TOML_KEYS)}; valid: {', '.join(TOML_KEYS)}")
         want = RUN_OPTIONS[TOML_KEYS[dashed]].type
+        if want is list and isinstance(value, str):
+            value = [value]                               # log = "mlflow" as ["mlflow"]
         ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True

@@ -90,7 +90,7 @@ def test_list_options_of_an_unknown_name_is_one_line(capsys):
 
 
 def _value(o):
-    return {int: "3", float: "0.5", str: "x", dict: "a=1"}[o.type]
+    return {int: "3", float: "0.5", str: "x", dict: "a=1", list: "x"}[o.type]
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
@@ -108,14 +108,14 @@ def test_run_and_compare_flags_come_from_the_one_table(command):
             continue
         args = ap.parse_args(argv)
         got = getattr(args, name[:-1] if o.type is dict else name)
-        want = {bool: True, dict: ["a=1"]}.get(o.type) or o.type(_value(o))
+        want = {bool: True, dict: ["a=1"], list: ["x"]}.get(o.type) or o.type(_value(o))
         assert got == want, (command, name)
     assert {n for n, o in RUN_OPTIONS.items() if not o.compare} == \
         {"optimizer", "target", "seed", "address", "init", "quiet", "config"}
 
 
 def test_every_config_key_is_a_declared_option():
-    data = {o.key: {int: 3, float: 0.5, str: "x", bool: True, dict: {"a": 1}}[o.type]
+    data = {o.key: {int: 3, float: 0.5, str: "x", bool: True, dict: {"a": 1}, list: ["x"]}[o.type]
             for o in RUN_OPTIONS.values() if o.key}
     got = from_toml(data, "f.toml")
     assert set(got) == set(RUN_OPTIONS) - {"config"}

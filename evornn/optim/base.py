@@ -282,6 +282,12 @@ class Optimizer:
         self.evaluations += len(X)          # popsize may change in _tell (restarts)
 
     @property
+    def step_size(self) -> float | None:
+        """The search's current step size (one number: a mean where each gene has its own),
+        or None for a method without one."""
+        return None
+
+    @property
     def best(self):
         """(genome, fitness) of the best individual ever told; (None, -inf) before any success."""
         x = None if self._best_x is None else self._best_x.copy()

@@ -156,6 +156,10 @@ class CMAES(Optimizer):
     def sigma(self) -> float:
         return float(self._es.sigma)
 
+    @property
+    def step_size(self) -> float:
+        return self.sigma
+
     def _export(self, key, value):
         if key in ("_es", "_raw"):         # pycma's own pickling; one blob keeps identities
             return pickle.dumps(value)

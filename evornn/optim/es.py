@@ -108,6 +108,10 @@ class OpenAIES(Optimizer):
         sigma = self.sigma if sigma is None else float(sigma)
         return population_from_seeds(seeds, mean, sigma)
 
+    @property
+    def step_size(self) -> float:
+        return float(self.sigma)
+
     def _ask(self):
         self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
         return self.population_from_seeds(self._seeds)

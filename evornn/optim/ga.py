@@ -78,6 +78,10 @@ class GA(Optimizer):
         o = self.options
         self._indpb = o["indpb"] if o["indpb"] is not None else min(1.0, 2.0 / self.dim)
 
+    @property
+    def step_size(self) -> float:
+        return float(self.mut_sigma)
+
     def _ask(self):
         P, D = self.popsize, self.dim
         if self._pop is None:

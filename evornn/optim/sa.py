@@ -57,6 +57,10 @@ class SA(Optimizer):
     def temperature(self):
         return self._T
 
+    @property
+    def step_size(self) -> float:
+        return float(np.mean(self._step))             # one step a chain
+
     def _ask(self):
         P, D = self.popsize, self.dim
         if self._x is None:

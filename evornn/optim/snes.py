@@ -46,6 +46,10 @@ class SNES(Optimizer):
         e = self.options["eta_sigma"]
         self._eta_sigma = e if e is not None else (3 + np.log(D)) / (5 * np.sqrt(D))
 
+    @property
+    def step_size(self) -> float:
+        return float(np.mean(self.sigma))             # one sigma a gene
+
     def _ask(self):
         self._s = self._rng.standard_normal((self.popsize, self.dim))
         return self.mean + self.sigma * self._s

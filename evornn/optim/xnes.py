@@ -59,6 +59,10 @@ class XNES(Optimizer):
         self._eta_sigma = o["eta_sigma"] if o["eta_sigma"] is not None else default
         self._eta_B = o["eta_B"] if o["eta_B"] is not None else default
 
+    @property
+    def step_size(self) -> float:
+        return float(self.sigma)
+
     def _ask(self):
         self._s = self._rng.standard_normal((self.popsize, self.dim))
         return self.mean + self.sigma * self._s @ self.B.T
