@@ -19,6 +19,7 @@ import numpy as np
 import evornn
 from evornn.arrays import population_forward_array
 from evornn.problems import tree_eval as te
+from evornn.threads import threads
 
 from .forward import timed
 
@@ -39,10 +40,11 @@ def main() -> None:
     ap.add_argument("--twins", type=int, default=16)
     args = ap.parse_args()
     import torch
+    torch.set_num_threads(threads())            # as many as the kernels get (EVORNN_THREADS)
     X = inputs(args.dtype)
     Xt = torch.from_numpy(X.astype(np.float64))
-    print(f"P={P} B={B} T={X.shape[1]} H={H} {args.dtype}; thousands of genome-trees/s "
-          f"(twin: {args.twins} genomes, one at a time)")
+    print(f"P={P} B={B} T={X.shape[1]} H={H} {args.dtype}, {threads()} thread(s); thousands of "
+          f"genome-trees/s (twin: {args.twins} genomes, one at a time)")
     print(f"{'cell':9} {'evornn':>8} {'numpy':>8} {'torch':>8} {'x numpy':>8} {'x torch':>8} "
           f"{'max|diff|':>10}")
     for cell in ("plain", "treelstm"):

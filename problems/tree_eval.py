@@ -19,7 +19,8 @@ and the (a op) nodes are never scored.
 
 Solved when the root of at least 99% of a fixed held-out set (``per_depth`` expressions of
 every depth 1..``train_depth``) is right; the info reports the root accuracy for every
-depth 1..``test_depth`` (depths beyond training: generalization).
+depth 1..``test_depth`` (depths beyond training: generalization; only the training depths
+while not solved).
 """
 from __future__ import annotations
 
@@ -144,8 +145,9 @@ def make(name: str = "tree-eval", train_depth: int = 4, test_depth: int = 7, bat
         out = evornn.population_forward(net, genome[None], X[seen].astype(np.float32))[0]
         right = out[np.arange(len(out)), roots[seen]].argmax(-1) == want[seen]
         acc = float(right.mean())
-        if acc < SOLVED_AT:
-            return False, {"root_accuracy_train_depths": acc, **info}
+        if acc < SOLVED_AT:                # the deeper test trees only for a solved champion
+            by_depth = {int(d): float(right[depths[seen] == d].mean()) for d in range(1, train_depth + 1)}
+            return False, {"root_accuracy_train_depths": acc, "root_accuracy_by_depth": by_depth, **info}
         out = evornn.population_forward(net, genome[None], X[~seen].astype(np.float32))[0]
         right = np.concatenate([right, out[np.arange(len(out)), roots[~seen]].argmax(-1)
                                 == want[~seen]])
