@@ -29,8 +29,9 @@ def postorder(tree, n_symbols: int) -> list[int]:
             out.append(REDUCE)
         elif isinstance(node, tuple):
             if len(node) != 2:
-                raise _bad(f"not a binary tree: a node has {len(node)} children (every internal "
-                           f"node must be a pair (left, right))", node)
+                k = len(node)
+                raise _bad(f"not a binary tree: a node has {k} {'child' if k == 1 else 'children'} "
+                           f"(every internal node must be a pair (left, right))", node)
             todo += [(node, True), (node[1], False), (node[0], False)]
         elif isinstance(node, (int, np.integer)) and not isinstance(node, bool) \
                 and 0 <= node < n_symbols:

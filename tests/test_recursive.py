@@ -35,7 +35,7 @@ def direct(net, tree):
 @pytest.mark.parametrize("tree,message", [
     ((1, 2, 3), "not a binary tree: a node has 3 children (every internal node must be a pair "
                 "(left, right)): (1, 2, 3)"),
-    (((0, 1), (2,)), "not a binary tree: a node has 1 children (every internal node must be a pair "
+    (((0, 1), (2,)), "not a binary tree: a node has 1 child (every internal node must be a pair "
                      "(left, right)): (2,)"),
     ((0, 7), "not a tree leaf: leaves must be symbol indices 0..4, got: 7"),
     ((0, "x"), "not a tree leaf: leaves must be symbol indices 0..4, got: 'x'"),
