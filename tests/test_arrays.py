@@ -44,6 +44,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("seq2seq", {"attention": "none", "decoder": "lstm", "readout": "sigmoid"}),
     ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
     (["seq2seq", "gru"], {"attention": "luong"}),
+    ("recursive", {"cell": "treelstm", "stack": 3, "readout": "sigmoid"}),   # T = 11 > stack
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -86,6 +86,7 @@ DEFAULTS = {
     "bam": {"readout": "none", "split": None, "units": "binary", "gain": 1.0},
     "seq2seq": {"readout": "linear", "encoder": "gru", "decoder": "gru", "attention": "bahdanau",
                 "max_source": 64},
+    "recursive": {"readout": "linear", "cell": "plain", "stack": 8},
 }
 
 
@@ -514,11 +515,47 @@ def ref_seq2seq(get, X, H, O, o, fixed):
     return apply_readout(get, feats, o["readout"], O)
 
 
+def ref_recursive(get, X, H, O, o, fixed):
+    """A Python list as each sequence's stack: shift pushes the leaf, reduce pops two (missing
+    ones are zeros) and pushes the parent; a push onto a full stack replaces the top."""
+    tl, S = o["cell"] == "treelstm", o["stack"]
+    E, b_leaf, W, b = get("E"), get("b_leaf"), get("W"), get("b")
+    feats = np.zeros(X.shape[:2] + (H,))
+    zero = (np.zeros(H), np.zeros(H))
+    for s in range(X.shape[0]):
+        stack = []
+        for t in range(X.shape[1]):
+            x, reduce = X[s, t, :-1], X[s, t, -1] > 0.5
+            if reduce:
+                (h1, c1), (h2, c2) = ([zero, zero] + stack)[-2:]
+                del stack[-2:]
+                z = W @ np.concatenate([h1, h2]) + b
+                if tl:
+                    i, fl, fr, og = (sigmoid(z[k * H:(k + 1) * H]) for k in range(4))
+                    c = i * np.tanh(z[4 * H:]) + fl * c1 + fr * c2
+                    node = (og * np.tanh(c), c)
+                else:
+                    node = (np.tanh(z), None)
+            else:
+                z = E @ x + b_leaf
+                if tl:
+                    c = sigmoid(z[:H]) * np.tanh(z[2 * H:])
+                    node = (sigmoid(z[H:2 * H]) * np.tanh(c), c)
+                else:
+                    node = (np.tanh(z), None)
+                if len(stack) == S:
+                    stack.pop()
+            stack.append(node)
+            feats[s, t] = node[0]
+    return apply_readout(get, feats, o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
     "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
+    "recursive": ref_recursive,
 }
 
 
@@ -759,6 +796,7 @@ VARIANTS = [
     # T = 7 steps: beyond 2 encoder steps the last slot is overwritten
     ("seq2seq", {"max_source": 2, "attention": "luong"}),
     ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
+    ("recursive", {"cell": "treelstm", "stack": 2, "readout": "sigmoid"}),   # T = 7 > stack
 ]
 
 
@@ -969,6 +1007,8 @@ def test_step_equals_forward(arch, options):
     net = Network(arch, I, H_, O, **options)
     net.genome = random_genome(net, rng)
     X = inputs(rng, 1, I=I)[0]
+    if arch == "recursive":
+        X[0, -1] = 1.0           # a first reduce pops what a carried-over stack holds
     want = net.forward(X)
     for _ in range(2):                       # reset() really flushes the state
         net.reset()
