@@ -21,7 +21,12 @@ def one_size(arch) -> bool:
 
 def sized(arch, I: int, H, O: int) -> tuple:
     """(n_in, n_hidden, n_out) for arch from a suite's generic sizes: a one-size family
-    gets its units (the first hidden size) for all three."""
+    gets its units (the first hidden size) for all three, a family whose options fix n_in and
+    n_out (Family.io_sizes) gets those of its defaults."""
+    fam = family(_first(arch))
+    if fam.io_sizes is not None:
+        I, O = fam.io_sizes(fam.defaults())
+        return I, H, O
     if one_size(arch):
         N = H[0] if isinstance(H, (list, tuple)) else H
         return N, H, N
