@@ -536,8 +536,9 @@ def ref_pixelrnn(get, X, H, O, o, fixed):
             for k in range(C):
                 z = b + sum(np.outer(x[:, r, k - s], W_is[:, s - 1]) for s in range(1, k + 1))
                 if r > 0:
-                    z = z + sum(h[r - 1, k + t - 1] @ W_ss[:, :, t].T for t in range(3)
-                                if 0 <= k + t - 1 < C)
+                    z = z + sum(h[r - 1, k + t - 1] @ W_ss[:, :, t].T
+                                + np.outer(x[:, r - 1, k + t - 1], get("W_ip")[:, t])
+                                for t in range(3) if 0 <= k + t - 1 < C)
                 h[r, k], c[r, k] = _pix_cell(z, c[r - 1, k] if r > 0 else zero)
                 y[:, r, k] = h[r, k] @ get("W_out")
     else:

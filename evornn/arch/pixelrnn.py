@@ -12,14 +12,18 @@ c = sigmoid(f) c_prev + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c).
 
 variant "row" (Row LSTM): rows top to bottom; the state of row r from the state of row r - 1,
 
-  z(r, c) = b + sum_{s=1..c} W_is[:, s-1] x(r, c-s) + sum_{t=0,1,2} W_ss[:, :, t] h(r-1, c+t-1)
+  z(r, c) = b + sum_{s=1..c} W_is[:, s-1] x(r, c-s) + sum_{t=0,1,2} W_ip[:, t] x(r-1, c+t-1)
+              + sum_{t=0,1,2} W_ss[:, :, t] h(r-1, c+t-1)
 
-with c_prev = c(r-1, c). The input-to-state part is a masked (mask A) 1-D convolution over the
-current row: pixel c sees every pixel left of it in its row, not itself. The state-to-state
-part is the paper's width-3 convolution over the previous row's h (zero beyond the edges), so
-the rows above reach (r, c) through a triangle widening one column a row upward: the Row
-LSTM's triangular receptive field, as the paper says; pixels above and further right or left
-than that are not seen. Blocks W_is [G, C - 1], W_ss [G, H, 3], b [G].
+with c_prev = c(r-1, c) (zero beyond the edges). The input-to-state part is a masked (mask
+A) convolution: over the current row pixel c sees every pixel left of it, not itself, and
+the previous row's three pixels above it (without these the last column of every row would
+reach no later pixel: in a single layer a pixel enters the state only at cells after it).
+The state-to-state part is the paper's width-3 convolution over the previous row's h, so the
+rows above reach (r, c) through a triangle widening one column a row upward: row r - k up to
+column c + k. This is the Row LSTM's triangular receptive field, as the paper says; pixels
+above and further right than that are not seen. Blocks W_is [G, C - 1], W_ip [G, 3],
+W_ss [G, H, 3], b [G].
 
 variant "diagonal" (Diagonal BiLSTM): two LSTMs, each over the whole image, each pixel's
 cell seeing its own pixel (a 1x1 input-to-state map) and the paper's 2x1 state-to-state
@@ -88,7 +92,8 @@ def blocks(I, H, O, opts):
     R, C = image_shape(opts["image"])
     G, s = 4 * H, 1.0 / np.sqrt(H)
     if opts["variant"] == "row":
-        cell = [uniform("W_is", (G, C - 1), s), uniform("W_ss", (G, H, 3), s), uniform("b", (G,), s)]
+        cell = [uniform("W_is", (G, C - 1), s), uniform("W_ip", (G, 3), s),
+                uniform("W_ss", (G, H, 3), s), uniform("b", (G,), s)]
         F = H
     else:
         cell = [blk for d in ("_l", "_r") for blk in (
@@ -101,7 +106,7 @@ def sizes(I, H, O, opts):
     R, C = image_shape(opts["image"])
     G, N = 4 * H, R * C
     if opts["variant"] == "row":
-        packed = G * (C - 1) + 3 * H * G + G + H + N
+        packed = G * (C + 2) + 3 * H * G + G + H + N
         return packed, 2 * N * H + G          # h and c of every pixel, the gates
     packed = 2 * (G + 2 * H * G + G) + 2 * H + N
     return packed, 4 * N * H + G              # h and c of both directions, the gates
@@ -145,9 +150,10 @@ def pack(g, cfg, fixed, w):
     R, C = int(cfg[kn.C_OPT + C_ROWS]), int(cfg[kn.C_OPT + C_COLS])
     G = 4 * H
     if int(cfg[kn.C_OPT + C_VARIANT]) == ROW:
-        # W_is [G, C-1] -> [C-1, G]
+        # W_is [G, C-1] -> [C-1, G], W_ip [G, 3] -> [3, G]
         kn.transpose_into(kn.view2d(w, 0, C - 1, G), g, 0, G, C - 1)
-        goff, woff = _pack_taps(g, G * (C - 1), w, G * (C - 1), G, H, 3)
+        kn.transpose_into(kn.view2d(w, G * (C - 1), 3, G), g, G * (C - 1), G, 3)
+        goff, woff = _pack_taps(g, G * (C + 2), w, G * (C + 2), G, H, 3)
         goff, woff = _copy(g, goff, w, woff, G + H + R * C)
     else:
         goff, woff = 0, 0
@@ -179,7 +185,8 @@ def _cell(z, c_prev, h_out, c_out, H):
 def _row_image(w, x, y, hm, cm, z, zero_h, R, C, H):
     """One image x [R C] -> logits y [R C] by the Row LSTM; hm, cm [R C, H] its maps."""
     G = 4 * H
-    ss = G * (C - 1)
+    ip = G * (C - 1)
+    ss = ip + 3 * G
     bo = ss + 3 * H * G
     oo = bo + G
     for r in range(R):
@@ -195,6 +202,9 @@ def _row_image(w, x, y, hm, cm, z, zero_h, R, C, H):
                 for t in range(3):
                     cc = c + t - 1
                     if cc >= 0 and cc < C:
+                        a = x[(r - 1) * C + cc]
+                        for j in range(G):
+                            z[j] += w[ip + t * G + j] * a
                         _add_state(z, w, ss + t * H * G, hm[(r - 1) * C + cc], G, H)
             p = r * C + c
             _cell(z, cm[p - C] if r > 0 else zero_h, hm[p], cm[p], H)
@@ -300,8 +310,11 @@ def _row_logits(f, w, X, R, C, H):
         if r > 0:
             pad = f.zeros_like(h[..., :1, :])
             hp = f.cat([pad, h, pad], -2)
+            xa = X[..., r - 1, :]
+            xp = f.cat([f.zeros_like(xa[..., :1]), xa, f.zeros_like(xa[..., :1])], -1)
             for t in range(3):
-                z = z + f.einsum("...nck,...gk->...ncg", hp[..., t:t + C, :], Ws[t])
+                z = z + f.einsum("...nck,...gk->...ncg", hp[..., t:t + C, :], Ws[t]) \
+                    + xp[..., t:t + C, None] * w["W_ip"][..., t][..., None, None, :]
         h, c = _lstm(f, z, c)
         hs.append(h)
     Hm = f.stack(hs, -3)                                              # [..., n, R, C, H]
