@@ -5,6 +5,6 @@
 
 The test NLL of the best network is in the run's summary (``python -m evornn eval RUN_DIR``).
 """
-from problems.digits_nll import make
+from evornn.problems.digits_nll import make
 
 PROBLEM = make(solve_nll=0.0, name="digits-nll-long")

@@ -24,7 +24,7 @@ import numpy as np
 
 import evornn
 from evornn.arrays import population_forward_array
-from problems.digits_nll import load, nll
+from evornn.problems.digits_nll import load, nll
 
 from .forward import timed
 

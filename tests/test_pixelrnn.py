@@ -122,7 +122,7 @@ def test_digits_nll_refuses_networks_that_see_the_pixel_they_predict():
 def test_digits_nll_without_scikit_learn_names_the_extra(monkeypatch):
     import sys
 
-    from problems import digits_nll
+    from evornn.problems import digits_nll
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     digits_nll.load.cache_clear()
