@@ -7,7 +7,10 @@ from evornn.arch.dispatch import family
 
 # binary Hopfield and BAM units are a step function: no gradient, so no twin; the twin suites run
 # the continuous units
-TWIN_OPTIONS = {"hopfield": {"units": "continuous"}, "bam": {"units": "continuous"}}
+# the continuous units; pixelrnn's twin suites (RTRL: a forward-mode product a weight) run a
+# 3 x 4 image, which has a third of the 8 x 8 image's weights and rows
+TWIN_OPTIONS = {"hopfield": {"units": "continuous"}, "bam": {"units": "continuous"},
+                "pixelrnn": {"image": "3,4"}}
 
 
 # families whose steps are independent (pixelrnn: a step is a whole image): no state carries

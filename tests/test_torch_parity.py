@@ -165,7 +165,7 @@ VARIANT_CASES = [
     ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
     ("seq2seq", {"attention": "none", "encoder": "elman", "decoder": "lstm", "readout": "tanh"}),
     ("seq2seq", {"max_source": 3, "encoder": "lstm", "readout": "sigmoid"}),   # T = 9 > 3
-    ("pixelrnn", {"variant": "diagonal", "image": "3,4"}),
+    ("pixelrnn", {"variant": "diagonal", "image": "3,5", "readout": "sigmoid"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
