@@ -7,7 +7,14 @@ from evornn.arch.dispatch import family
 
 # binary Hopfield and BAM units are a step function: no gradient, so no twin; the twin suites run
 # the continuous units
-TWIN_OPTIONS = {"hopfield": {"units": "continuous"}, "bam": {"units": "continuous"}}
+# the continuous units; pixelrnn's twin suites (RTRL: a forward-mode product a weight) run a
+# 3 x 4 image, which has a third of the 8 x 8 image's weights and rows
+TWIN_OPTIONS = {"hopfield": {"units": "continuous"}, "bam": {"units": "continuous"},
+                "pixelrnn": {"image": "3,4"}}
+
+
+# families whose steps are independent (pixelrnn: a step is a whole image): no state carries
+STATELESS = {"pixelrnn"}
 
 
 def _first(arch) -> str:
@@ -19,9 +26,22 @@ def one_size(arch) -> bool:
     return family(_first(arch)).one_size
 
 
-def sized(arch, I: int, H, O: int) -> tuple:
+def _last(arch) -> str:
+    return (arch.split("+") if isinstance(arch, str) else list(arch))[-1]
+
+
+def _fixed(name: str, options: dict | None):
+    fam = family(name)
+    return None if fam.io_sizes is None else fam.io_sizes({**fam.defaults(), **(options or {})})
+
+
+def sized(arch, I: int, H, O: int, options: dict | None = None) -> tuple:
     """(n_in, n_hidden, n_out) for arch from a suite's generic sizes: a one-size family
-    gets its units (the first hidden size) for all three."""
+    gets its units (the first hidden size) for all three; a family whose options fix n_in and
+    n_out (Family.io_sizes) gets its n_in at the bottom of a stack, its n_out at the top."""
+    first, last = _fixed(_first(arch), options), _fixed(_last(arch), options)
+    if first or last:
+        return (first or (I, O))[0], H, (last or (I, O))[1]
     if one_size(arch):
         N = H[0] if isinstance(H, (list, tuple)) else H
         return N, H, N

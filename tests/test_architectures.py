@@ -19,10 +19,10 @@ from tests.family_cases import sized
 ARCHS = evornn.architectures()
 
 
-def test_the_seventeen_families_are_registered():
+def test_the_builtin_families_are_registered():
     assert ARCHS == ["elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
                      "second_order", "ntm", "stack_rnn", "dnc", "hopfield", "bam", "seq2seq",
-                     "recursive"]
+                     "recursive", "pixelrnn"]
     assert set(evornn.describe_architectures()) == set(ARCHS)
 
 
@@ -154,7 +154,7 @@ def test_every_family_reaches_its_own_branch(kind):
 
 def test_the_run_time_switch_calls_the_family_of_the_index():
     """A loop that reads kind at run time gets the generated if/elif switch (built here over
-    two families: the full one compiles all sixteen, about 40 s)."""
+    two families: the full one compiles all of them, about 40 s for sixteen)."""
     from evornn.arch.dispatch import _switch
     two = (FAMILIES[0], FAMILIES[3])
     pack2 = _switch("pack", "g, cfg, fixed, w", two)

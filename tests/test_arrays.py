@@ -45,6 +45,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
     (["seq2seq", "gru"], {"attention": "luong"}),
     ("recursive", {"cell": "treelstm", "stack": 3, "readout": "sigmoid"}),   # T = 11 > stack
+    ("pixelrnn", {"variant": "diagonal", "image": "3,4", "readout": "sigmoid"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),
@@ -82,7 +83,7 @@ def genomes(net, P, rng):
 @pytest.mark.parametrize("module", MODULES)
 def test_array_path_equals_numba_kernels(arch, options, dtype, atol, module):
     rng = np.random.default_rng(7)
-    I, _, O = sized(arch, 3, 6, 2)
+    I, _, O = sized(arch, 3, 6, 2, options)
     net = evornn.Network(arch, I, 6, O, seed=1, **options)
     G = genomes(net, 9, rng)
     X = rng.uniform(-1.5, 1.5, (4, 11, I)).astype(dtype)

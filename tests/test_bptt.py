@@ -24,7 +24,7 @@ IDS = [str(a) + ("-2" if o.get("num_layers") else "") for a, o in NETS]
 
 
 def _net(arch, opts, seed=1):
-    net = evornn.Network(arch, *sized(arch, 3, 4, 2), seed=seed, **opts)
+    net = evornn.Network(arch, *sized(arch, 3, 4, 2, opts), seed=seed, **opts)
     net.genome = net.genome + 0.3 * np.random.default_rng(seed).standard_normal(net.n_params)
     return net
 
@@ -38,7 +38,7 @@ def _data(seed=0, B=2, T=7, I=3, O=2):
 
 @pytest.mark.parametrize("arch,opts", NETS, ids=IDS)
 def test_twin_runs_in_windows_exactly_as_in_one_pass(arch, opts):
-    I, _, O = sized(arch, 3, 4, 2)
+    I, _, O = sized(arch, 3, 4, 2, opts)
     m = _net(arch, opts).to_torch()
     X, _, _ = _data(T=9, I=I, O=O)
     with torch.no_grad():
@@ -54,7 +54,7 @@ def test_twin_runs_in_windows_exactly_as_in_one_pass(arch, opts):
 
 @pytest.mark.parametrize("arch,opts", NETS, ids=IDS)
 def test_rtrl_gradient_equals_bptt_gradient(arch, opts):
-    I, _, O = sized(arch, 3, 4, 2)
+    I, _, O = sized(arch, 3, 4, 2, opts)
     m = _net(arch, opts).to_torch()
     X, Y, W = _data(I=I, O=O)
     m.zero_grad()

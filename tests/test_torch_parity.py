@@ -130,7 +130,7 @@ def twin_genome(net, rng, scale=0.7):
 
 def make(arch, options, seed=0, n_hidden=H_, n_out=O_):
     rng = np.random.default_rng(seed)
-    n_in, n_hidden, n_out = sized(arch, I_, n_hidden, n_out)
+    n_in, n_hidden, n_out = sized(arch, I_, n_hidden, n_out, options)
     net = evornn.Network(arch, n_in, n_hidden, n_out, seed=seed, **options)
     net.genome = twin_genome(net, rng)
     return net, rng.uniform(-1.5, 1.5, (B_, T_, n_in))
@@ -166,6 +166,7 @@ VARIANT_CASES = [
     ("seq2seq", {"attention": "none", "encoder": "elman", "decoder": "lstm", "readout": "tanh"}),
     ("seq2seq", {"max_source": 3, "encoder": "lstm", "readout": "sigmoid"}),   # T = 9 > 3
     ("recursive", {"cell": "treelstm", "stack": 3, "readout": "tanh"}),       # T = 9 > 3
+    ("pixelrnn", {"variant": "diagonal", "image": "3,5", "readout": "sigmoid"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -222,8 +223,9 @@ def test_twin_computes_the_numba_function_and_round_trips(case):
 @pytest.mark.parametrize("family", evornn.architectures())
 def test_every_family_has_a_stack_twin_with_block_named_parameters(family):
     """Outside the one-torch.nn-module case, each layer's parameters are its genome blocks."""
-    arch = ["elman", "jordan"] if family == "jordan" else [family, "elman"]
-    net, X = make(arch, twin_options(arch), n_hidden=[4, 3])
+    arch = ["elman", family] if family in ("jordan", "pixelrnn") else [family, "elman"]
+    # pixelrnn reads an 8 x 8 image: elman's 64 features
+    net, X = make(arch, twin_options(arch), n_hidden=[64 if family == "pixelrnn" else 4, 3])
     module = net.to_torch()
     lay = net.layers[0]
     assert isinstance(module, StackTwin) and type(module.layers[0]) is type(lay.family.twin(lay))
@@ -253,7 +255,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
-                                                          18, 19, 20, 21, 23, 24, 25)] \
+                                                          18, 19, 20, 21, 23, 24, 25, 26)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 

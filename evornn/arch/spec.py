@@ -67,6 +67,8 @@ class Family(NamedTuple):
     internal                              built by Network itself, not named by users (dense)
     one_size                              n_in, n_hidden and n_out are one number, the units
                                           (hopfield: probe, states and outputs are all N wide)
+    io_sizes(opts) -> (n_in, n_out)       n_in and n_out that the options fix (pixelrnn: one
+                                          input and one output a pixel of its image), else None
     """
 
     name: str
@@ -89,6 +91,7 @@ class Family(NamedTuple):
     torch_nn: TorchNN | None = None
     internal: bool = False
     one_size: bool = False
+    io_sizes: Callable | None = None
 
     def defaults(self) -> dict:
         """Option name -> default value."""
