@@ -140,6 +140,11 @@ def _make_config(opts: dict):
     msg = first_problem(opts)
     if msg is not None:
         raise UsageError(msg)
+    from evornn.device import make_device
+    try:
+        make_device(opts.get("device"), opts.get("device_options"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if is_gradient(opts.get("optimizer") or "") and opts.get("popsize"):
         raise UsageError(f"--popsize does not apply to {opts['optimizer']}: it trains one network "
                          "(set its batches a generation with --option updates=N)")
