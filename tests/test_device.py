@@ -168,3 +168,19 @@ def test_a_device_run_is_the_same_on_one_and_two_threads_and_keeps_the_ideal_gen
     programmed = program(g[None], np.random.default_rng(0), make_device("memristive", three))
     assert np.isin(programmed, HALVES).all()
     assert float(prob.evaluate(net, programmed, (4, gen))[0]) == f
+
+
+def test_a_stopped_device_run_resumes_to_the_uninterrupted_result(tmp_path):
+    import dataclasses
+
+    from evornn.listeners import atomic_write
+    from evornn.run import CONFIG, new_run_dir, run_loop
+    cfg = _cfg(max_evals=40)
+    whole, _ = start(cfg, root=tmp_path / "whole", quiet=True)
+    d = new_run_dir(tmp_path / "parts", cfg)
+    atomic_write(d / CONFIG, json.dumps(dataclasses.asdict(cfg)).encode())
+    run_loop(d, quiet=True, stop_after=2)
+    assert len(_fitness(d)) == 2
+    run_loop(d, quiet=True)
+    assert np.array_equal(_fitness(d), _fitness(whole)) and len(_fitness(d)) == 5
+    assert np.array_equal(read_best(d)[0], read_best(whole)[0])
