@@ -42,6 +42,8 @@ MEMRISTIVE_OPTIONS: dict[str, Option] = {
                                  "(>= drift_t0)", positive),
     "drift_compensation": Option(True, "divide what is read by the mean drift factor (t / "
                                        "t0)^-nu, one digital scale as on the chip", boolean),
+    "samples": Option(1, "devices a genome is programmed onto per evaluation: its fitness is "
+                         "their mean, and it is solved when every copy passes", integer(1)),
 }
 DEVICES = {"memristive": "each weight a pair of memristive conductances: levels, programming "
                          "and read noise, drift (docs/memristive.md)"}
@@ -62,6 +64,7 @@ class Memristive:
     drift_t0: float = 20.0
     drift_time: float = 3600.0
     drift_compensation: bool = True
+    samples: int = 1
 
     def __post_init__(self):
         check("memristive", MEMRISTIVE_OPTIONS, self.__dict__)

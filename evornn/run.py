@@ -351,17 +351,21 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     t0 = time.perf_counter()
     G = opt.ask()
     seed = (cfg.seed, opt.generation)
-    Gd = G
+    Gd, copies = G, 1
     try:
         if device is not None:
             from .device import generation_rng, program
-            Gd = program(G, generation_rng(cfg.seed, opt.generation), device[0], device[1])
+            copies = device[0].samples             # genome p's copies: rows p*copies...
+            Gd = program(np.repeat(G, copies, axis=0), generation_rng(cfg.seed, opt.generation),
+                         device[0], device[1])
             f = evaluate(Gd, seed)
         elif getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
             f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
         else:
             f = evaluate(G, seed)
         f = np.asarray(f, dtype=np.float64)
+        if copies > 1 and f.shape == (len(Gd),):
+            f, f_copies = f.reshape(len(G), copies).mean(axis=1), f.reshape(len(G), copies)
     except ClusterLost as e:                 # Ray itself, not the problem
         raise RunLostCluster(run_dir, str(e)) from e
     except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
@@ -374,7 +378,7 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
     if ok.any():
-        solved, info = prob.solved(net, Gd[i], float(f[i]))   # the network that was evaluated
+        solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
         solved = solved or (cfg.target is not None and f[i] >= cfg.target)
         if solved:
             state["solved"], state["info"] = True, info
@@ -404,6 +408,18 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
             "stop_reason": state.get("stop", ""), **state["info"]}
+
+
+def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f) -> tuple[bool, dict]:
+    """The problem's solved test on genome i as evaluated: under a device model on every one
+    of its programmed copies (solved when all pass; the last test's figures)."""
+    if copies == 1:
+        return prob.solved(net, Gd[i], float(f[i]))
+    for k in range(copies):
+        solved, info = prob.solved(net, Gd[i * copies + k], float(f[k]))
+        if not solved:
+            return False, info
+    return True, info
 
 
 def start(cfg: RunConfig, root: Path = Path("runs"), quiet: bool = False,

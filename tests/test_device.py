@@ -184,3 +184,18 @@ def test_a_stopped_device_run_resumes_to_the_uninterrupted_result(tmp_path):
     run_loop(d, quiet=True)
     assert np.array_equal(_fitness(d), _fitness(whole)) and len(_fitness(d)) == 5
     assert np.array_equal(read_best(d)[0], read_best(whole)[0])
+
+
+def test_with_samples_a_genome_scores_the_mean_of_its_copies_and_is_solved_when_all_pass(tmp_path):
+    from types import SimpleNamespace
+
+    from evornn.run import _solved
+    exact = {**EXACT, "levels": 2 ** 40, "w_max": 1e3}
+    d1, _ = start(_cfg(device_options=exact), root=tmp_path / "one", quiet=True)
+    d3, _ = start(_cfg(device_options={**exact, "samples": 3}), root=tmp_path / "three",
+                  quiet=True)
+    assert np.allclose(_fitness(d1), _fitness(d3), atol=1e-9, rtol=0)
+    prob = SimpleNamespace(solved=lambda net, g, f: (f > 0, {"f": f}))
+    Gd = np.zeros((6, 2))
+    assert _solved(prob, None, Gd, 1, 3, np.array([1.0, 2.0, 3.0])) == (True, {"f": 3.0})
+    assert _solved(prob, None, Gd, 1, 3, np.array([1.0, -2.0, 3.0]))[0] is False
