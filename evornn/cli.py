@@ -447,10 +447,13 @@ def list_options(name: str) -> int:
         kind, declared = "architecture", evornn.architecture_options(name)
     elif name in evornn.optimizers(gradient=True):
         kind, declared = "optimizer", evornn.optim.declared_options(name)
+    elif name == "memristive":
+        from evornn.device import MEMRISTIVE_OPTIONS
+        kind, declared = "device", MEMRISTIVE_OPTIONS
     else:
         valid = list(evornn.optimizers(gradient=True)) + list(archs)
         raise UsageError(str(unknown("optimizer or architecture", name, valid)))
-    flag = "--arch-option" if kind == "architecture" else "--option"
+    flag = {"architecture": "--arch-option", "device": "--device-option"}.get(kind, "--option")
     print(f"options of the {kind} {name} ({flag} KEY=VALUE):")
     for line in describe(declared):
         print(f"  {line}".rstrip())
@@ -480,6 +483,10 @@ def list_all(args) -> int:
     from evornn.run import BACKENDS
     print("backends:")
     for name, d in BACKENDS.items():
+        print(f"  {name:14} {d}")
+    from evornn.device import DEVICES
+    print("devices (--device; list --options NAME for the options):")
+    for name, d in DEVICES.items():
         print(f"  {name:14} {d}")
     return 0
 

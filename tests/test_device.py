@@ -199,3 +199,14 @@ def test_with_samples_a_genome_scores_the_mean_of_its_copies_and_is_solved_when_
     Gd = np.zeros((6, 2))
     assert _solved(prob, None, Gd, 1, 3, np.array([1.0, 2.0, 3.0])) == (True, {"f": 3.0})
     assert _solved(prob, None, Gd, 1, 3, np.array([1.0, -2.0, 3.0]))[0] is False
+
+
+def test_list_shows_the_device_and_its_options(capsys):
+    from evornn.cli import main
+    assert main(["list", "--options", "memristive"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("options of the device memristive (--device-option KEY=VALUE):")
+    assert [line.split()[:2] for line in out.splitlines()[1:3]] == [["levels", "64"],
+                                                                    ["g_min", "0.0"]]
+    assert main(["list"]) == 0
+    assert "\n  memristive " in capsys.readouterr().out
