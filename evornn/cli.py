@@ -140,6 +140,11 @@ def _make_config(opts: dict):
     msg = first_problem(opts)
     if msg is not None:
         raise UsageError(msg)
+    from evornn.device import make_device
+    try:
+        make_device(opts.get("device"), opts.get("device_options"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if is_gradient(opts.get("optimizer") or "") and opts.get("popsize"):
         raise UsageError(f"--popsize does not apply to {opts['optimizer']}: it trains one network "
                          "(set its batches a generation with --option updates=N)")
@@ -442,10 +447,13 @@ def list_options(name: str) -> int:
         kind, declared = "architecture", evornn.architecture_options(name)
     elif name in evornn.optimizers(gradient=True):
         kind, declared = "optimizer", evornn.optim.declared_options(name)
+    elif name == "memristive":
+        from evornn.device import MEMRISTIVE_OPTIONS
+        kind, declared = "device", MEMRISTIVE_OPTIONS
     else:
         valid = list(evornn.optimizers(gradient=True)) + list(archs)
         raise UsageError(str(unknown("optimizer or architecture", name, valid)))
-    flag = "--arch-option" if kind == "architecture" else "--option"
+    flag = {"architecture": "--arch-option", "device": "--device-option"}.get(kind, "--option")
     print(f"options of the {kind} {name} ({flag} KEY=VALUE):")
     for line in describe(declared):
         print(f"  {line}".rstrip())
@@ -475,6 +483,10 @@ def list_all(args) -> int:
     from evornn.run import BACKENDS
     print("backends:")
     for name, d in BACKENDS.items():
+        print(f"  {name:14} {d}")
+    from evornn.device import DEVICES
+    print("devices (--device; list --options NAME for the options):")
+    for name, d in DEVICES.items():
         print(f"  {name:14} {d}")
     return 0
 

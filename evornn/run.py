@@ -3,7 +3,8 @@ listeners (evornn/listeners.py), into runs/<run-id>/.
 
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
 generation), checkpoint.npz (written atomically after every generation), best.npz (the
-best network: its config and genome, loadable with ``evornn.load``) and, at the end,
+best network: its config and genome, loadable with ``evornn.load``; under ``--device`` the
+ideal genome, before programming, with the fitness its programmed copy scored) and, at the end,
 summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
 the result an uninterrupted run with the same seed would have reached.
 """
@@ -60,6 +61,8 @@ class RunConfig:
     options: dict | None = _default("options")
     arch_options: dict | None = _default("arch_options")
     log: list | None = _default("log")
+    device: str | None = _default("device")
+    device_options: dict | None = _default("device_options")
 
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -89,6 +92,12 @@ def _setup(cfg: RunConfig):
     opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0,
                             cfg.options)
     return prob, net, opt
+
+
+def _device(cfg: RunConfig):
+    """The run's device model (None: ideal weights), its options checked (one-line ValueError)."""
+    from .device import make_device
+    return make_device(getattr(cfg, "device", None), getattr(cfg, "device_options", None))
 
 
 def init_genome(run_dir, net) -> np.ndarray:
@@ -213,7 +222,11 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     from .loggers import check_installed, make_loggers
     check_installed(cfg.log)
     use_backend(cfg.backend, cfg.workers)
+    device = _device(cfg)
     prob, net, opt = _setup(cfg)
+    if device is not None:
+        from .device import weight_mask
+        device = (device, weight_mask(net))
     state, kept = _restore(run_dir, opt)
     loggers = make_loggers(cfg.log, run_dir, cfg, kept)
     evaluate = make_evaluator(cfg, prob, net)
@@ -232,7 +245,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     try:
         with computing(compute_module(cfg.backend)):
             while not state["done"] and (stop_after is None or done_here < stop_after):
-                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state)
+                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state, device)
                 with _signals_held():
                     for listener in each_generation:
                         listener.on_generation(record)
@@ -330,17 +343,29 @@ def _restore(run_dir: Path, opt) -> tuple[dict, int | None]:
                           "them), but the run cannot be resumed from it")
 
 
-def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict) -> Record:
-    """Ask, evaluate, tell; keep the best network and decide whether the run stops."""
+def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict,
+                device=None) -> Record:
+    """Ask, evaluate, tell; keep the best network and decide whether the run stops. Under a
+    device model the genomes are programmed here, in this process, before any backend sees
+    them: the optimizer is told the programmed fitness of its ideal genomes."""
     t0 = time.perf_counter()
     G = opt.ask()
     seed = (cfg.seed, opt.generation)
+    Gd, copies = G, 1
     try:
-        if getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
+        if device is not None:
+            from .device import generation_rng, program
+            copies = device[0].samples             # genome p's copies: rows p*copies...
+            Gd = program(np.repeat(G, copies, axis=0), generation_rng(cfg.seed, opt.generation),
+                         device[0], device[1])
+            f = evaluate(Gd, seed)
+        elif getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
             f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
         else:
             f = evaluate(G, seed)
         f = np.asarray(f, dtype=np.float64)
+        if copies > 1 and f.shape == (len(Gd),):
+            f, f_copies = f.reshape(len(G), copies).mean(axis=1), f.reshape(len(G), copies)
     except ClusterLost as e:                 # Ray itself, not the problem
         raise RunLostCluster(run_dir, str(e)) from e
     except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
@@ -353,7 +378,7 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
     if ok.any():
-        solved, info = prob.solved(net, G[i], float(f[i]))
+        solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
         solved = solved or (cfg.target is not None and f[i] >= cfg.target)
         if solved:
             state["solved"], state["info"] = True, info
@@ -383,6 +408,18 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
             "stop_reason": state.get("stop", ""), **state["info"]}
+
+
+def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f) -> tuple[bool, dict]:
+    """The problem's solved test on genome i as evaluated: under a device model on every one
+    of its programmed copies (solved when all pass; the last test's figures)."""
+    if copies == 1:
+        return prob.solved(net, Gd[i], float(f[i]))
+    for k in range(copies):
+        solved, info = prob.solved(net, Gd[i * copies + k], float(f[k]))
+        if not solved:
+            return False, info
+    return True, info
 
 
 def start(cfg: RunConfig, root: Path = Path("runs"), quiet: bool = False,

@@ -38,6 +38,12 @@ def _above_zero(v) -> str | None:
     return None if v is None or v > 0 else f"must be > 0, got {v}"
 
 
+def _device_name(v) -> str | None:
+    from .device import DEVICES
+    return None if v is None or v in DEVICES else \
+        f"must be one of {', '.join(DEVICES)}, got {v!r}"
+
+
 def _declare(name: str, type_: type, default, help: str, check=None, flag=None, key=None,
              compare=True, problem="") -> RunOption:
     """A RunOption whose flag is --NAME and TOML key NAME (with '-' for '_') unless given."""
@@ -84,6 +90,12 @@ RUN_OPTIONS: dict[str, RunOption] = {
                              flag="--arch-option"),
     "log": _declare("log", list, None, "log each generation to tensorboard (RUN_DIR/tensorboard/) "
                     "or mlflow (./mlruns), repeatable or comma-separated; resume logs on"),
+    "device": _declare("device", str, None, "evaluate every network as programmed onto this "
+                       "device model: memristive (docs/memristive.md); default ideal weights",
+                       _device_name),
+    "device_options": _declare("device_options", dict, None, "an option of the device model, "
+                               "repeatable (e.g. --device-option levels=32 --device-option "
+                               "read_noise=0.01)", flag="--device-option"),
     "config": _declare("config", str, None, "a TOML file with any of these options", key="",
                        compare=False),
 }
