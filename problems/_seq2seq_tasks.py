@@ -148,13 +148,19 @@ def sampling_rate(p: float, ramp: int, seed) -> float:
 
 
 def make(task: Task, train: tuple[int, int], test: tuple[int, int], seed0: int, batch: int = 32,
-         per_length: int = 10, max_source=None, **defaults) -> Problem:
+         per_length: int = 10, sampling: float = 0.0, ramp: int = 0, passes: int = 1,
+         max_source=None, **defaults) -> Problem:
     """The problem of ``task`` with source sizes in ``train`` for fitness and ``per_length``
-    held-out sources of every size in ``test``; ``defaults`` override the Problem's fields."""
+    held-out sources of every size in ``test``; scheduled sampling at rate ``sampling``
+    (reached linearly over ``ramp`` generations) with ``passes`` teacher-forced rounds;
+    ``defaults`` override the Problem's fields."""
     name, n_sym = task.name, task.n_sym
     if not (1 <= train[0] <= train[1] and 1 <= test[0] <= test[1]):
         raise ValueError(f"{name}: lengths must be ranges (lo, hi) with 1 <= lo <= hi, got "
                          f"train={train}, test={test}")
+    if not (0.0 <= sampling <= 1.0) or int(ramp) < 0 or int(passes) < 1:
+        raise ValueError(f"{name}: sampling must be in [0, 1], ramp >= 0 and passes >= 1, got "
+                         f"sampling={sampling}, ramp={ramp}, passes={passes}")
 
     @lru_cache(maxsize=1)
     def test_set():
@@ -169,30 +175,46 @@ def make(task: Task, train: tuple[int, int], test: tuple[int, int], seed0: int, 
         Z, M = one_hot(Y, task.n_out)
         return X, Z, weights(M, task.n_out)
 
+    def resample(X, forward, seed):
+        rng = np.random.default_rng([*np.ravel(seed).tolist(), 2015])
+        return scheduled(X, forward, sampling_rate(sampling, ramp, seed), passes, rng, n_sym)
+
     def evaluate(net, genomes, seed) -> np.ndarray:
         X, Z, W = data(seed)
-        return fitness(outputs(net, genomes, X), Z, W)
+        if not sampling:
+            return fitness(outputs(net, genomes, X), Z, W)
+        out = np.empty(len(genomes))
+        for j, g in enumerate(genomes):      # each genome is scored on its own predictions
+            Xg = resample(X, lambda x, g=g: outputs(net, g[None], x)[0], seed)
+            out[j] = fitness(outputs(net, g[None], Xg), Z, W)[0]
+        return out
 
-    def solved(net, genome, fitness) -> tuple[bool, dict]:
+    def free_run(net, genome) -> dict:
+        """Free-running exact-match accuracy on the held-out set, by size."""
         sizes, sources = test_set()
         targets = [task.target(a) for a in sources]
         inside = (sizes >= train[0]) & (sizes <= train[1])
-        X, Y = encode([a for a, i in zip(sources, inside) if i],
-                      [r for r, i in zip(targets, inside) if i], n_sym, task.n_out, name)
+        pred = free_running(net, genome, sources, [len(r) for r in targets], n_sym)
+        right = np.array([np.array_equal(p[:len(r)], r) for p, r in zip(pred, targets)])
+        out = {"exact_train_lengths": float(right[inside].mean()),
+               "exact_by_length": {int(n): float(right[sizes == n].mean()) for n in np.unique(sizes)}}
+        if (~inside).any():
+            out["exact_beyond_train"] = float(right[~inside].mean())
+        return out
+
+    def solved(net, genome, fitness) -> tuple[bool, dict]:
+        sizes, sources = test_set()
+        inside = (sizes >= train[0]) & (sizes <= train[1])
+        seen = [a for a, i in zip(sources, inside) if i]
+        X, Y = encode(seen, [task.target(a) for a in seen], n_sym, task.n_out, name)
         M = Y >= 0
         screen = float(((outputs(net, genome[None], X)[0].argmax(-1) == Y) | ~M).all(1).mean())
         info = {"train_lengths": list(train), "test_lengths": list(test),
                 "test_sequences_per_length": per_length, "sequences_per_evaluation": batch}
         if screen < SOLVED_AT:
             return False, {"teacher_forced_exact_train_lengths": screen, **info}
-        pred = free_running(net, genome, sources, [len(r) for r in targets], n_sym)
-        right = np.array([np.array_equal(p[:len(r)], r) for p, r in zip(pred, targets)])
-        by_len = {int(n): float(right[sizes == n].mean()) for n in np.unique(sizes)}
-        exact = float(right[inside].mean())
-        out = {"exact_train_lengths": exact, "exact_by_length": by_len, **info}
-        if (~inside).any():
-            out["exact_beyond_train"] = float(right[~inside].mean())
-        return exact >= SOLVED_AT, out
+        out = free_run(net, genome)
+        return out["exact_train_lengths"] >= SOLVED_AT, {**out, **info}
 
     fields = dict(arch="seq2seq", n_hidden=32,
                   arch_options={"attention": "bahdanau",
@@ -200,7 +222,10 @@ def make(task: Task, train: tuple[int, int], test: tuple[int, int], seed0: int, 
                                 "readout": "sigmoid"},
                   x0="init", **TRAINED)
     fields.update(defaults)
+    how = (f"; scheduled sampling p = {sampling}" + (f" over {ramp} generations" if ramp else "")
+           + (f", {passes} passes" if passes > 1 else "")) if sampling else ""
     return Problem(name, f"{task.what} with an encoder-decoder (phase flag last); trained on "
-                   f"n = {train[0]}-{train[1]} with teacher forcing, tested free-running to "
+                   f"n = {train[0]}-{train[1]} with teacher forcing{how}, tested free-running to "
                    f"n = {test[1]}", n_in=n_sym + 2, n_out=task.n_out, evaluate=evaluate,
-                   solved=solved, batch=data, **fields)
+                   solved=solved, batch=data, inspect=free_run,
+                   resample=resample if sampling else None, **fields)

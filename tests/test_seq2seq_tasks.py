@@ -6,7 +6,7 @@ import pytest
 import evornn
 from evornn.problem import get_problem
 from evornn.problems import _seq2seq_tasks as tasks
-from evornn.problems import addition_seq, sort_seq
+from evornn.problems import addition_seq, reverse_seq, sort_seq
 
 
 def test_sort_seq_targets_are_the_sorted_sources():
@@ -77,3 +77,64 @@ def test_free_running_equals_teacher_forcing_on_its_own_predictions(small):
     tf = evornn.population_forward(net, net.genome[None], X.astype(np.float32))[0].argmax(-1)
     assert [tf[i][Y[i] >= 0].tolist() for i in range(len(sources))] == [p.tolist() for p in fed]
 
+
+
+def test_mixing_right_predictions_changes_nothing(small):
+    """The oracle path: when every prediction is the target, scheduled sampling at any rate
+    feeds the teacher's symbols, so the scores are the teacher-forced ones."""
+    _, _, sources, targets = small
+    X, Y = tasks.encode(sources, targets, 11)
+    oracle = np.eye(11)[np.maximum(Y, 0)]                 # outputs whose argmax is the target
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(tasks.scheduled(X, lambda x: oracle, 1.0, 3, rng, 11), X)
+    chosen = tasks.fed_steps(X, 11)
+    assert chosen.sum() == sum(len(r) - 1 for r in targets)
+    np.testing.assert_array_equal(tasks.mix(X, chosen, np.maximum(Y, 0), 11), X)
+
+
+def test_sampling_rate_zero_is_teacher_forcing_bit_for_bit():
+    """A sampling problem whose coins never come up scores each genome on its own, exactly as
+    the teacher-forced problem scores the population; rate 0 leaves the inputs as they are."""
+    plain, sampled = sort_seq.make(batch=6), sort_seq.make(batch=6, sampling=1e-12)
+    assert plain.resample is None and sampled.resample is not None
+    net = plain.network(n_hidden=6, seed=1)
+    G = net.genome + 0.2 * np.random.default_rng(0).standard_normal((3, net.n_params))
+    np.testing.assert_array_equal(sampled.evaluate(net, G, (1, 2)), plain.evaluate(net, G, (1, 2)))
+    X = plain.batch((1, 2))[0]
+    assert tasks.scheduled(X, None, 0.0, 1, np.random.default_rng(0), 8) is X
+    assert tasks.sampling_rate(0.5, 4, (0, 1)) == 0.25 and tasks.sampling_rate(0.5, 4, (0, 9, 2)) == 0.5
+
+
+def test_sampling_rate_one_is_free_running(small):
+    """p = 1 with as many passes as the longest target: the scored inputs are free-running
+    decoding's, and so are the outputs' argmaxes (Duckworth et al.'s passes converge to it)."""
+    _, net, sources, targets = small
+    steps = [len(r) for r in targets]
+    X, Y = tasks.encode(sources, targets, 11)
+    fwd = lambda x: evornn.population_forward(net, net.genome[None], x.astype(np.float32))[0]  # noqa: E731
+    Xs = tasks.scheduled(X, fwd, 1.0, max(steps), np.random.default_rng(0), 11)
+    pred = tasks.free_running(net, net.genome, sources, steps, 11)
+    Xf, _ = tasks.encode(sources, [p[:k] for p, k in zip(pred, steps)], 11)
+    np.testing.assert_array_equal(Xs, Xf)
+    got = fwd(Xs).argmax(-1)
+    assert [got[i][Y[i] >= 0].tolist() for i in range(len(sources))] == \
+        [p[:k].tolist() for p, k in zip(pred, steps)]
+    one = tasks.scheduled(X, fwd, 1.0, 1, np.random.default_rng(0), 11)   # one pass: the first fed step only
+    assert [int(one[i, len(a) + 1, :11].argmax()) for i, a in enumerate(sources)] == pred[:, 0].tolist()
+
+
+def test_bptt_trains_on_the_sampled_inputs():
+    """The trainer's loss on a batch is minus the sampling problem's fitness on that seed
+    (both score the network on inputs mixed with its own predictions), not the teacher-forced."""
+    pytest.importorskip("torch")
+    from evornn.bptt import GradientTrainer
+    prob = reverse_seq.make(batch=4, train=(3, 5), sampling=0.5, passes=2)
+    net = prob.network(n_hidden=6, seed=3)
+    trainer = GradientTrainer("bptt", prob, net, seed=0, dtype="float64")
+    seed = (0, 0, 0)
+    loss = trainer._update(*prob.batch(seed), seed=seed)
+    np.testing.assert_allclose(-loss, prob.evaluate(net, net.genome[None], seed)[0], rtol=1e-5)
+    plain = reverse_seq.make(batch=4, train=(3, 5))
+    assert abs(loss + plain.evaluate(net, net.genome[None], seed)[0]) > 1e-4
+    with pytest.raises(ValueError, match="reverse-seq: sampling must be in"):
+        reverse_seq.make(sampling=1.5)
