@@ -66,4 +66,4 @@ def make(name: str = "reverse-seq", train: tuple[int, int] = TRAIN, test: tuple[
 
 PROBLEMS = [make(),
             make("reverse-seq-small", train=(2, 4), test=(2, 8), vocab=4, n_hidden=8,
-                 optimizer="snes", max_evals=200_000)]
+                 optimizer="snes", optimizer_options={}, max_evals=200_000)]

@@ -9,6 +9,13 @@ from evornn.problems import _seq2seq_tasks as tasks
 from evornn.problems import addition_seq, reverse_seq, sort_seq
 
 
+def test_the_small_setting_evolves_by_default():
+    from evornn.run import problem_optimizer
+    prob = get_problem("reverse-seq-small")
+    opt = problem_optimizer(prob, prob.network(seed=0), prob.optimizer, seed=0)
+    assert type(opt).__name__.lower() == "snes" and prob.n_in == 6 and prob.n_out == 4
+
+
 def test_sort_seq_targets_are_the_sorted_sources():
     prob = get_problem("sort-seq")
     X, Z, W = prob.batch((3, 1))
