@@ -9,7 +9,8 @@ and success test like any champion. ``evaluations`` counts passes over a batch: 
 update (a forward and a backward pass) and every fitness evaluation, so a row of
 metrics.csv compares with evolution's. The loss is the problem's weighted squared error, or
 its own ``Problem.loss`` (ctc-symbols: torch's CTC loss), minus its fitness
-(tests/test_problems.py checks that the two agree).
+(tests/test_problems.py checks that the two agree); a problem with ``Problem.resample``
+(scheduled sampling) has its inputs remade from the module's own predictions first.
 """
 from __future__ import annotations
 
@@ -157,6 +158,8 @@ class GradientTrainer:
     # -- one update ---------------------------------------------------------------------------
     def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
+        if self.prob.resample is not None:
+            X = self.prob.resample(np.asarray(X), self._no_grad_forward, seed)
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
         if self.prob.loss is not None:
             loss = self.prob.loss(self.module(X), Y, W)
@@ -190,6 +193,13 @@ class GradientTrainer:
             set_state(self.module, None)
         self._project()
         return total
+
+    def _no_grad_forward(self, X: np.ndarray) -> np.ndarray:
+        """The module's outputs [B, T, O] on X, as numbers (between updates the module
+        starts from zeros; the problem's resample mixes these predictions into the inputs)."""
+        torch = _torch()
+        with torch.no_grad():
+            return self.module(torch.as_tensor(X, dtype=self.dtype)).numpy().astype(np.float64)
 
     def _sampled_forward(self, X, seed):
         """Outputs [B, T, O] with scheduled sampling (Bengio et al. 2015): at each step the

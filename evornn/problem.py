@@ -64,6 +64,11 @@ class Problem:
     # the problem gives them (ctc-symbols: labels and lengths); minus the fitness on the same
     # seed; whole sequences by BPTT (no rtrl, window or teacher_forcing)
     loss: Callable | None = None
+    # scheduled sampling in two-pass form (the seq2seq problems): (X [B, T, I] of
+    # batch(seed), forward, seed) -> the inputs the scored pass sees, forward(X) -> outputs
+    # [B, T, O] being the network's own, with no gradient; the fitness on the seed is then minus
+    # the weighted squared error of the outputs on those inputs. None: batch()'s inputs
+    resample: Callable | None = None
     # generative problems: the first `feedback` inputs are the previous step's outputs (in
     # batch() the teacher's values; gradient training may feed the network's own instead)
     feedback: int = 0
