@@ -114,13 +114,27 @@ def test_other_families_draw_as_graphs_with_their_own_connections():
                                         **_matrix(net.block("W_out"), "h", "out")})
 
 
+def test_a_stack_draws_each_layer_fed_by_the_neurons_below():
+    net = evornn.Network("elman+ctrnn", 2, [3, 4], 2, seed=4, outputs=("a", "b"))
+    fig = draw.draw(net)
+    expected = {**_matrix(net.block("0.W_ih"), "in", "h0."),
+                **_matrix(net.block("0.W_hh"), "h0.", "h0."),
+                **_matrix(net.block("1.W_in"), "h0.", "h1."),          # layer 0's neurons feed 1
+                **_matrix(net.block("1.W"), "h1.", "h1.")}
+    assert len(expected) == 6 + 9 + 12 + 16
+    _check_edges(fig, expected)
+    taus = np.clip(net.block("1.tau"), *net.layers[1].opts["tau_range"])
+    assert _texts(fig, "tau:") == [f"τ={t:.3g}" for t in taus]
+    assert _texts(fig, "label:out:") == ["a", "b"]                   # ctrnn's first two neurons
+
+
 def test_what_is_not_drawn_as_a_graph_says_why_in_one_line():
     with pytest.raises(ValueError, match="lstm is not drawn as a graph .* use --kind heatmap"):
         draw.draw(evornn.Network("lstm", 2, 3, 1), "graph")
     with pytest.raises(ValueError, match="31 hidden neurons are too many for a readable graph"):
         draw.draw_graph(evornn.Network("elman", 2, 31, 1))
-    with pytest.raises(ValueError, match="one-layer networks; 'elman' has 2 layers"):
-        draw.draw_graph(evornn.Network("elman", 2, 3, 1, num_layers=2))
+    with pytest.raises(ValueError, match="a bidirectional network is not drawn as a graph"):
+        draw.draw_graph(evornn.Network("elman", 2, 3, 1, bidirectional=True))
     fig = draw.draw(evornn.Network("elman", 2, 31, 1))     # auto: heat maps above 30 neurons
     assert [_gid(im) for im in fig.axes[0].images] == ["block:W_ih"]
 
