@@ -221,8 +221,10 @@ def draw_graph(net, ax=None):
     for o, name in enumerate(g.outputs):
         if g.motor_neurons:                      # the motor is the neuron itself: named there
             n = motors[o]
-            p = pos[n] + _outward(pos[n], centres[n]) * 3.1 * r     # past the self-loop
-            ax.text(*p, name, ha="center", va="center", fontsize=8, fontweight="bold",
+            out = _outward(pos[n], centres[n])
+            p = pos[n] + out * 3.1 * r                                  # past the self-loop
+            ha = "left" if out[0] > 0.3 else "right" if out[0] < -0.3 else "center"
+            ax.text(*p, name, ha=ha, va="center", fontsize=8, fontweight="bold",
                     gid=f"label:out:{o}", zorder=4)
         else:
             ax.text(pos[f"out{o}"][0] + 1.4 * r, pos[f"out{o}"][1], name, ha="left",
@@ -254,13 +256,21 @@ def draw_heatmaps(net):
     blocks = weight_blocks(net)
     cols = min(4, len(blocks))
     rows = -(-len(blocks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False)
+    from matplotlib.ticker import MaxNLocator
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False,
+                             layout="constrained")
     for ax, b, (name, V) in zip(axes.flat, net.layout, blocks):
         m = (float(np.abs(V).max()) if V.size else 0.0) or 1.0
         im = ax.imshow(V, cmap=CMAP, vmin=-m, vmax=m, aspect="auto", interpolation="nearest")
         im.set_gid(f"block:{name}")
         ax.set_title(f"{name} {list(b.shape)}", fontsize=8)
         ax.tick_params(labelsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if V.shape[0] == 1:                       # a vector: its one row needs no tick
+            ax.set_yticks([])
+        if V.shape[1] == 1:
+            ax.set_xticks([0])
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=6)
     for ax in axes.flat[len(blocks):]:
         ax.axis("off")
