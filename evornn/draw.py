@@ -22,11 +22,13 @@ POSITIVE, NEGATIVE = "tab:red", "tab:blue"
 CMAP = "RdBu_r"                       # blue negative, white 0, red positive: as the edges
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(figsize, **kw):
+    """A Figure on the Agg canvas, without pyplot (no global figure list, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize, **kw)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 @dataclass
@@ -170,7 +172,7 @@ def _ink(face) -> str:
 
 def draw_graph(net, ax=None):
     """The network as a graph on ax (a new figure when None); returns the Figure."""
-    plt = _plt()
+    from matplotlib import colormaps
     from matplotlib.colors import Normalize
     from matplotlib.patches import Circle, FancyArrowPatch
     g = network_graph(net)
@@ -178,7 +180,7 @@ def draw_graph(net, ax=None):
     hidden = [n for hid in g.layers for n in hid]
     grow = 1 + max(0, max(map(len, g.layers)) - 8) / 12
     wide = 1 + 0.6 * (len(g.layers) - 1)
-    fig = ax.figure if ax is not None else plt.figure(figsize=(9 * grow * wide, 6.5 * grow))
+    fig = ax.figure if ax is not None else _figure((9 * grow * wide, 6.5 * grow))
     ax = ax if ax is not None else fig.add_subplot()
     r = 0.3                                               # node radius
     largest = max((abs(w) for _, _, w in g.edges), default=0.0)
@@ -200,7 +202,7 @@ def draw_graph(net, ax=None):
         ax.add_patch(art)
         art.set_gid(f"w:{src}>{dst}")
     biggest_bias = max((abs(b) for b in g.bias.values()), default=0.0) or 1.0
-    norm, cmap = Normalize(-biggest_bias, biggest_bias), plt.get_cmap(CMAP)
+    norm, cmap = Normalize(-biggest_bias, biggest_bias), colormaps[CMAP]
     motors = g.layers[-1][:len(g.outputs)] if g.motor_neurons else []
     nodes = [f"in{k}" for k in range(len(g.inputs))] + hidden
     nodes += [] if g.motor_neurons else [f"out{o}" for o in range(len(g.outputs))]
@@ -252,13 +254,12 @@ def weight_blocks(net) -> list[tuple[str, np.ndarray]]:
 
 def draw_heatmaps(net):
     """One panel per genome block (diverging colours centred at 0); returns the Figure."""
-    plt = _plt()
     blocks = weight_blocks(net)
     cols = min(4, len(blocks))
     rows = -(-len(blocks) // cols)
     from matplotlib.ticker import MaxNLocator
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False,
-                             layout="constrained")
+    fig = _figure((3.4 * cols, 2.9 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, b, (name, V) in zip(axes.flat, net.layout, blocks):
         m = (float(np.abs(V).max()) if V.size else 0.0) or 1.0
         im = ax.imshow(V, cmap=CMAP, vmin=-m, vmax=m, aspect="auto", interpolation="nearest")
@@ -307,9 +308,7 @@ def save_drawing(net, out, kind: str = "auto") -> Path:
     """Draw net into the file out (written whole, then moved into place); returns out."""
     out = check_out(out)
     fig = draw(net, kind)
-    plt = _plt()
     tmp = out.with_name(out.name + ".tmp" + out.suffix)
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     tmp.replace(out)
     return out

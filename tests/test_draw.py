@@ -17,13 +17,6 @@ from tests.family_cases import sized
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    import matplotlib.pyplot as plt
-    plt.close("all")
-
-
 def _gid(artist) -> str:
     return artist.get_gid() or ""
 
