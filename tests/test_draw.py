@@ -184,3 +184,21 @@ def test_the_command_writes_a_png_and_refuses_bad_paths_in_one_line(tmp_path, ca
     assert cli.main(["draw", str(d)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {d / 'best.npz'} is damaged (") and err.count("\n") == 1
+
+
+def test_report_draws_the_network_beside_the_fitness_plot(tmp_path, capsys):
+    from evornn.listeners import METRIC_FIELDS
+    from evornn.problem import get_problem
+    from evornn.run import CONFIG, RunConfig, save_best
+    cfg = RunConfig(problem="dpnv", arch="frnn", hidden=3, optimizer="cmaes", popsize=4,
+                    sigma0=1.0, max_evals=8, seed=1)
+    d = tmp_path / "dpnv-run"
+    d.mkdir()
+    (d / CONFIG).write_text(json.dumps(asdict(cfg)))
+    save_best(d, cfg, get_problem("dpnv").network("frnn", 3, seed=1).genome, 1.0)
+    (d / "metrics.csv").write_text(",".join(METRIC_FIELDS) + "\n"
+                                   + ",".join(["1"] * len(METRIC_FIELDS)) + "\n")
+    assert cli.main(["report", str(d)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [f"fitness plot: {d / 'fitness.png'}", f"picture: {d / 'network.png'}"]
+    assert (d / "network.png").read_bytes()[:8] == PNG
