@@ -1,5 +1,5 @@
 """Command line: ``python -m evornn run PROBLEM``, ``compare``, ``resume``, ``eval``, ``report``,
-``list`` (``list --options NAME``), ``demo``."""
+``draw``, ``list`` (``list --options NAME``), ``demo``."""
 from __future__ import annotations
 
 import argparse
@@ -372,10 +372,13 @@ def report(args) -> int:
     if not (d / METRICS).exists():
         raise UsageError(f"{d} holds no {METRICS} yet: no generation has finished")
     png = plot_fitness(d)
+    from evornn.draw import save_drawing
     from evornn.report import plot_traces
-    from evornn.run import BEST, DamagedRunError
+    from evornn.run import BEST, DamagedRunError, load
     try:
         extra = plot_traces(d) if (d / BEST).exists() else []
+        if (d / BEST).exists():
+            extra.append(save_drawing(load(d), d / "network.png"))
     except DamagedRunError as e:         # the plot is drawn; the pictures need the network
         print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
         extra = []
@@ -386,6 +389,33 @@ def report(args) -> int:
     print(f"fitness plot: {png}")
     for f in extra:
         print(f"picture: {f}")
+    return 0
+
+
+def _best_network(d):
+    """The run's best network, or a one-line UsageError (no best.npz yet, a damaged one)."""
+    from evornn.run import BEST, DamagedRunError, load
+    if not (d / BEST).exists():
+        raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
+    try:
+        return load(d)
+    except DamagedRunError as e:
+        raise UsageError(str(e)) from None
+
+
+def draw_run(args) -> int:
+    """Draw a run's best network (a graph, or heat maps of its blocks) and print the file."""
+    from evornn.draw import check_out, save_drawing
+    d = _run_dir(args.run_dir)
+    try:
+        out = check_out(args.out if args.out is not None else d / "network.png")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    net = _best_network(d)
+    try:
+        print(save_drawing(net, out, args.kind))
+    except ValueError as e:              # --kind graph for a network that is not drawn so
+        raise UsageError(f"{d}: {e}") from None
     return 0
 
 
@@ -512,6 +542,15 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="a run's fitness plot and summary")
     rp.add_argument("run_dir")
     rp.set_defaults(func=report)
+    dr = sub.add_parser("draw", help="a picture of a run's best network: a graph or heat maps")
+    dr.add_argument("run_dir")
+    dr.add_argument("--out", metavar="FILE.png",
+                    help="where to write the picture (.png, .svg or .pdf; default "
+                         "RUN_DIR/network.png)")
+    dr.add_argument("--kind", choices=("auto", "graph", "heatmap"), default="auto",
+                    help="graph (one-layer elman, frnn, ctrnn, mtrnn, jordan, indrnn up to 30 "
+                         "neurons), heatmap (any network: one panel per block), auto (default)")
+    dr.set_defaults(func=draw_run)
     rs = sub.add_parser("resume", help="continue an interrupted run")
     rs.add_argument("run_dir")
     rs.add_argument("--quiet", action="store_true")
