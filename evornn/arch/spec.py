@@ -67,6 +67,9 @@ class Family(NamedTuple):
     internal                              built by Network itself, not named by users (dense)
     one_size                              n_in, n_hidden and n_out are one number, the units
                                           (hopfield: probe, states and outputs are all N wide)
+    fit_readout(net, X, Y, washout, ridge) ridge-regression readout fit of a single-layer
+                                          network of the family (Network.fit_readout), else
+                                          None (the esn's fit)
     """
 
     name: str
@@ -89,6 +92,7 @@ class Family(NamedTuple):
     torch_nn: TorchNN | None = None
     internal: bool = False
     one_size: bool = False
+    fit_readout: Callable | None = None
 
     def defaults(self) -> dict:
         """Option name -> default value."""
