@@ -84,7 +84,9 @@ def test_the_liquid_is_fixed_by_the_seed():
 @pytest.mark.parametrize("kw,message", [
     ({"tau_m": 0}, "lsm: option tau_m=0 must be a positive number"),
     ({"refractory": (3.0, -1.0)}, "lsm: option refractory=(3.0, -1.0) must be two numbers >= 0 "
-                                  "(excitatory, inhibitory ms), got (3.0, -1.0)"),
+                                  "(excitatory, inhibitory ms)"),
+    ({"refractory": 3.0}, "lsm: option refractory=3.0 must be two numbers >= 0 (excitatory, "
+                          "inhibitory ms)"),
     ({"inhibitory": 1.5}, "lsm: option inhibitory=1.5 must be in [0.0, 1.0]"),
     ({"wiring": "random"}, "lsm: option wiring='random' is not allowed; choose one of "
                            "'distance', 'uniform'"),

@@ -73,7 +73,8 @@ def _options() -> dict:
         "background": Option(13.5, "level E in mV the membrane relaxes to (R I_b: the background "
                              "current)", finite),
         "refractory": Option((3.0, 2.0), "refractory periods in ms (excitatory, inhibitory)",
-                             rule(_pair, "must be two numbers >= 0 (excitatory, inhibitory ms)")),
+                             rule(_pair, "must be two numbers >= 0 (excitatory, inhibitory ms)",
+                                  got=False)),
         "dt": Option(1.0, "time step in ms", positive),
         "inhibitory": Option(0.2, "fraction of inhibitory neurons, in [0, 1]", between(0.0, 1.0)),
         "wiring": Option("distance", "'distance': C exp(-(D / length)^2) on a 3 x 3 x N/9 grid; "
