@@ -1,7 +1,7 @@
 """spike-templates: test accuracy against jitter, with a ridge-regression readout and with an
 evolved readout of the same liquid (docs/problems.md has the table).
 
-    python -m benchmarks.spike_templates [--jitter 0,2,4,8,16] [--evals 6000] [--optimizer snes]
+    python -m benchmarks.spike_templates [--jitter 0,2,4,8,16] [--evals 24000] [--optimizer snes]
         [--sigma0 0.01] [--seed 0] [--skip-evolved]
 
 Per jitter: the problem (4 templates, 4 channels, 20 Hz, 200 ms, readout over the last
@@ -38,7 +38,7 @@ def main() -> None:
     """Print one line per jitter: ridge and evolved readouts' test accuracy."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jitter", default="0,2,4,8,16")
-    ap.add_argument("--evals", type=int, default=6000)
+    ap.add_argument("--evals", type=int, default=24000)
     ap.add_argument("--optimizer", default="snes")
     ap.add_argument("--sigma0", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=0)
