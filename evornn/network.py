@@ -320,9 +320,11 @@ class Network:
         return Y[0] if A.ndim == 3 else Y[0, 0]
 
     def fit_readout(self, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
-        """ESN only: fit the linear readout by ridge regression (see arch.esn.fit_readout)."""
+        """Reservoir families (esn, lsm): fit the linear readout by ridge regression (see
+        arch.esn.fit_readout, arch.lsm.fit_readout)."""
         from .arch.esn import fit_readout
-        return fit_readout(self, X, Y, washout, ridge)
+        own = self.layers[0].family.fit_readout if len(self.layers) == 1 else None
+        return (own or fit_readout)(self, X, Y, washout, ridge)
 
     # -- torch ----------------------------------------------------------------------------
     def to_torch(self):

@@ -88,6 +88,8 @@ DEFAULTS = {
                 "max_source": 64},
     "recursive": {"readout": "linear", "cell": "plain", "stack": 8},
     "pixelrnn": {"readout": "linear", "variant": "row", "image": "8,8"},
+    "lsm": {"readout": "linear", "tau_m": 30.0, "threshold": 15.0, "reset": 13.5,
+            "background": 13.5, "dt": 1.0, "tau_filter": 30.0},
 }
 
 
@@ -606,6 +608,39 @@ def ref_pixelrnn(get, X, H, O, o, fixed):
     return y.reshape(B, T, R * C)
 
 
+def ref_lsm(get, X, H, O, o, fixed):
+    """Leaky integrate-and-fire neurons, one neuron and one sequence at a time, from the layer's
+    fixed array: W_in^T, refractory steps, then W by source (starts, (target, weight) pairs)."""
+    I = X.shape[2]
+    fixed = np.asarray(fixed, dtype=np.float64)
+    W_in = fixed[:I * H].reshape(I, H).T
+    ref = fixed[I * H:I * H + H]
+    starts = fixed[I * H + H:I * H + 2 * H + 1].astype(int)
+    pairs = fixed[I * H + 2 * H + 1:].reshape(-1, 2)
+    W = np.zeros((H, H))
+    for k in range(H):
+        for tgt, wt in pairs[starts[k]:starts[k + 1]]:
+            W[int(tgt), k] = wt
+    E = o["background"]
+    decay, fdecay = np.exp(-o["dt"] / o["tau_m"]), np.exp(-o["dt"] / o["tau_filter"])
+    feats = np.zeros(X.shape[:2] + (H,))
+    for b in range(X.shape[0]):
+        v, left, s, r = np.full(H, E), np.zeros(H), np.zeros(H), np.zeros(H)
+        for t in range(X.shape[1]):
+            jump = W_in @ X[b, t] + W @ s
+            for j in range(H):
+                s[j] = 0.0
+                if left[j] > 0:
+                    left[j] -= 1
+                    continue
+                v[j] = E + (v[j] - E) * decay + jump[j]
+                if v[j] >= o["threshold"]:
+                    s[j], v[j], left[j] = 1.0, o["reset"], ref[j]
+            r = r * fdecay + s
+            feats[b, t] = r
+    return apply_readout(get, feats, o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
@@ -613,6 +648,7 @@ REFERENCES = {
     "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
     "recursive": ref_recursive,
     "pixelrnn": ref_pixelrnn,
+    "lsm": ref_lsm,
 }
 
 

@@ -69,6 +69,9 @@ class Family(NamedTuple):
                                           (hopfield: probe, states and outputs are all N wide)
     io_sizes(opts) -> (n_in, n_out)       n_in and n_out that the options fix (pixelrnn: one
                                           input and one output a pixel of its image), else None
+    fit_readout(net, X, Y, washout, ridge) ridge-regression readout fit of a single-layer
+                                          network of the family (Network.fit_readout), else
+                                          None (the esn's fit)
     """
 
     name: str
@@ -92,6 +95,7 @@ class Family(NamedTuple):
     internal: bool = False
     one_size: bool = False
     io_sizes: Callable | None = None
+    fit_readout: Callable | None = None
 
     def defaults(self) -> dict:
         """Option name -> default value."""
