@@ -44,6 +44,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("seq2seq", {"attention": "none", "decoder": "lstm", "readout": "sigmoid"}),
     ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
     (["seq2seq", "gru"], {"attention": "luong"}),
+    ("hrnn", {"modules": 3, "periods": (1, 3, 5), "readout": "tanh"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -86,6 +86,7 @@ DEFAULTS = {
     "bam": {"readout": "none", "split": None, "units": "binary", "gain": 1.0},
     "seq2seq": {"readout": "linear", "encoder": "gru", "decoder": "gru", "attention": "bahdanau",
                 "max_source": 64},
+    "hrnn": {"readout": "linear", "modules": 4, "periods": None},
 }
 
 
@@ -514,11 +515,37 @@ def ref_seq2seq(get, X, H, O, o, fixed):
     return apply_readout(get, feats, o["readout"], O)
 
 
+def ref_hrnn(get, X, H, O, o, fixed):
+    """Koutnik et al. 2014's clockwork RNN: module i (sizes H // g, the first H % g one more)
+    updates at steps t = 0, 1, ... with t mod T_i = 0 from itself and the slower modules."""
+    g = o["modules"]
+    T = o["periods"] or [2 ** i for i in range(g)]
+    n = [H // g + (i < H % g) for i in range(g)]
+    start = np.cumsum([0] + n)
+    W_ih, b = get("W_ih"), get("b")
+    W_hh = [get(f"W_hh_{i}") for i in range(g)]
+    h, hs = np.zeros((X.shape[0], H)), []
+    for t in range(X.shape[1]):
+        new = h.copy()
+        for i in range(g):
+            if t % T[i] == 0:
+                rows = slice(start[i], start[i + 1])
+                z = X[:, t] @ W_ih[rows].T + b[rows]
+                for j in range(i, g):       # block (i, j): module j's units, in W_hh_i's columns
+                    cols = slice(start[j] - start[i], start[j + 1] - start[i])
+                    z = z + h[:, start[j]:start[j + 1]] @ W_hh[i][:, cols].T
+                new[:, rows] = np.tanh(z)
+        h = new
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
     "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
+    "hrnn": ref_hrnn,
 }
 
 
@@ -759,6 +786,8 @@ VARIANTS = [
     # T = 7 steps: beyond 2 encoder steps the last slot is overwritten
     ("seq2seq", {"max_source": 2, "attention": "luong"}),
     ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
+    ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),     # step 0 ticks both
+    ("hrnn", {"modules": 5, "readout": "sigmoid"}),                    # periods 1 to 16, T = 7
 ]
 
 

@@ -165,6 +165,7 @@ VARIANT_CASES = [
     ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
     ("seq2seq", {"attention": "none", "encoder": "elman", "decoder": "lstm", "readout": "tanh"}),
     ("seq2seq", {"max_source": 3, "encoder": "lstm", "readout": "sigmoid"}),   # T = 9 > 3
+    ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
