@@ -79,9 +79,8 @@ def blocks(I, H, O, opts):
 
 
 def sizes(I, H, O, opts):
-    n_rec = sum(n * (H - o) for n, o in zip(*_offsets(H, int(opts["modules"]))))
-    # packed: per module its input, recurrent and bias weights; state: h, z, the counter
-    return (I + 1) * H + n_rec + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H + 1
+    # state: h, the sums z, the step counter
+    return (I + H + 1) * H + kn.readout_size(H, O, kn.READOUTS[opts["readout"]]), 2 * H + 1
 
 
 def _offsets(H, g):
@@ -100,29 +99,107 @@ def fixed(I, H, O, opts, rng):
 
 @njit(**kn.JIT)
 def pack(g, cfg, fixed, w):
+    # packed: W_ih^T [I, H], the full W_hh^T [H, H] (zero where a faster module would feed a
+    # slower one), b [H], the readout
     I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     G = int(cfg[kn.C_OPT + C_MODULES])
     base, rem = H // G, H % G
-    goff = I * H                                  # the first W_hh_i block
-    bo = I * H
-    for i in range(G):
-        n = base + (1 if i < rem else 0)
-        bo += n * (H - (i * base + min(i, rem)))
-    p, o = 0, 0
+    off = kn.transpose_into(kn.view2d(w, 0, I, H), g, 0, H, I)
+    Wh = kn.view2d(w, I * H, H, H)
+    Wh[:] = 0
+    o = 0
     for i in range(G):
         n = base + (1 if i < rem else 0)
         K = H - o
-        # module i: W_ih rows [I, n], W_hh_i [K, n] (both transposed), then b_i
         for j in range(n):
-            for k in range(I):
-                w[p + k * n + j] = g[(o + j) * I + k]
             for k in range(K):
-                w[p + (I + k) * n + j] = g[goff + j * K + k]
-            w[p + (I + K) * n + j] = g[bo + o + j]
-        goff += n * K
-        p += (I + K + 1) * n
+                Wh[o + k, o + j] = g[off + j * K + k]
+        off += n * K
         o += n
-    kn.pack_readout(g, bo + H, w, p, H, O, int(cfg[kn.C_READOUT]))
+    bo = (I + H) * H
+    for j in range(H):
+        w[bo + j] = g[off + j]
+    kn.pack_readout(g, off + H, w, bo + H, H, O, int(cfg[kn.C_READOUT]))
+
+
+@njit(**kn.JIT)
+def _acc(z, r0, r1, c0, c1, a, k0, W):
+    """z[r, c0:c1] += a[r, k0:] @ W[k0:, c0:c1] for rows r0..r1-1, tiled 4 rows x 4 k-steps
+    as kn.mm_acc is. Whole rows of C-contiguous arrays, indexed in the loop: numba vectorizes
+    over j only where it knows the stride (column slices of the matrices ran 2.5x slower)."""
+    K = W.shape[0]
+    K4 = K - (K - k0) % 4
+    R4 = r1 - (r1 - r0) % 4
+    for r in range(r0, R4, 4):
+        z0, z1, z2, z3 = z[r], z[r + 1], z[r + 2], z[r + 3]
+        for k in range(k0, K4, 4):
+            a0, a1, a2, a3 = a[r, k], a[r, k + 1], a[r, k + 2], a[r, k + 3]
+            b0, b1, b2, b3 = a[r + 1, k], a[r + 1, k + 1], a[r + 1, k + 2], a[r + 1, k + 3]
+            c0_, c1_, c2_, c3_ = a[r + 2, k], a[r + 2, k + 1], a[r + 2, k + 2], a[r + 2, k + 3]
+            d0, d1, d2, d3 = a[r + 3, k], a[r + 3, k + 1], a[r + 3, k + 2], a[r + 3, k + 3]
+            w0, w1, w2, w3 = W[k], W[k + 1], W[k + 2], W[k + 3]
+            for j in range(c0, c1):
+                v0, v1, v2, v3 = w0[j], w1[j], w2[j], w3[j]
+                z0[j] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * a3
+                z1[j] += v0 * b0 + v1 * b1 + v2 * b2 + v3 * b3
+                z2[j] += v0 * c0_ + v1 * c1_ + v2 * c2_ + v3 * c3_
+                z3[j] += v0 * d0 + v1 * d1 + v2 * d2 + v3 * d3
+        for k in range(K4, K):
+            a0, b0, c0_, d0, w0 = a[r, k], a[r + 1, k], a[r + 2, k], a[r + 3, k], W[k]
+            for j in range(c0, c1):
+                v0 = w0[j]
+                z0[j] += v0 * a0
+                z1[j] += v0 * b0
+                z2[j] += v0 * c0_
+                z3[j] += v0 * d0
+    for r in range(R4, r1):
+        zr = z[r]
+        for k in range(k0, K4, 4):
+            a0, a1, a2, a3 = a[r, k], a[r, k + 1], a[r, k + 2], a[r, k + 3]
+            w0, w1, w2, w3 = W[k], W[k + 1], W[k + 2], W[k + 3]
+            for j in range(c0, c1):
+                zr[j] += w0[j] * a0 + w1[j] * a1 + w2[j] * a2 + w3[j] * a3
+        for k in range(K4, K):
+            a0, w0 = a[r, k], W[k]
+            for j in range(c0, c1):
+                zr[j] += w0[j] * a0
+
+
+@njit(**kn.JIT)
+def _sums(w, I, H, c0, c1, k0, x, h, z, r0, r1):
+    """z[r, c0:c1] = b + x W_ih^T + h W_hh^T over units c0..c1-1 for rows r0..r1-1, from the
+    states of units k0.. (the others feed them with zero weights)."""
+    bo = (I + H) * H
+    for r in range(r0, r1):
+        zr = z[r]
+        for j in range(c0, c1):
+            zr[j] = w[bo + j]
+    if c0 == 0 and c1 == H and r0 == 0 and r1 == z.shape[0]:
+        kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
+        kn.mm_acc(z, h, kn.view2d(w, I * H, H, H))
+        return
+    _acc(z, r0, r1, c0, c1, x, 0, kn.view2d(w, 0, I, H))
+    _acc(z, r0, r1, c0, c1, h, k0, kn.view2d(w, I * H, H, H))
+
+
+@njit(**kn.JIT)
+def _tick(w, I, H, G, base, rem, fixed, t, x, h, z, r0, r1):
+    """The sums of the modules that tick at step t (rows r0..r1-1, all at step t): the
+    ticking modules 0..k-1 in one pass when they are the fastest ones (always, for periods
+    2^i)."""
+    U, prefix, o = 0, True, 0
+    for i in range(G):
+        n = base + (1 if i < rem else 0)
+        if t % int(fixed[i]) == 0:
+            if prefix:
+                U = o + n
+            else:
+                _sums(w, I, H, o, o + n, o, x, h, z, r0, r1)
+        else:
+            prefix = False
+        o += n
+    if U > 0:
+        _sums(w, I, H, 0, U, 0, x, h, z, r0, r1)
 
 
 @njit(**kn.JIT)
@@ -135,37 +212,27 @@ def step(w, cfg, fixed, state, x, y):
     h = kn.view2d(state, 0, B, H)
     z = kn.view2d(state, B * H, B, H)
     cnt = kn.view2d(state, 2 * B * H, B, 1)
+    shared = True                      # every row at the same step: one product for them all
+    for b in range(1, B):
+        if cnt[b, 0] != cnt[0, 0]:
+            shared = False
+    # the ticking modules' sums from the old h first, then their new states
+    if shared:
+        _tick(w, I, H, G, base, rem, fixed, int(cnt[0, 0]), x, h, z, 0, B)
+    else:
+        for b in range(B):
+            _tick(w, I, H, G, base, rem, fixed, int(cnt[b, 0]), x, h, z, b, b + 1)
     for b in range(B):
-        t = int(cnt[b, 0])
-        # every ticking module's sum from the old h first, then their new states
-        p, o = 0, 0
-        for i in range(G):
-            n = base + (1 if i < rem else 0)
-            K = H - o
-            if t % int(fixed[i]) == 0:
-                zb = z[b, o:o + n]
-                for j in range(n):
-                    zb[j] = w[p + (I + K) * n + j]
-                for k in range(I):
-                    xk = x[b, k]
-                    for j in range(n):
-                        zb[j] += xk * w[p + k * n + j]
-                for k in range(K):
-                    hk = h[b, o + k]
-                    for j in range(n):
-                        zb[j] += hk * w[p + (I + k) * n + j]
-            p += (I + K + 1) * n
-            o += n
-        o = 0
+        t, o = int(cnt[b, 0]), 0
+        hb, zb = h[b], z[b]
         for i in range(G):
             n = base + (1 if i < rem else 0)
             if t % int(fixed[i]) == 0:
                 for j in range(o, o + n):
-                    h[b, j] = kn.tanh(z[b, j])
+                    hb[j] = kn.tanh(zb[j])
             o += n
-        t += 1
-        cnt[b, 0] = 0 if t >= L else t
-    kn.readout(w, p, h, y, int(cfg[kn.C_READOUT]))
+        cnt[b, 0] = 0 if t + 1 >= L else t + 1
+    kn.readout(w, (I + H + 1) * H, h, y, int(cfg[kn.C_READOUT]))
 
 
 def recurrent_matrix(w: dict, H: int, g: int, xp):
