@@ -45,6 +45,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
     (["seq2seq", "gru"], {"attention": "luong"}),
     ("hrnn", {"modules": 3, "periods": (1, 3, 5), "readout": "tanh"}),
+    ("rmlp", {"layers": (2, 4), "readout": "sigmoid"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -87,6 +87,7 @@ DEFAULTS = {
     "seq2seq": {"readout": "linear", "encoder": "gru", "decoder": "gru", "attention": "bahdanau",
                 "max_source": 64},
     "hrnn": {"readout": "linear", "modules": 4, "periods": None},
+    "rmlp": {"readout": "linear", "layers": None},
 }
 
 
@@ -540,12 +541,26 @@ def ref_hrnn(get, X, H, O, o, fixed):
     return apply_readout(get, np.stack(hs, 1), o["readout"], O)
 
 
+def ref_rmlp(get, X, H, O, o, fixed):
+    """Puskorius and Feldkamp's RMLP: tanh layers in cascade within a step, each recurrent on
+    itself across steps."""
+    sizes = [H] if o["layers"] is None else list(o["layers"])
+    hs, top = [np.zeros((X.shape[0], n)) for n in sizes], []
+    for t in range(X.shape[1]):
+        below = X[:, t]
+        for i in range(len(sizes)):
+            hs[i] = np.tanh(below @ get(f"W_ih_{i}").T + hs[i] @ get(f"W_hh_{i}").T + get(f"b_{i}"))
+            below = hs[i]
+        top.append(below)
+    return apply_readout(get, np.stack(top, 1), o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
     "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
-    "hrnn": ref_hrnn,
+    "hrnn": ref_hrnn, "rmlp": ref_rmlp,
 }
 
 
@@ -571,6 +586,8 @@ def features_of(family, I, H, o):
         return H + o["read_heads"] * o["memory"][1]
     if family == "seq2seq" and o["attention"] != "none":
         return 2 * H
+    if family == "rmlp" and o["layers"] is not None:
+        return o["layers"][-1]
     return H
 
 
@@ -788,6 +805,8 @@ VARIANTS = [
     ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
     ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),     # step 0 ticks both
     ("hrnn", {"modules": 5, "readout": "sigmoid"}),                    # periods 1 to 16, T = 7
+    ("rmlp", {"layers": (2, 3), "readout": "tanh"}),
+    ("rmlp", {"layers": (1, 1, 1, 1, 1)}),
 ]
 
 
