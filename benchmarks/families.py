@@ -5,7 +5,8 @@ against the family's own array form (NumPy batched over the population).
     python -m benchmarks.families [--archs hrnn] [--repeats 3] [--dtypes float32,float64]
 
 Workload (benchmarks/forward.py's): P = 512 genomes, I = 4, H = 32, O = 2, B = 16
-sequences, T = 200 steps. hrnn: 4 modules of 8 units, periods 1, 2, 4, 8.
+sequences, T = 200 steps. hrnn: 4 modules of 8 units, periods 1, 2, 4, 8; rmlp: two
+layers of 16.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from evornn.arrays import population_forward_array
 from .forward import B, I, O, P, T, timed
 
 H = 32
-OPTIONS = {"hrnn": {}}
+OPTIONS = {"hrnn": {}, "rmlp": {"layers": (16, 16)}}
 
 
 def elman_like(n_params: int) -> int:
