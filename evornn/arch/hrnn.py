@@ -165,7 +165,7 @@ def _acc(z, r0, r1, c0, c1, a, k0, W):
                 zr[j] += w0[j] * a0
 
 
-@njit(**kn.JIT)
+@njit(inline="always", **kn.JIT)
 def _sums(w, I, H, c0, c1, k0, x, h, z, r0, r1):
     """z[r, c0:c1] = b + x W_ih^T + h W_hh^T over units c0..c1-1 for rows r0..r1-1, from the
     states of units k0.. (the others feed them with zero weights)."""
@@ -182,7 +182,7 @@ def _sums(w, I, H, c0, c1, k0, x, h, z, r0, r1):
     _acc(z, r0, r1, c0, c1, h, k0, kn.view2d(w, I * H, H, H))
 
 
-@njit(**kn.JIT)
+@njit(inline="always", **kn.JIT)
 def _tick(w, I, H, G, base, rem, fixed, t, x, h, z, r0, r1):
     """The sums of the modules that tick at step t (rows r0..r1-1, all at step t): the
     ticking modules 0..k-1 in one pass when they are the fastest ones (always, for periods
@@ -223,13 +223,20 @@ def step(w, cfg, fixed, state, x, y):
         for b in range(B):
             _tick(w, I, H, G, base, rem, fixed, int(cnt[b, 0]), x, h, z, b, b + 1)
     for b in range(B):
-        t, o = int(cnt[b, 0]), 0
-        hb, zb = h[b], z[b]
-        for i in range(G):
-            n = base + (1 if i < rem else 0)
-            if t % int(fixed[i]) == 0:
+        t = int(cnt[b, 0])
+        # the ticking fastest modules as one run of units (all of them, for periods 2^i)
+        U, i = 0, 0
+        while i < G and t % int(fixed[i]) == 0:
+            U += base + (1 if i < rem else 0)
+            i += 1
+        for j in range(U):
+            h[b, j] = kn.tanh(z[b, j])
+        o = U
+        for k in range(i, G):
+            n = base + (1 if k < rem else 0)
+            if t % int(fixed[k]) == 0:
                 for j in range(o, o + n):
-                    hb[j] = kn.tanh(zb[j])
+                    h[b, j] = kn.tanh(z[b, j])
             o += n
         cnt[b, 0] = 0 if t + 1 >= L else t + 1
     kn.readout(w, (I + H + 1) * H, h, y, int(cfg[kn.C_READOUT]))
