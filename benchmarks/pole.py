@@ -3,7 +3,7 @@ that ``python -m evornn run`` uses.
 
     python -m benchmarks.pole [--problems dpnv,double-pole] [--seeds 50] [--first-seed 0]
                               [--optimizers xnes,cmaes] [--arch A --hidden H --popsize P --sigma0 S]
-                              [--option KEY=VALUE ...]
+                              [--option KEY=VALUE ...] [--arch-option KEY=VALUE ...]
 
 Each run is what ``python -m evornn run PROBLEM --seed S`` does (ask, evaluate, tell, test
 the generation's champion with the problem's success test), without the run directory.
@@ -62,15 +62,18 @@ def main() -> None:
     ap.add_argument("--sigma0", type=float)
     ap.add_argument("--option", action="append", default=[],
                     help="an optimizer option, KEY=VALUE (repeatable), e.g. permute='probabilistic'")
+    ap.add_argument("--arch-option", action="append", default=[],
+                    help="an architecture option, KEY=VALUE (repeatable), e.g. layers=(2,2) for rmlp")
     args = ap.parse_args()
     options = parse_options(args.option)
+    arch_options = parse_options(args.arch_option, "--arch-option")
     print(f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1} each; a run fails at the "
           "problem's budget")
     print(f"{'problem':12} {'network':12} {'optimizer':9} {'solved':>7} {'mean':>7} {'median':>7} "
           f"{'max':>7} {'median s':>8}  published / peers")
     for name in args.problems.split(","):
         prob = get_problem(name)
-        net = prob.network(args.arch, args.hidden)
+        net = prob.network(args.arch, args.hidden, options=arch_options)
         sigma0 = args.sigma0 or prob.sigma0
         popsize = args.popsize or prob.popsize
         warm = evornn.optimizer("xnes", net.n_params, seed=0, bounds=net.bounds()).ask()

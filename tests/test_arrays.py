@@ -46,6 +46,8 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     (["seq2seq", "gru"], {"attention": "luong"}),
     ("recursive", {"cell": "treelstm", "stack": 3, "readout": "sigmoid"}),   # T = 11 > stack
     ("pixelrnn", {"variant": "diagonal", "image": "3,4", "readout": "sigmoid"}),
+    ("hrnn", {"modules": 3, "periods": (1, 3, 5), "readout": "tanh"}),
+    ("rmlp", {"layers": (2, 4), "readout": "sigmoid"}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

@@ -90,6 +90,8 @@ DEFAULTS = {
     "pixelrnn": {"readout": "linear", "variant": "row", "image": "8,8"},
     "lsm": {"readout": "linear", "tau_m": 30.0, "threshold": 15.0, "reset": 13.5,
             "background": 13.5, "dt": 1.0, "tau_filter": 30.0},
+    "hrnn": {"readout": "linear", "modules": 4, "periods": None},
+    "rmlp": {"readout": "linear", "layers": None},
 }
 
 
@@ -641,6 +643,45 @@ def ref_lsm(get, X, H, O, o, fixed):
     return apply_readout(get, feats, o["readout"], O)
 
 
+def ref_hrnn(get, X, H, O, o, fixed):
+    """Koutnik et al. 2014's clockwork RNN: module i (sizes H // g, the first H % g one more)
+    updates at steps t = 0, 1, ... with t mod T_i = 0 from itself and the slower modules."""
+    g = o["modules"]
+    T = o["periods"] or [2 ** i for i in range(g)]
+    n = [H // g + (i < H % g) for i in range(g)]
+    start = np.cumsum([0] + n)
+    W_ih, b = get("W_ih"), get("b")
+    W_hh = [get(f"W_hh_{i}") for i in range(g)]
+    h, hs = np.zeros((X.shape[0], H)), []
+    for t in range(X.shape[1]):
+        new = h.copy()
+        for i in range(g):
+            if t % T[i] == 0:
+                rows = slice(start[i], start[i + 1])
+                z = X[:, t] @ W_ih[rows].T + b[rows]
+                for j in range(i, g):       # block (i, j): module j's units, in W_hh_i's columns
+                    cols = slice(start[j] - start[i], start[j + 1] - start[i])
+                    z = z + h[:, start[j]:start[j + 1]] @ W_hh[i][:, cols].T
+                new[:, rows] = np.tanh(z)
+        h = new
+        hs.append(h)
+    return apply_readout(get, np.stack(hs, 1), o["readout"], O)
+
+
+def ref_rmlp(get, X, H, O, o, fixed):
+    """Puskorius and Feldkamp's RMLP: tanh layers in cascade within a step, each recurrent on
+    itself across steps."""
+    sizes = [H] if o["layers"] is None else list(o["layers"])
+    hs, top = [np.zeros((X.shape[0], n)) for n in sizes], []
+    for t in range(X.shape[1]):
+        below = X[:, t]
+        for i in range(len(sizes)):
+            hs[i] = np.tanh(below @ get(f"W_ih_{i}").T + hs[i] @ get(f"W_hh_{i}").T + get(f"b_{i}"))
+            below = hs[i]
+        top.append(below)
+    return apply_readout(get, np.stack(top, 1), o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
@@ -649,6 +690,9 @@ REFERENCES = {
     "recursive": ref_recursive,
     "pixelrnn": ref_pixelrnn,
     "lsm": ref_lsm,
+
+
+    "hrnn": ref_hrnn, "rmlp": ref_rmlp,
 }
 
 
@@ -674,6 +718,8 @@ def features_of(family, I, H, o):
         return H + o["read_heads"] * o["memory"][1]
     if family == "seq2seq" and o["attention"] != "none":
         return 2 * H
+    if family == "rmlp" and o["layers"] is not None:
+        return o["layers"][-1]
     return H
 
 
@@ -893,6 +939,12 @@ VARIANTS = [
     ("seq2seq", {"max_source": 2, "attention": "luong"}),
     ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
     ("recursive", {"cell": "treelstm", "stack": 2, "readout": "sigmoid"}),   # T = 7 > stack
+
+
+    ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),     # step 0 ticks both
+    ("hrnn", {"modules": 5, "readout": "sigmoid"}),                    # periods 1 to 16, T = 7
+    ("rmlp", {"layers": (2, 3), "readout": "tanh"}),
+    ("rmlp", {"layers": (1, 1, 1, 1, 1)}),
 ]
 
 
