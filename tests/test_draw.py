@@ -134,7 +134,7 @@ def test_what_is_not_drawn_as_a_graph_says_why_in_one_line():
 
 @pytest.mark.parametrize("arch", evornn.architectures())
 def test_heat_maps_show_every_block_of_every_family_exactly(arch):
-    net = evornn.Network(arch, *sized(arch, 2, 3, 2), seed=1)
+    net = evornn.Network(arch, *sized(arch, 2, 4, 2), seed=1)
     fig = draw.draw_heatmaps(net)
     images = [im for ax in fig.axes for im in ax.images]
     assert [_gid(im) for im in images] == [f"block:{b.name}" for b in net.layout]
