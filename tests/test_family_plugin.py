@@ -41,7 +41,7 @@ def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path, capsys):
     from evornn import cli
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^  bam .*\n  seq2seq .*\n  recursive .*\n  pixelrnn .*\n"
+    assert re.search(r"^  bam .*\n  seq2seq .*\n  recursive .*\n  pixelrnn .*\n  lrnn .*\n"
                      r"  toy +toy leaky-integrator Elman network", out, re.M), out
     code = cli.main(["run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
                      "--out", str(tmp_path)])

@@ -88,6 +88,7 @@ DEFAULTS = {
                 "max_source": 64},
     "recursive": {"readout": "linear", "cell": "plain", "stack": 8},
     "pixelrnn": {"readout": "linear", "variant": "row", "image": "8,8"},
+    "lrnn": {"readout": "linear", "zeros": 2, "poles": 2},
 }
 
 
@@ -606,13 +607,30 @@ def ref_pixelrnn(get, X, H, O, o, fixed):
     return y.reshape(B, T, R * C)
 
 
+def ref_lrnn(get, X, H, O, o, fixed):
+    """v_ji(t) = sum_k B[j,i,k] x_i(t-k) + sum_k A[j,i,k-1] v_ji(t-k), h = tanh(sum_i v + b)."""
+    nb, na = o["zeros"], o["poles"]
+    Bc, b = get("B"), get("b")
+    A = get("A") if na else np.zeros(Bc.shape[:2] + (0,))
+    n, T, _ = X.shape
+    v = np.zeros((n, T, H, X.shape[2]))
+    for t in range(T):
+        for k in range(nb + 1):
+            if t - k >= 0:
+                v[:, t] += X[:, t - k, None, :] * Bc[:, :, k]
+        for k in range(1, na + 1):
+            if t - k >= 0:
+                v[:, t] += v[:, t - k] * A[:, :, k - 1]
+    return apply_readout(get, np.tanh(v.sum(-1) + b), o["readout"], O)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
     "esn": ref_esn, "second_order": ref_second_order, "ntm": ref_ntm, "stack_rnn": ref_stack_rnn,
     "dnc": ref_dnc, "hopfield": ref_hopfield, "bam": ref_bam, "seq2seq": ref_seq2seq,
     "recursive": ref_recursive,
-    "pixelrnn": ref_pixelrnn,
+    "pixelrnn": ref_pixelrnn, "lrnn": ref_lrnn,
 }
 
 
@@ -780,6 +798,9 @@ def test_single_sequence_matches_reference(family):
 
 
 VARIANTS = [
+    ("lrnn", {"poles": 0, "zeros": 3}),
+    ("lrnn", {"zeros": 0, "poles": 1, "readout": "tanh"}),
+    ("lrnn", {"zeros": 1, "poles": 3, "readout": "sigmoid"}),
     ("elman", {"activation": "relu"}),
     ("elman", {"readout": "tanh"}),
     ("elman", {"readout": "sigmoid"}),
