@@ -8,7 +8,7 @@ from evornn import Network
 
 
 def test_one_synapse_is_the_iir_filter_it_encodes():
-    """H = 1, I = 1, an identity-like readout: tanh^-1 of the feature is the filter's output."""
+    """H = 1, I = 1, no readout: arctanh of the feature is the filter output."""
     net = Network("lrnn", 1, 1, 1, zeros=1, poles=1, readout="none")
     g = np.zeros(net.n_params)
     g[net.layout[0].offset:net.layout[0].offset + 2] = [0.3, 0.2]      # b_0, b_1
@@ -42,3 +42,34 @@ def test_bad_options_name_the_option_and_its_range(opts, msg):
     with pytest.raises(ValueError, match=msg) as e:
         Network("lrnn", 1, 2, 1, **opts)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("opts", [{"zeros": 2, "poles": 2}, {"zeros": 1, "poles": 3, "readout": "tanh"},
+                                  {"zeros": 3, "poles": 0, "readout": "sigmoid"}])
+def test_crbp_gradient_summed_over_a_sequence_is_bptts(opts):
+    torch = pytest.importorskip("torch")
+    from evornn.bptt import weighted_loss
+    from evornn.crbp import crbp_gradient
+    net = Network("lrnn", 2, 3, 2, seed=1, **opts)
+    net.genome = np.random.default_rng(3).uniform(-0.3, 0.3, net.n_params)
+    rng = np.random.default_rng(4)
+    X, Y = (torch.from_numpy(rng.uniform(-1, 1, (4, 12, k))) for k in (2, 2))
+    W = torch.from_numpy(rng.uniform(0, 1, (4, 12, 2)))
+    m = net.to_torch()
+    loss = weighted_loss(m(X), Y, W)
+    loss.backward()
+    want = torch.cat([p.grad.reshape(-1) for p in m.parameters()])
+    got_loss, got = crbp_gradient(m, X, Y, W)
+    assert got_loss == pytest.approx(float(loss.detach()), abs=1e-12)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-8)
+
+
+def test_crbp_refuses_a_network_without_iir_synapses():
+    from evornn.bptt import GradientTrainer
+    from evornn.problem import get_problem
+    prob = get_problem("parity")
+    with pytest.raises(ValueError, match=r"--optimizer crbp trains a one-layer locally recurrent "
+                                         r"network \(--arch lrnn\)"):
+        GradientTrainer("crbp", prob, prob.network("elman", 3))
+    with pytest.raises(ValueError, match="crbp needs no truncation window"):
+        GradientTrainer("crbp", prob, prob.network("lrnn", 3), window=4)

@@ -154,6 +154,60 @@ def _twin_class():
                 hs.append(torch.tanh(v.sum(-1) + self.b))
             self.hT = torch.cat([xh.reshape(Bn, nb * I), yh.reshape(Bn, H * I * na)], 1)
             return torch.stack(hs, 1)
+
+        @torch.no_grad()
+        def crbp_gradient(self, X, Y, W, on_step=None):
+            """(loss, gradient over the parameters in their order) of sum W (y - Y)^2 on X
+            [B, T, I] from a zero state, by causal recursive backpropagation (see evornn.crbp);
+            on_step(g_t) is called with each step's gradient (online: it updates the weights)."""
+            nb, na, H, I = self.nb, self.na, self.H, self.I
+            Bn, T = X.shape[0], X.shape[1]
+            z = X.new_zeros
+            xh, yh = z(Bn, nb, I), z(Bn, H, I, na)
+            SBh, SAh = z(Bn, H, I, na, nb + 1), z(Bn, H, I, na, na)    # past dv/dB, dv/dA
+            grads = [z(p.shape) for p in self.parameters()]
+            loss = 0.0
+            for t in range(T):
+                Bc, bias = self.B.detach(), self.b.detach()
+                A = self.A.detach() if na else None
+                xs = torch.cat([X[:, t, None], xh], 1)                     # [B, nb + 1, I]
+                v = torch.einsum("bki,hik->bhi", xs, Bc)
+                # dv_ji(t)/dB_jik = x_i(t-k) + sum_m a_jim dv_ji(t-m)/dB_jik, likewise for a_jik
+                SB = xs.permute(0, 2, 1)[:, None].expand(Bn, H, I, nb + 1)
+                if na:
+                    v = v + torch.einsum("bhik,hik->bhi", yh, A)
+                    SB = SB + torch.einsum("him,bhimk->bhik", A, SBh)
+                    SA = yh + torch.einsum("him,bhimk->bhik", A, SAh)
+                    SBh = torch.cat([SB[:, :, :, None], SBh[:, :, :, :na - 1]], 3)
+                    SAh = torch.cat([SA[:, :, :, None], SAh[:, :, :, :na - 1]], 3)
+                    yh = torch.cat([v[..., None], yh[..., :na - 1]], -1)
+                xh = xs[:, :nb]
+                h = torch.tanh(v.sum(-1) + bias)
+                y = self.readout(h)
+                err = y - Y[:, t]
+                loss += float((W[:, t] * err * err).sum())
+                dy = 2.0 * W[:, t] * err
+                g_t = []
+                if self.readout_kind == "none":
+                    dh = dy
+                else:
+                    delta = dy * {"linear": lambda: 1.0, "tanh": lambda: 1.0 - y * y,
+                                  "sigmoid": lambda: y * (1.0 - y)}[self.readout_kind]()
+                    dh = delta @ self.W_out.detach()
+                e = dh * (1.0 - h * h)                                     # dL/ds_j
+                g_t.append(torch.einsum("bh,bhik->hik", e, SB))
+                if na:
+                    g_t.append(torch.einsum("bh,bhik->hik", e, SA))
+                g_t.append(e.sum(0))
+                if self.readout_kind != "none":
+                    g_t += [delta.T @ h, delta.sum(0)]
+                flat = torch.cat([g.reshape(-1) for g in g_t])
+                if on_step is None:
+                    for acc, g in zip(grads, g_t):
+                        acc += g
+                else:
+                    on_step(flat)
+            return loss, torch.cat([g.reshape(-1) for g in grads])
     return LRNNTwin
 
 
