@@ -73,3 +73,20 @@ def test_crbp_refuses_a_network_without_iir_synapses():
         GradientTrainer("crbp", prob, prob.network("elman", 3))
     with pytest.raises(ValueError, match="crbp needs no truncation window"):
         GradientTrainer("crbp", prob, prob.network("lrnn", 3), window=4)
+
+
+def test_online_crbp_learns_the_iir_system():
+    """One batch of online CRBP (an Adam step after every time step) cut the loss on a
+    batch it has not seen at least fivefold."""
+    torch = pytest.importorskip("torch")
+    from evornn.bptt import GradientTrainer, weighted_loss
+    from evornn.problem import get_problem
+    prob = get_problem("iir-ident")
+    tr = GradientTrainer("crbp", prob, prob.network(seed=0), seed=0, online=True, updates=1, lr=0.003)
+    X, Y, W = (torch.from_numpy(a) for a in prob.batch((7, 0)))
+    with torch.no_grad():
+        before = float(weighted_loss(tr.module(X), Y, W))
+    tr.tell(tr.ask(), 0.0)
+    with torch.no_grad():
+        after = float(weighted_loss(tr.module(X), Y, W))
+    assert after < 0.2 * before
