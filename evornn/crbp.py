@@ -17,6 +17,8 @@ layer has none is refused when the trainer is built.
 """
 from __future__ import annotations
 
+import numpy as np
+
 
 def crbp_part(module):
     """The network's single layer twin that has a CRBP gradient; ValueError otherwise."""
@@ -38,8 +40,6 @@ def crbp_gradient(module, X, Y, W, on_step=None):
 def crbp_step(module, params, torch_opt, X, Y, W, options) -> float:
     """One CRBP pass over a batch: weights updated after every step (options["online"]) or
     once at the end; returns the loss."""
-    import numpy as np
-
     from .rtrl import _apply
     clip = options["clip"]
     on_step = None

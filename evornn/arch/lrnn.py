@@ -17,7 +17,7 @@ a genome set by hand outside the bounds runs the unstable filter as written, unc
 import numpy as np
 from numba import njit
 
-from ..options import Option, rule
+from ..options import Option
 from . import array_ops as ops
 from . import kernels as kn
 from .blocks import readout_blocks, uniform
@@ -238,10 +238,9 @@ FAMILY = family(
                              "filters (zeros, poles; poles 0: FIR)",
     readouts=("linear", "tanh", "sigmoid", "none"),
     options={"zeros": Option(2, f"nb, the synapse filters' MA order; integer in 0..{MAX_ORDER}",
-                             rule(lambda v: _order(v) is None, f"must be an integer in 0..{MAX_ORDER}")),
+                             _order),
              "poles": Option(2, f"na, the synapse filters' AR order (0: FIR); integer in "
-                                f"0..{MAX_ORDER}",
-                             rule(lambda v: _order(v) is None, f"must be an integer in 0..{MAX_ORDER}"))},
+                                f"0..{MAX_ORDER}", _order)},
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes,
     cfg=lambda I, H, O, opts: [float(opts["zeros"]), float(opts["poles"])],
     pack=pack, step=step, check=check, array=array, twin=lazy_twin(_twin_class))
