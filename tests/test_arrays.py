@@ -46,6 +46,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     (["seq2seq", "gru"], {"attention": "luong"}),
     ("recursive", {"cell": "treelstm", "stack": 3, "readout": "sigmoid"}),   # T = 11 > stack
     ("pixelrnn", {"variant": "diagonal", "image": "3,4", "readout": "sigmoid"}),
+    ("lrnn", {"output_filters": True, "readout": "sigmoid", "zeros": 1, "poles": 2}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

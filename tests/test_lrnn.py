@@ -37,6 +37,8 @@ def test_pole_bounds_keep_the_filters_stable():
     ({"poles": 17}, "poles=.* must be an integer in 0..16"),
     ({"poles": 1.5}, "poles=.* must be an integer in 0..16"),
     ({"zeros": 0, "poles": 0}, "zeros = 0 with poles = 0 leaves the synapses no memory"),
+    ({"output_filters": 1}, "output_filters=1 must be true or false"),
+    ({"output_filters": True, "readout": "none"}, "readout must be linear, tanh or sigmoid"),
 ])
 def test_bad_options_name_the_option_and_its_range(opts, msg):
     with pytest.raises(ValueError, match=msg) as e:
@@ -45,7 +47,9 @@ def test_bad_options_name_the_option_and_its_range(opts, msg):
 
 
 @pytest.mark.parametrize("opts", [{"zeros": 2, "poles": 2}, {"zeros": 1, "poles": 3, "readout": "tanh"},
-                                  {"zeros": 3, "poles": 0, "readout": "sigmoid"}])
+                                  {"zeros": 3, "poles": 0, "readout": "sigmoid"},
+                                  {"output_filters": True}, {"output_filters": True, "zeros": 0,
+                                                             "poles": 2, "readout": "tanh"}])
 def test_crbp_gradient_summed_over_a_sequence_is_bptts(opts):
     torch = pytest.importorskip("torch")
     from evornn.bptt import weighted_loss

@@ -88,7 +88,7 @@ DEFAULTS = {
                 "max_source": 64},
     "recursive": {"readout": "linear", "cell": "plain", "stack": 8},
     "pixelrnn": {"readout": "linear", "variant": "row", "image": "8,8"},
-    "lrnn": {"readout": "linear", "zeros": 2, "poles": 2},
+    "lrnn": {"readout": "linear", "zeros": 2, "poles": 2, "output_filters": False},
 }
 
 
@@ -607,13 +607,11 @@ def ref_pixelrnn(get, X, H, O, o, fixed):
     return y.reshape(B, T, R * C)
 
 
-def ref_lrnn(get, X, H, O, o, fixed):
-    """v_ji(t) = sum_k B[j,i,k] x_i(t-k) + sum_k A[j,i,k-1] v_ji(t-k), h = tanh(sum_i v + b)."""
-    nb, na = o["zeros"], o["poles"]
-    Bc, b = get("B"), get("b")
-    A = get("A") if na else np.zeros(Bc.shape[:2] + (0,))
+def _iir_layer(X, Bc, A, bias):
+    """bias + sum_i v_ji(t), v_ji(t) = sum_k Bc[j,i,k] x_i(t-k) + sum_k A[j,i,k-1] v_ji(t-k)."""
     n, T, _ = X.shape
-    v = np.zeros((n, T, H, X.shape[2]))
+    nb, na = Bc.shape[2] - 1, A.shape[2]
+    v = np.zeros((n, T) + Bc.shape[:2])
     for t in range(T):
         for k in range(nb + 1):
             if t - k >= 0:
@@ -621,7 +619,19 @@ def ref_lrnn(get, X, H, O, o, fixed):
         for k in range(1, na + 1):
             if t - k >= 0:
                 v[:, t] += v[:, t - k] * A[:, :, k - 1]
-    return apply_readout(get, np.tanh(v.sum(-1) + b), o["readout"], O)
+    return v.sum(-1) + bias
+
+
+def ref_lrnn(get, X, H, O, o, fixed):
+    """h = tanh(IIR-filtered inputs + b); y: the readout, or act(IIR-filtered h + b_out)."""
+    na = o["poles"]
+    Bc = get("B")
+    h = np.tanh(_iir_layer(X, Bc, get("A") if na else np.zeros(Bc.shape[:2] + (0,)), get("b")))
+    if not o["output_filters"]:
+        return apply_readout(get, h, o["readout"], O)
+    Bo = get("B_out")
+    z = _iir_layer(h, Bo, get("A_out") if na else np.zeros(Bo.shape[:2] + (0,)), get("b_out"))
+    return {"linear": lambda v: v, "tanh": np.tanh, "sigmoid": sigmoid}[o["readout"]](z)
 
 
 REFERENCES = {
@@ -801,6 +811,8 @@ VARIANTS = [
     ("lrnn", {"poles": 0, "zeros": 3}),
     ("lrnn", {"zeros": 0, "poles": 1, "readout": "tanh"}),
     ("lrnn", {"zeros": 1, "poles": 3, "readout": "sigmoid"}),
+    ("lrnn", {"output_filters": True}),
+    ("lrnn", {"output_filters": True, "poles": 0, "readout": "tanh"}),
     ("elman", {"activation": "relu"}),
     ("elman", {"readout": "tanh"}),
     ("elman", {"readout": "sigmoid"}),
