@@ -6,10 +6,11 @@ forward through its own recursion, dv(t)/db_k = x(t-k) + sum_m a_m dv(t-m)/db_k 
 dv(t)/da_k = v(t-k) + sum_m a_m dv(t-m)/da_k: RTRL restricted to the local recursions,
 (nb + 1 + na) na numbers a synapse instead of a Jacobian of the whole state. The error is
 propagated back through the static part (the hidden neurons' tanh and the readout) at the
-same step. The paper truncates the backward sums over later layers' filter impulse
-responses; with filters only between input and hidden (``lrnn``) the backward part spans
-one static layer, so nothing is truncated: summed over a sequence without online updates,
-the gradient is BPTT's (tested to 1e-8 in float64). Online, the weights change after every
+same step. With filters on the output synapses too, the hidden neurons' sensitivities
+are carried forward through each output filter as well: the causal form of the paper's
+backward sum over the output filters' impulse responses, in full (the paper allows
+truncating it; not offered). Summed over a sequence without online updates, the gradient
+is BPTT's (tested to 1e-8 in float64, with and without output filters). Online, the weights change after every
 step and the sensitivities carry on, computed with each step's current coefficients.
 
 The recursion lives with the family (its twin's ``crbp_gradient``): a network whose one
