@@ -1,5 +1,6 @@
-"""Gradient training on a problem's data: backpropagation through time (BPTT) or real-time
-recurrent learning (RTRL) on the network's torch twin.
+"""Gradient training on a problem's data: backpropagation through time (BPTT), real-time
+recurrent learning (RTRL) or causal recursive backpropagation (CRBP, locally recurrent
+networks) on the network's torch twin.
 
 A trainer has the optimizers' ask/tell shape, so a run writes the same directory,
 metrics, checkpoints and summary as an evolution run. One generation is ``updates``
@@ -28,7 +29,7 @@ OPTION_DEFAULTS = defaults(OPTIONS)
 
 
 def is_gradient_method(name: str) -> bool:
-    """Whether name is a gradient method (bptt, rtrl) rather than an evolutionary optimizer."""
+    """Whether name is a gradient method (bptt, rtrl, crbp) rather than an evolutionary optimizer."""
     return is_gradient(name)
 
 
@@ -53,10 +54,11 @@ def check_options(name: str, options: dict) -> dict:
         msg = opt.check(o[key])
         if msg is not None:
             raise ValueError(f"{name}: {key} {msg}")
-    if o["online"] and name != "rtrl":
-        raise ValueError("online updates are RTRL's (--optimizer rtrl); bptt updates per window")
-    if o["window"] is not None and name == "rtrl":
-        raise ValueError("rtrl needs no truncation window: it carries its sensitivities forward")
+    if o["online"] and name not in ("rtrl", "crbp"):
+        raise ValueError("online updates are RTRL's and CRBP's (--optimizer rtrl or crbp); "
+                         "bptt updates per window")
+    if o["window"] is not None and name in ("rtrl", "crbp"):
+        raise ValueError(f"{name} needs no truncation window: it carries its sensitivities forward")
     return o
 
 
@@ -66,7 +68,7 @@ def weighted_loss(y, Y, W):
 
 
 class GradientTrainer:
-    """BPTT or RTRL on the problem's batches, behind ask/tell (one genome a generation)."""
+    """BPTT, RTRL or CRBP on the problem's batches, behind ask/tell (one genome a generation)."""
 
     popsize = 1
 
@@ -84,11 +86,13 @@ class GradientTrainer:
         if self.options["teacher_forcing"] < 1 and not prob.feedback:
             raise ValueError(f"teacher_forcing applies to generative problems, whose outputs are "
                              f"fed back as inputs; {prob.name!r} has none (mso-gen has)")
-        if self.options["teacher_forcing"] < 1 and (name == "rtrl" or self.options["window"]):
-            raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl, no window")
-        if prob.loss is not None and (name == "rtrl" or self.options["window"]):
+        stepwise = name in ("rtrl", "crbp")
+        if self.options["teacher_forcing"] < 1 and (stepwise or self.options["window"]):
+            raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl or "
+                             "crbp, no window")
+        if prob.loss is not None and (stepwise or self.options["window"]):
             raise ValueError(f"problem {prob.name!r} has its own loss over whole sequences: "
-                             "--optimizer bptt without a window (no rtrl)")
+                             "--optimizer bptt without a window (no rtrl or crbp)")
         torch = _torch()
         self.net = copy.deepcopy(net)
         if x0 is not None:
@@ -97,8 +101,11 @@ class GradientTrainer:
         self.module = self.net.to_torch()
         if self.options["dtype"] == "float32":
             self.module = self.module.float()
-        if name == "rtrl" or self.options["window"] is not None:
+        if stepwise or self.options["window"] is not None:
             stateful_parts(self.module)         # a bidirectional network fails here, not later
+        if name == "crbp":
+            from .crbp import crbp_part
+            crbp_part(self.module)              # a network without IIR synapses fails here
         self.dtype = getattr(torch, self.options["dtype"])
         self.params = [p for p in self.module.parameters() if p.requires_grad]
         o = self.options
@@ -174,6 +181,11 @@ class GradientTrainer:
         if self.name == "rtrl":
             from .rtrl import rtrl_step
             return rtrl_step(self.module, self.params, self.torch_opt, X, Y, W, self.options)
+        if self.name == "crbp":
+            from .crbp import crbp_step
+            loss = crbp_step(self.module, self.params, self.torch_opt, X, Y, W, self.options)
+            self._project()
+            return loss
         from .twins.convert import get_state, set_state
         T = X.shape[1]
         window = self.options["window"] or T

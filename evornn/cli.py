@@ -555,7 +555,7 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("run_dir")
     rs.add_argument("--quiet", action="store_true")
     rs.set_defaults(func=resume)
-    ls = sub.add_parser("list", help="problems, architectures, optimizers (bptt and rtrl too), "
+    ls = sub.add_parser("list", help="problems, architectures, optimizers (bptt, rtrl, crbp too), "
                                      "backends")
     ls.add_argument("--options", metavar="NAME",
                     help="the options of this optimizer or architecture: name, default, meaning")

@@ -63,7 +63,7 @@ RUN_OPTIONS: dict[str, RunOption] = {
     "optimizer": _declare("optimizer", str, None, "an optimizer or gradient trainer (default: "
                           "the problem's)", compare=False, problem="optimizer"),
     "popsize": _declare("popsize", int, None, "genomes a generation (default: the problem's; "
-                        "not for bptt, rtrl)", at_least(2), problem="popsize"),
+                        "not for bptt, rtrl, crbp)", at_least(2), problem="popsize"),
     "sigma0": _declare("sigma0", float, None, "the search's initial step size (default: the "
                        "problem's)", _above_zero, problem="sigma0"),
     "max_evals": _declare("max_evals", int, None, "stop after this many evaluations (default: "

@@ -92,6 +92,7 @@ DEFAULTS = {
             "background": 13.5, "dt": 1.0, "tau_filter": 30.0},
     "hrnn": {"readout": "linear", "modules": 4, "periods": None},
     "rmlp": {"readout": "linear", "layers": None},
+    "lrnn": {"readout": "linear", "zeros": 2, "poles": 2, "output_filters": False},
 }
 
 
@@ -682,6 +683,33 @@ def ref_rmlp(get, X, H, O, o, fixed):
     return apply_readout(get, np.stack(top, 1), o["readout"], O)
 
 
+def _iir_layer(X, Bc, A, bias):
+    """bias + sum_i v_ji(t), v_ji(t) = sum_k Bc[j,i,k] x_i(t-k) + sum_k A[j,i,k-1] v_ji(t-k)."""
+    n, T, _ = X.shape
+    nb, na = Bc.shape[2] - 1, A.shape[2]
+    v = np.zeros((n, T) + Bc.shape[:2])
+    for t in range(T):
+        for k in range(nb + 1):
+            if t - k >= 0:
+                v[:, t] += X[:, t - k, None, :] * Bc[:, :, k]
+        for k in range(1, na + 1):
+            if t - k >= 0:
+                v[:, t] += v[:, t - k] * A[:, :, k - 1]
+    return v.sum(-1) + bias
+
+
+def ref_lrnn(get, X, H, O, o, fixed):
+    """h = tanh(IIR-filtered inputs + b); y: the readout, or act(IIR-filtered h + b_out)."""
+    na = o["poles"]
+    Bc = get("B")
+    h = np.tanh(_iir_layer(X, Bc, get("A") if na else np.zeros(Bc.shape[:2] + (0,)), get("b")))
+    if not o["output_filters"]:
+        return apply_readout(get, h, o["readout"], O)
+    Bo = get("B_out")
+    z = _iir_layer(h, Bo, get("A_out") if na else np.zeros(Bo.shape[:2] + (0,)), get("b_out"))
+    return {"linear": lambda v: v, "tanh": np.tanh, "sigmoid": sigmoid}[o["readout"]](z)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
@@ -690,9 +718,7 @@ REFERENCES = {
     "recursive": ref_recursive,
     "pixelrnn": ref_pixelrnn,
     "lsm": ref_lsm,
-
-
-    "hrnn": ref_hrnn, "rmlp": ref_rmlp,
+    "hrnn": ref_hrnn, "rmlp": ref_rmlp, "lrnn": ref_lrnn,
 }
 
 
@@ -862,6 +888,11 @@ def test_single_sequence_matches_reference(family):
 
 
 VARIANTS = [
+    ("lrnn", {"poles": 0, "zeros": 3}),
+    ("lrnn", {"zeros": 0, "poles": 1, "readout": "tanh"}),
+    ("lrnn", {"zeros": 1, "poles": 3, "readout": "sigmoid"}),
+    ("lrnn", {"output_filters": True}),
+    ("lrnn", {"output_filters": True, "poles": 0, "readout": "tanh"}),
     ("elman", {"activation": "relu"}),
     ("elman", {"readout": "tanh"}),
     ("elman", {"readout": "sigmoid"}),

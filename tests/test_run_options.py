@@ -16,7 +16,7 @@ ALL = list(evornn.optimizers(gradient=True))
 
 
 def test_the_registry_holds_the_gradient_trainers_after_the_optimizers():
-    assert ALL[-2:] == ["bptt", "rtrl"] and ALL[:-2] == sorted(evornn.optimizers())
+    assert ALL[-3:] == ["bptt", "crbp", "rtrl"] and ALL[:-3] == sorted(evornn.optimizers())
     assert evornn.optim.is_gradient("bptt") and not evornn.optim.is_gradient("cmaes")
     with pytest.raises(ValueError, match=r"bptt trains a network on a problem's data"):
         evornn.optimizer("bptt", 10)

@@ -169,6 +169,7 @@ VARIANT_CASES = [
     ("pixelrnn", {"variant": "diagonal", "image": "3,5", "readout": "sigmoid"}),
     ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),
     ("rmlp", {"layers": (3, 2), "readout": "sigmoid"}),
+    ("lrnn", {"output_filters": True, "readout": "tanh", "zeros": 1, "poles": 2}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -257,7 +258,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
-                                                          18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29)] \
+                                                          18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, -1)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 

@@ -33,7 +33,7 @@ def register(cls):
 
 def optimizers(gradient: bool = False) -> dict[str, str]:
     """name -> one-line description of every evolutionary optimizer, sorted; with
-    ``gradient`` the gradient trainers (bptt, rtrl) follow, sorted too."""
+    ``gradient`` the gradient trainers (bptt, rtrl, crbp) follow, sorted too."""
     out = {n: c.description for n, c in sorted(_REGISTRY.items()) if not c.gradient}
     if gradient:
         out.update({n: c.description for n, c in sorted(_REGISTRY.items()) if c.gradient})
@@ -41,7 +41,7 @@ def optimizers(gradient: bool = False) -> dict[str, str]:
 
 
 def is_gradient(name: str) -> bool:
-    """Whether name is a registered gradient trainer (bptt, rtrl), which trains one network
+    """Whether name is a registered gradient trainer (bptt, rtrl, crbp), which trains one network
     on a problem's data rather than evolving a population."""
     return name in _REGISTRY and _REGISTRY[name].gradient
 

@@ -1,4 +1,4 @@
-"""The gradient trainers, bptt and rtrl, as entries of the optimizer registry: their names,
+"""The gradient trainers, bptt, rtrl and crbp, as entries of the optimizer registry: their names,
 descriptions and options. The training itself is ``evornn.bptt.GradientTrainer``, which
 needs a problem's batches and torch (imported only when a trainer is built)."""
 from __future__ import annotations
@@ -29,7 +29,7 @@ OPTIONS = {
                       rule(lambda v: is_int(v) and v >= 1, "must be a positive integer")),
     "dtype": Option("float64", "float32 or float64 (tiny networks: no faster in float32)",
                     rule(lambda v: v in ("float32", "float64"), "must be float32 or float64")),
-    "online": Option(False, "rtrl only: update the weights after every time step",
+    "online": Option(False, "rtrl and crbp only: update the weights after every time step",
                      rule(lambda v: v in (True, False), "must be true or false")),
     "teacher_forcing": Option(1.0, "generative problems: chance a step is fed the true value",
                               rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -56,3 +56,10 @@ class RTRL(Gradient):
     name = "rtrl"
     description = ("real-time recurrent learning: forward-mode sensitivities, online or per "
                    "sequence (small networks)")
+
+
+@register
+class CRBP(Gradient):
+    name = "crbp"
+    description = ("causal recursive backpropagation (Campolucci et al. 1999): the online "
+                   "gradient of locally recurrent networks (--arch lrnn)")
