@@ -125,3 +125,82 @@ def features_then_readout(states):
         w = weights(layer, G, xp)
         return readout(xp, w, states(layer, w, X, xp), layer)
     return array
+
+
+class Ops:
+    """The array operations the families' shared unrolls call (their twins pass torch's
+    equivalents), in module xp: NumPy, or CuPy on a GPU. Axes default to the last."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def mm(self, x, W):
+        return x @ W.swapaxes(-1, -2)
+
+    def einsum(self, spec, *a):
+        return self.xp.einsum(spec, *a)
+
+    def sigmoid(self, a):
+        return sigmoid(self.xp, a)
+
+    def tanh(self, a):
+        return self.xp.tanh(a)
+
+    def relu(self, a):
+        return self.xp.maximum(a, 0.0)
+
+    def where(self, m, a, b):
+        return self.xp.where(m, a, b)
+
+    def minimum(self, a, b):
+        return self.xp.minimum(a, b)
+
+    def maximum(self, a, b):
+        return self.xp.maximum(a, b)
+
+    def cumsum(self, a):
+        return self.xp.cumsum(a, axis=-1)
+
+    def arange(self, S, like):
+        return self.xp.arange(S)
+
+    def const(self, a, like):
+        return self.xp.asarray(a, dtype=like.dtype)
+
+    def zeros_like(self, a):
+        return self.xp.zeros_like(a)
+
+    zeros = zeros_like
+
+    def cat(self, parts, axis=-1):
+        return self.xp.concatenate(parts, axis)
+
+    def stack(self, parts, axis):
+        return self.xp.stack(parts, axis)
+
+    def flip(self, a, axis=-1):
+        return self.xp.flip(a, axis)
+
+    def swap(self, a):
+        return a.swapaxes(-1, -2)
+
+    def take(self, a, start, stop, axis):
+        sl = [slice(None)] * a.ndim
+        sl[axis] = slice(start, stop)
+        return a[tuple(sl)]
+
+    def index(self, a, idx):
+        return a[..., self.xp.asarray(idx), :]
+
+    def index2(self, a, i, j, feat):
+        """a[..., i, j] (a[..., i, j, :] with a trailing feature axis)."""
+        i, j = self.xp.asarray(i), self.xp.asarray(j)
+        return a[..., i, j, :] if feat else a[..., i, j]
+
+    def masked_softmax(self, s, valid):
+        xp = self.xp
+        s = xp.where(valid, s, -xp.inf)
+        top = s.max(-1, keepdims=True)
+        e = xp.where(valid, xp.exp(s - xp.where(xp.isfinite(top), top, 0)), 0)
+        tot = e.sum(-1, keepdims=True)
+        return e / xp.where(tot > 0, tot, 1)

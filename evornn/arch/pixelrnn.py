@@ -366,59 +366,12 @@ def logits(f, opts: dict, w: dict, X, H: int):
     return (_row_logits if opts["variant"] == "row" else _diagonal_logits)(f, w, X, R, C, H)
 
 
-class _XP:
-    """The array operations ``logits`` needs, in NumPy or CuPy."""
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def einsum(self, spec, *a):
-        return self.xp.einsum(spec, *a)
-
-    def sigmoid(self, a):
-        return ops.sigmoid(self.xp, a)
-
-    def tanh(self, a):
-        return self.xp.tanh(a)
-
-    def zeros_like(self, a):
-        return self.xp.zeros_like(a)
-
-    def cat(self, parts, axis):
-        return self.xp.concatenate(parts, axis)
-
-    def stack(self, parts, axis):
-        return self.xp.stack(parts, axis)
-
-    def take(self, a, start, stop, axis):
-        sl = [slice(None)] * a.ndim
-        sl[axis] = slice(start, stop)
-        return a[tuple(sl)]
-
-    def swap(self, a):
-        return a.swapaxes(-1, -2)
-
-    def index(self, a, idx):
-        return a[..., self.xp.asarray(idx), :]
-
-    def index2(self, a, i, j, feat):
-        """a[..., i, j] (a[..., i, j, :] with a trailing feature axis)."""
-        i, j = self.xp.asarray(i), self.xp.asarray(j)
-        return a[..., i, j, :] if feat else a[..., i, j]
-
-    def const(self, a, like):
-        return self.xp.asarray(a, dtype=like.dtype)
-
-    def flip(self, a, axis):
-        return self.xp.flip(a, axis)
-
-
 def array(layer, G, X, xp):
     """The layer over a population [P, ...] as batched array operations in module xp."""
     w = ops.weights(layer, G, xp)
     P, B, T, I = G.shape[0], X.shape[1], X.shape[2], X.shape[3]
     Xp = xp.broadcast_to(X, (P, B, T, I)).reshape(P, B * T, I)
-    y = logits(_XP(xp), layer.opts, w, Xp, layer.n_hidden).reshape(P, B, T, I)
+    y = logits(ops.Ops(xp), layer.opts, w, Xp, layer.n_hidden).reshape(P, B, T, I)
     return ops.sigmoid(xp, y) if layer.opts["readout"] == "sigmoid" else y
 
 

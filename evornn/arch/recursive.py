@@ -231,40 +231,6 @@ def _unroll(f, tl, w, X, state):
     return f.stack(feats, -2), (hs, cs, n)
 
 
-class _XP:
-    """The array operations _unroll needs, in NumPy or CuPy."""
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def mm(self, x, W):
-        return x @ W.swapaxes(-1, -2)
-
-    def sigmoid(self, a):
-        return ops.sigmoid(self.xp, a)
-
-    def tanh(self, a):
-        return self.xp.tanh(a)
-
-    def where(self, m, a, b):
-        return self.xp.where(m, a, b)
-
-    def minimum(self, a, b):
-        return self.xp.minimum(a, b)
-
-    def maximum(self, a, b):
-        return self.xp.maximum(a, b)
-
-    def arange(self, S, like):
-        return self.xp.arange(S)
-
-    def cat(self, parts):
-        return self.xp.concatenate(parts, -1)
-
-    def stack(self, parts, axis):
-        return self.xp.stack(parts, axis)
-
-
 def array(layer, G, X, xp):
     """The layer over a population [P, ...] as batched array operations in module xp."""
     w = ops.weights(layer, G, xp)
@@ -274,7 +240,7 @@ def array(layer, G, X, xp):
     S = int(layer.opts["stack"])
     hs = xp.zeros((P, B, S, H), X.dtype)
     state = (hs, xp.zeros_like(hs) if tl else None, xp.zeros((P, B), np.int64))
-    feats, _ = _unroll(_XP(xp), tl, w, xp.broadcast_to(X, (P,) + X.shape[1:]), state)
+    feats, _ = _unroll(ops.Ops(xp), tl, w, xp.broadcast_to(X, (P,) + X.shape[1:]), state)
     return ops.readout(xp, w, feats, layer)
 
 

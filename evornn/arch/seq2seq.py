@@ -350,48 +350,6 @@ def _unroll(f, o, w, X, state):
     return f.stack(feats, -2), (h, c, E, K, n)
 
 
-class _XP:
-    """The array operations _unroll needs, in NumPy or CuPy."""
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def mm(self, x, W):
-        return x @ W.swapaxes(-1, -2)
-
-    def sigmoid(self, a):
-        return ops.sigmoid(self.xp, a)
-
-    def tanh(self, a):
-        return self.xp.tanh(a)
-
-    def where(self, m, a, b):
-        return self.xp.where(m, a, b)
-
-    def minimum(self, a, b):
-        return self.xp.minimum(a, b)
-
-    def arange(self, S, like):
-        return self.xp.arange(S)
-
-    def masked_softmax(self, s, valid):
-        xp = self.xp
-        s = xp.where(valid, s, -xp.inf)
-        top = s.max(-1, keepdims=True)
-        e = xp.where(valid, xp.exp(s - xp.where(xp.isfinite(top), top, 0)), 0)
-        tot = e.sum(-1, keepdims=True)
-        return e / xp.where(tot > 0, tot, 1)
-
-    def cat(self, parts):
-        return self.xp.concatenate(parts, -1)
-
-    def stack(self, parts, axis):
-        return self.xp.stack(parts, axis)
-
-    def zeros_like(self, a):
-        return self.xp.zeros_like(a)
-
-
 def array(layer, G, X, xp):
     """The layer over a population [P, ...] as batched array operations in module xp."""
     w = ops.weights(layer, G, xp)
@@ -406,7 +364,7 @@ def array(layer, G, X, xp):
     h = xp.zeros((P, B, H), X.dtype)
     state = (h, xp.zeros_like(h), xp.zeros((P, B, S, H), X.dtype), xp.zeros((P, B, S, H), X.dtype),
              xp.zeros((P, B), np.int64))
-    feats, _ = _unroll(_XP(xp), o, w, xp.broadcast_to(X, (P,) + X.shape[1:]), state)
+    feats, _ = _unroll(ops.Ops(xp), o, w, xp.broadcast_to(X, (P,) + X.shape[1:]), state)
     return ops.readout(xp, w, feats, layer)
 
 

@@ -268,37 +268,6 @@ def _memory_slots(f, s, V, m, mem, Wd, C):
     return s, V, r
 
 
-class _XP:
-    """The array operations _memory_slots needs, in NumPy or CuPy."""
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def cumsum(self, a):
-        return self.xp.cumsum(a, axis=-1)
-
-    def cat(self, parts, axis=-1):
-        return self.xp.concatenate(parts, axis=axis)
-
-    def zeros(self, a):
-        return self.xp.zeros_like(a)
-
-    def flip(self, a):
-        return a[..., ::-1]
-
-    def relu(self, a):
-        return self.xp.maximum(a, 0.0)
-
-    def minimum(self, a, b):
-        return self.xp.minimum(a, b)
-
-    def sigmoid(self, a):
-        return ops.sigmoid(self.xp, a)
-
-    def tanh(self, a):
-        return self.xp.tanh(a)
-
-
 def array(layer, G, X, xp):
     """The layer over a population [P, ...] as batched array operations in module xp."""
     w = ops.weights(layer, G, xp)
@@ -307,7 +276,7 @@ def array(layer, G, X, xp):
     S, Wd, R = d["S"], d["Wd"], d["R"]
     P, B, T = w["W_ih"].shape[0], X.shape[1], X.shape[2]
     C = min(d["C"], T)
-    f = _XP(xp)
+    f = ops.Ops(xp)
     W_x = xp.ascontiguousarray(w["W_ih"][:, :, :I])
     WrT = xp.ascontiguousarray(w["W_ih"][:, :, I:].transpose(0, 2, 1))
     WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1))
