@@ -13,6 +13,7 @@ from numba import njit, uint64
 from ..options import Option, choice, non_negative, positive
 from . import array_ops as ops
 from . import kernels as kn
+from . import ridge as ridge_fit
 from .blocks import Block, readout_blocks
 from .spec import family, lazy_twin
 
@@ -363,30 +364,14 @@ def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
     The first ``washout`` steps of each sequence are left out of the fit. Evolved leak,
     input scaling, spectral radius or bias scaling genes keep their values. Sets and returns the genome.
     """
-    if len(net.layers) != 1 or net.layers[0].family is not FAMILY:
-        raise ValueError(f"fit_readout needs a single-layer 'esn' network, got {net.arch!r}")
+    Xa, Ya = ridge_fit.fit_data(net, "esn", X, Y, washout, ridge)
     lay = net.layers[0]
-    if lay.opts["readout"] != "linear":
-        raise ValueError(f"fit_readout fits a linear readout; this network's readout is "
-                         f"{lay.opts['readout']!r}")
-    Xa = net.check_inputs(X, batched=True).astype(np.float64)
-    Ya = np.asarray(Y, dtype=np.float64)
-    if Ya.shape != Xa.shape[:2] + (net.n_out,):
-        raise ValueError(f"targets must have shape {Xa.shape[:2] + (net.n_out,)}, got {Ya.shape}")
-    if not 0 <= washout < Xa.shape[1]:
-        raise ValueError(f"washout={washout} must be in [0, T) with T={Xa.shape[1]}")
-    if not ridge >= 0:
-        raise ValueError(f"ridge={ridge!r} must be >= 0")
     opts = {k: v for k, v in lay.opts.items() if k != "readout"}
     F = features(net.n_in, lay.n_hidden, opts)
     twin = type(net)("esn", net.n_in, lay.n_hidden, F, seed=net.seed, readout="none", **opts)
     n_pre = twin.n_params                 # evolved reservoir genes come first in both
     twin.genome = net.genome[:n_pre]
-    Phi = twin.forward(Xa)[:, washout:].reshape(-1, F)
-    Phi = np.hstack([Phi, np.ones((len(Phi), 1))])
-    T = Ya[:, washout:].reshape(-1, net.n_out)
-    A = Phi.T @ Phi + ridge * np.eye(F + 1)
-    Wb = np.linalg.solve(A, Phi.T @ T)    # [F + 1, O]
+    Wb = ridge_fit.solve(twin.forward(Xa), Ya, washout, ridge)    # [F + 1, O]
     g = net.genome
     g[n_pre:n_pre + F * net.n_out] = Wb[:F].T.ravel()
     g[n_pre + F * net.n_out:] = Wb[F]

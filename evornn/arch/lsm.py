@@ -29,6 +29,7 @@ from numba import njit, uint64
 from ..options import Option, between, choice, finite, non_negative, positive, rule
 from . import array_ops as ops
 from . import kernels as kn
+from . import ridge as ridge_fit
 from .blocks import readout_blocks
 from .spec import family, lazy_twin
 
@@ -299,25 +300,12 @@ def _twin_class():
 def fit_readout(net, X, Y, washout: int = 0, ridge: float = 1e-8) -> np.ndarray:
     """Fit an lsm's linear readout by ridge regression on X [B, T, I] -> Y [B, T, O] (the
     first ``washout`` steps of each sequence left out). Sets and returns the genome."""
+    Xa, Ya = ridge_fit.fit_data(net, "lsm", X, Y, washout, ridge)
     lay = net.layers[0]
-    if len(net.layers) != 1 or lay.opts["readout"] != "linear":
-        raise ValueError("fit_readout needs a single-layer lsm network with readout 'linear', "
-                         f"got {net.arch!r} with readout {lay.opts['readout']!r}")
-    Xa = net.check_inputs(X, batched=True).astype(np.float64)
-    Ya = np.asarray(Y, dtype=np.float64)
-    if Ya.shape != Xa.shape[:2] + (net.n_out,):
-        raise ValueError(f"targets must have shape {Xa.shape[:2] + (net.n_out,)}, got {Ya.shape}")
-    if not 0 <= washout < Xa.shape[1]:
-        raise ValueError(f"washout={washout} must be in [0, T) with T={Xa.shape[1]}")
-    if not ridge >= 0:
-        raise ValueError(f"ridge={ridge!r} must be >= 0")
     H = lay.n_hidden
     opts = {k: v for k, v in lay.opts.items() if k != "readout"}
     feats = type(net)("lsm", net.n_in, H, H, seed=net.seed, readout="none", **opts)
-    Phi = feats.forward(Xa)[:, washout:].reshape(-1, H)
-    Phi = np.hstack([Phi, np.ones((len(Phi), 1))])
-    T = Ya[:, washout:].reshape(-1, net.n_out)
-    Wb = np.linalg.solve(Phi.T @ Phi + ridge * np.eye(H + 1), Phi.T @ T)   # [H + 1, O]
+    Wb = ridge_fit.solve(feats.forward(Xa), Ya, washout, ridge)   # [H + 1, O]
     g = np.concatenate([Wb[:H].T.ravel(), Wb[H]])
     net.genome = g
     return g
