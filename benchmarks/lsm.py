@@ -20,7 +20,7 @@ import numpy as np
 
 import evornn
 from evornn.arch import lsm
-from problems import spike_templates as st
+from evornn.problems import spike_templates as st
 
 
 def best_cpu_seconds(f, repeats: int) -> float:

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import evornn
-from problems import spike_templates as st
+from evornn.problems import spike_templates as st
 
 
 def evolve(prob, net, optimizer: str, sigma0: float, evals: int, seed: int) -> tuple[np.ndarray, int]:

@@ -7,7 +7,7 @@ import pytest
 
 import evornn
 from evornn.arch import lsm
-from problems import spike_templates as st
+from evornn.problems import spike_templates as st
 
 
 def spike_steps(net, T):
