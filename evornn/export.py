@@ -137,11 +137,15 @@ def _leaves(s):
 class _Shapes:
     """State <-> one [B, S] tensor, batch-size free (the graphs take any B)."""
 
-    def __init__(self, states, torch_nn: bool):
-        # each state tensor's shape and batch axis (torch.nn keeps [layers, B, H])
+    def __init__(self, states2, states3):
+        # each state tensor's shape and batch axis, found as the axis whose size follows B
+        # (torch.nn keeps [layers, B, H], the other twins [B, ...])
+        def axis(a, b):
+            moved = [i for i, (m, n) in enumerate(zip(a.shape, b.shape)) if (m, n) == (2, 3)]
+            return moved[0] if moved else 0
         self.spec = [(isinstance(h, tuple),
-                      [(tuple(t.shape), 1 if torch_nn and t.dim() == 3 else 0) for t in _leaves(h)])
-                     for h in states]
+                      [(tuple(a.shape), axis(a, b)) for a, b in zip(_leaves(h), _leaves(k))])
+                     for h, k in zip(states2, states3)]
         self.width = sum(int(np.prod([n for i, n in enumerate(shape) if i != ax]))
                          for _, parts in self.spec for shape, ax in parts)
 
@@ -170,12 +174,15 @@ def _step_module(net, torch):
     """(step module (x [B, I], state [B, S]) -> (y [B, O], state), S) from the twin, float32."""
     from torch import nn
 
-    from .twins.convert import TorchTwin, get_state, set_state
+    from .twins.convert import get_state, set_state
     twin = net.to_torch().float().eval()
-    set_state(twin, None)
-    with torch.no_grad():
-        twin(torch.zeros(1, 1, net.n_in))
-    shapes = _Shapes(get_state(twin), isinstance(twin, TorchTwin))
+    probes = []
+    for B in (2, 3):
+        set_state(twin, None)
+        with torch.no_grad():
+            twin(torch.zeros(B, 1, net.n_in))
+        probes.append(get_state(twin))
+    shapes = _Shapes(*probes)
 
     class Step(nn.Module):
         def __init__(self):

@@ -49,12 +49,13 @@ def _run(path, X):
     return s.run(None, {"x": X})[0]
 
 
-@pytest.mark.parametrize("arch", evornn.architectures())
-def test_onnx_graphs_match_population_forward_or_are_refused(arch, tmp_path):
-    net = _net(arch)
+@pytest.mark.parametrize("arch,opts", [(a, None) for a in evornn.architectures()]
+                         + [("lstm", {"num_layers": 2}), (["gru", "ctrnn"], None)], ids=str)
+def test_onnx_graphs_match_population_forward_or_are_refused(arch, opts, tmp_path):
+    net = _net(arch, opts)
     seq_path, step_path = tmp_path / "n.onnx", tmp_path / "n-step.onnx"
     refusal = onnx_refusal(net)
-    if arch in NO_ONNX or arch == "dnc":
+    if isinstance(arch, str) and (arch in NO_ONNX or arch == "dnc"):
         with pytest.raises(ValueError) as e:
             to_onnx(net, seq_path, step_path)
         why = NO_ONNX.get(arch, "torch's exporter says Unsupported: ONNX export of operator Sort")
