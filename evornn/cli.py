@@ -421,8 +421,12 @@ def draw_run(args) -> int:
 
 def export_run(args) -> int:
     """Write a run's best network as JSON or ONNX and print the files written."""
+    from pathlib import Path
+
     from evornn import export
     d = _run_dir(args.run_dir)
+    if args.out is not None and not Path(args.out).parent.is_dir():
+        raise UsageError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
     net = _best_network(d)
     try:
         if args.format == "json":

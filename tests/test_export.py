@@ -109,6 +109,9 @@ def test_the_command_writes_the_files_and_refuses_in_one_line(tmp_path, capsys):
     X = np.random.default_rng(0).standard_normal((2, 6, net.n_in)).astype(np.float32)
     ref = evornn.population_forward(net, net.genome[None].astype(np.float32), X)[0]
     assert np.abs(_run(d / "network.onnx", X) - ref).max() < 1e-5
+    out = tmp_path / "no" / "n.json"
+    assert cli.main(["export", str(d), "--format", "json", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: --out {out}: the folder {out.parent} does not exist\n"
     assert cli.main(["export", str(tmp_path / "nothere"), "--format", "json"]) == 2
     assert capsys.readouterr().err == \
         f"error: {tmp_path / 'nothere'} is not an evornn run directory (no config.json)\n"
