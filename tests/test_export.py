@@ -126,3 +126,12 @@ def test_without_onnx_the_error_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"^ONNX export needs torch and onnx \(.*\): pip install "
                                           r"'evornn\[onnx\]'$"):
         to_onnx(evornn.Network("gru", 3, 4, 2), tmp_path / "n.onnx")
+
+
+def test_json_keeps_the_output_map_the_names_and_the_seed():
+    net = evornn.Network("esn", 2, 5, 1, seed=7, output_map=(2.0, -1.0), inputs=["a", "b"],
+                         outputs=["motor"])
+    back = from_json(json.loads(json.dumps(to_json(net))))
+    assert (back.output_map, back.inputs, back.outputs, back.seed) == ((2.0, -1.0), ("a", "b"),
+                                                                      ("motor",), 7)
+    assert back.layers[0].fixed.tobytes() == net.layers[0].fixed.tobytes()   # the reservoir
