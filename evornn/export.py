@@ -197,24 +197,53 @@ def _step_module(net, torch):
     return Step(), shapes.width
 
 
+# the graph pieces below are written as ONNX protos directly: a few lines each
+def _value(name: str, dims: list):
+    """A float tensor's ValueInfoProto; a str dim is symbolic (B, T), None unknown."""
+    from onnx import TensorProto, TensorShapeProto, TypeProto, ValueInfoProto
+    shape = TensorShapeProto(dim=[TensorShapeProto.Dimension(dim_param=d) if isinstance(d, str)
+                                  else TensorShapeProto.Dimension() if d is None
+                                  else TensorShapeProto.Dimension(dim_value=d) for d in dims])
+    return ValueInfoProto(name=name, type=TypeProto(tensor_type=TypeProto.Tensor(
+        elem_type=TensorProto.FLOAT, shape=shape)))
+
+
+def _int64s(name: str, values: list):
+    from onnx import TensorProto
+    return TensorProto(name=name, data_type=TensorProto.INT64, dims=[len(values)], int64_data=values)
+
+
+def _node(op: str, inputs: list, outputs: list, **attrs):
+    from onnx import AttributeProto, GraphProto, NodeProto, TensorProto
+    node = NodeProto(op_type=op, input=inputs, output=outputs)
+    for k, v in attrs.items():
+        if isinstance(v, GraphProto):
+            node.attribute.append(AttributeProto(name=k, type=AttributeProto.GRAPH, g=v))
+        elif isinstance(v, TensorProto):
+            node.attribute.append(AttributeProto(name=k, type=AttributeProto.TENSOR, t=v))
+        elif isinstance(v, list):
+            node.attribute.append(AttributeProto(name=k, type=AttributeProto.INTS, ints=v))
+        else:
+            node.attribute.append(AttributeProto(name=k, type=AttributeProto.INT, i=v))
+    return node
+
+
 def _both_inputs(model, n_in: int, width: int):
     """The step graph with inputs (x, state) in this order: the exporter drops an input the
     function does not read (a stateless family's state), and callers need both."""
-    from onnx import TensorProto, helper
     have = {i.name: i for i in model.graph.input}
-    x_in = have.get("x") or helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", n_in])
-    state_in = have.get("state") or helper.make_tensor_value_info("state", TensorProto.FLOAT,
-                                                                   ["B", width])
+    x_in = have.get("x") or _value("x", ["B", n_in])
+    state_in = have.get("state") or _value("state", ["B", width])
     del model.graph.input[:]
     model.graph.input.extend([x_in, state_in])
     return model
 
 
-def _scan(step_model, n_in: int, width: int):
+def _scan(step_model, n_in: int, n_out: int, width: int):
     """The whole-sequence graph: an ONNX Scan whose body is the step graph, so T (and B)
     are free; tracing the twin's own loop would fix T at export."""
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import GraphProto, ModelProto, TensorProto
     body = step_model.graph
     # Scan's body takes the carried state first, then the scanned input
     x_in, state_in = body.input
@@ -223,24 +252,21 @@ def _scan(step_model, n_in: int, width: int):
     out = {o.name: o for o in body.output}
     del body.output[:]
     body.output.extend([out["state_out"], out["y"]])
+    zero = TensorProto(name="v", data_type=TensorProto.FLOAT, dims=[1], float_data=[0.0])
     nodes = [
-        helper.make_node("Shape", ["x"], ["x_shape"]),
-        helper.make_node("Slice", ["x_shape", "zero", "one"], ["batch"]),
-        helper.make_node("Concat", ["batch", "width"], ["state_shape"], axis=0),
-        helper.make_node("ConstantOfShape", ["state_shape"], ["state0"],
-                         value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0])),
-        helper.make_node("Scan", ["state0", "x"], ["stateT", "y"], body=body,
-                         num_scan_inputs=1, scan_input_axes=[1], scan_output_axes=[1]),
+        _node("Shape", ["x"], ["x_shape"]),
+        _node("Slice", ["x_shape", "zero", "one"], ["batch"]),
+        _node("Concat", ["batch", "width"], ["state_shape"], axis=0),
+        _node("ConstantOfShape", ["state_shape"], ["state0"], value=zero),
+        _node("Scan", ["state0", "x"], ["stateT", "y"], body=body, num_scan_inputs=1,
+              scan_input_axes=[1], scan_output_axes=[1]),
     ]
-    consts = [helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-              helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-              helper.make_tensor("width", TensorProto.INT64, [1], [width])]
-    graph = helper.make_graph(
-        nodes, "evornn_sequence",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", n_in])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", "T", None])], consts)
-    model = helper.make_model(graph, opset_imports=step_model.opset_import)
-    model.ir_version = step_model.ir_version
+    graph = GraphProto(node=nodes, name="evornn_sequence", input=[_value("x", ["B", "T", n_in])],
+                       output=[_value("y", ["B", "T", n_out])],
+                       initializer=[_int64s("zero", [0]), _int64s("one", [1]),
+                                    _int64s("width", [width])])
+    model = ModelProto(graph=graph, opset_import=step_model.opset_import,
+                       ir_version=step_model.ir_version, producer_name="evornn")
     onnx.checker.check_model(model)
     return model
 
@@ -276,7 +302,7 @@ def to_onnx(net, path, step_path=None) -> list[Path]:
     step_model = _both_inputs(onnx.load_from_string(buf.getvalue()), net.n_in, width)
     path, written = Path(path), []
     onnx.save(_scan(_both_inputs(onnx.load_from_string(buf.getvalue()), net.n_in, width),
-                    net.n_in, width), str(path))
+                    net.n_in, net.n_out, width), str(path))
     written.append(path)
     if step_path is not None:
         onnx.save(step_model, str(step_path))
