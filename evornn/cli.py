@@ -419,6 +419,28 @@ def draw_run(args) -> int:
     return 0
 
 
+def export_run(args) -> int:
+    """Write a run's best network as JSON or ONNX and print the files written."""
+    from pathlib import Path
+
+    from evornn import export
+    d = _run_dir(args.run_dir)
+    if args.out is not None and not Path(args.out).parent.is_dir():
+        raise UsageError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
+    net = _best_network(d)
+    try:
+        if args.format == "json":
+            print(export.write_json(net, args.out or d / "network.json"))
+            return 0
+        out = args.out or d / "network.onnx"
+        step = str(out)[:-5] + "-step.onnx" if str(out).endswith(".onnx") else f"{out}-step.onnx"
+        for f in export.to_onnx(net, out, step):
+            print(f)
+    except (ValueError, ImportError) as e:
+        raise UsageError(f"{d}: {e}") from None
+    return 0
+
+
 def _pickle_notes(cfg, found) -> list[str]:
     """What of this checkpoint is read from a pickle (the documented exceptions)."""
     notes = []
@@ -551,6 +573,14 @@ def parser() -> argparse.ArgumentParser:
                     help="graph (one-layer elman, frnn, ctrnn, mtrnn, jordan, indrnn up to 30 "
                          "neurons), heatmap (any network: one panel per block), auto (default)")
     dr.set_defaults(func=draw_run)
+    ex = sub.add_parser("export", help="a run's best network as JSON (weights by block name) or "
+                                       "ONNX (whole-sequence and step graphs)")
+    ex.add_argument("run_dir")
+    ex.add_argument("--format", choices=("json", "onnx"), required=True)
+    ex.add_argument("--out", metavar="PATH",
+                    help="default RUN_DIR/network.json, or RUN_DIR/network.onnx and "
+                         "RUN_DIR/network-step.onnx")
+    ex.set_defaults(func=export_run)
     rs = sub.add_parser("resume", help="continue an interrupted run")
     rs.add_argument("run_dir")
     rs.add_argument("--quiet", action="store_true")
