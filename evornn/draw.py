@@ -3,9 +3,9 @@
 ``draw_graph``: neurons as nodes, one arrow per nonzero weight (red positive, blue negative,
 width by |w| against the largest), self-loops as small circles, recurrent edges curved, biases
 as the node's fill, CTRNN time constants under the nodes, sensors left and motors right by
-name. For one-layer networks of the families whose weights are neuron-to-neuron matrices
-(``GRAPH_FAMILIES``) up to ``MAX_GRAPH_NEURONS`` neurons. ``draw_heatmaps``: one panel per
-genome block, for any architecture. Artists carry a gid ("w:SRC>DST" for a weight edge,
+name. For networks of the families whose weights are neuron-to-neuron matrices (those that
+declare ``Family.neuron_graph``) up to ``MAX_GRAPH_NEURONS`` neurons. ``draw_heatmaps``: one
+panel per genome block, for any architecture. Artists carry a gid ("w:SRC>DST" for a weight edge,
 "node:NAME", "label:in:K", "label:out:K", "tau:J") so that a picture can be checked.
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-GRAPH_FAMILIES = ("elman", "frnn", "ctrnn", "mtrnn", "jordan", "indrnn")
 MAX_GRAPH_NEURONS = 30
 KINDS = ("auto", "graph", "heatmap")
 POSITIVE, NEGATIVE = "tab:red", "tab:blue"
@@ -44,14 +43,20 @@ class Graph:
     tau: dict = field(default_factory=dict)          # hidden node -> time constant
 
 
+def graph_families() -> list[str]:
+    """The families a graph can show (those that declare ``neuron_graph``)."""
+    from .arch.dispatch import FAMILIES
+    return [f.name for f in FAMILIES if f.neuron_graph is not None]
+
+
 def graph_problem(net) -> str | None:
     """Why net cannot be drawn as a graph (one line), or None when it can."""
     if net.bidirectional:
         return "a bidirectional network is not drawn as a graph: use --kind heatmap"
     for lay in net.layers:
-        if lay.family.name not in GRAPH_FAMILIES:
+        if lay.family.neuron_graph is None:
             return (f"{lay.family.name} is not drawn as a graph (its weights are not one per "
-                    f"neuron-to-neuron connection); graphs: {', '.join(GRAPH_FAMILIES)} and "
+                    f"neuron-to-neuron connection); graphs: {', '.join(graph_families())} and "
                     "stacks of them; use --kind heatmap")
     n = sum(lay.n_hidden for lay in net.layers)
     if n > MAX_GRAPH_NEURONS:
@@ -60,24 +65,9 @@ def graph_problem(net) -> str | None:
     return None
 
 
-def _parameters(net, lay) -> dict:
-    """Leaf block name -> the parameter values layer lay computes with (decoded genes)."""
-    vals = {b.name.rsplit(".", 1)[-1]: net.block(b.name) for b in lay.blocks}
-    name, o = lay.family.name, lay.opts
-    if name in ("ctrnn", "mtrnn"):
-        from .arch import ctrnn_genes
-        vals = dict(ctrnn_genes.parameters(vals, o))
-        if name == "ctrnn" and not ctrnn_genes.unit(o):
-            vals["tau"] = np.clip(vals["tau"], *map(float, o["tau_range"]))
-    if name == "indrnn":
-        m = float(o["max_recurrent"])
-        vals["u"] = np.clip(vals["u"], -m, m)
-    return vals
-
-
 def network_graph(net) -> Graph:
-    """The neurons and nonzero connections of a network of GRAPH_FAMILIES layers (hidden
-    nodes h0, h1, ..; in a stack h0.0, h0.1, .. for layer 0, and so on)."""
+    """The neurons and nonzero connections of a network whose families declare neuron_graph
+    (hidden nodes h0, h1, ..; in a stack h0.0, h0.1, .. for layer 0, and so on)."""
     why = graph_problem(net)
     if why:
         raise ValueError(why)
@@ -95,32 +85,17 @@ def network_graph(net) -> Graph:
 
     ins = [f"in{k}" for k in range(net.n_in)]
     for lay, hid in zip(net.layers, layers):
-        name, H, p = lay.family.name, lay.n_hidden, _parameters(net, lay)
-        if name in ("elman", "frnn"):
-            matrix(p["W_ih"], ins, hid)
-            matrix(p["W_hh"], hid, hid)
-            g.bias.update(zip(hid, map(float, p.get("b", ()))))
-        elif name == "ctrnn":
-            matrix(p["W_in"], ins, hid)
-            matrix(p["W"], hid, hid)
-            g.bias.update(zip(hid, map(float, p["theta"])))
-            g.tau.update(zip(hid, map(float, p["tau"])))
-        elif name == "mtrnn":
-            from .arch.mtrnn import n_slow
-            nf = H - n_slow(H, lay.opts)
-            matrix(p["W_in"], ins, hid[:nf])     # only the fast neurons see the input
-            matrix(p["W"], hid, hid)
-            g.bias.update(zip(hid, map(float, p["theta"])))
-            g.tau.update((n, float(lay.opts["tau_fast"] if j < nf else lay.opts["tau_slow"]))
-                         for j, n in enumerate(hid))
-        elif name == "jordan":
-            matrix(p["W_ih"], ins, hid)
-            matrix(p["W_ch"], outs, hid)          # the context: last outputs back into the hidden
-            g.bias.update(zip(hid, map(float, p["b"])))
-        elif name == "indrnn":
-            matrix(p["W_ih"], ins, hid)
-            matrix(np.diag(p["u"]), hid, hid)
-            g.bias.update(zip(hid, map(float, p["b"])))
+        p = {b.name.rsplit(".", 1)[-1]: net.block(b.name) for b in lay.blocks}
+        n = lay.family.neuron_graph(p, lay.opts, lay.n_hidden)
+        matrix(n["input"], ins, hid)
+        if n.get("recurrent") is not None:
+            matrix(n["recurrent"], hid, hid)
+        if n.get("context") is not None:
+            matrix(n["context"], outs, hid)       # the last outputs back into the hidden
+        if n.get("bias") is not None:
+            g.bias.update(zip(hid, map(float, n["bias"])))
+        if n.get("tau") is not None:
+            g.tau.update(zip(hid, map(float, n["tau"])))
         if "W_out" in p:
             matrix(p["W_out"], hid, outs)
             g.bias.update(zip(outs, map(float, p["b_out"])))

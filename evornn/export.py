@@ -12,11 +12,6 @@ FORMAT, VERSION = "evornn-network", 1
 # JSON holds every weight as decimal text: past this it is the wrong format (use the run's best.npz)
 JSON_MAX_GENES = 100_000
 ONNX_OPSET = 17
-# families whose twin branches in Python on the step count (read from the state): a traced
-# graph freezes the branch taken at export, so its numbers would be wrong from the second step
-NO_ONNX = {name: "its step branches on the step count in Python (step 0 loads the pattern, "
-                 "the asynchronous sweep order changes with t), which a traced ONNX graph "
-                 "freezes at export" for name in ("hopfield", "bam")}
 
 
 def _plain(v):
@@ -120,8 +115,8 @@ def _onnx_modules():
 def onnx_refusal(net) -> str | None:
     """Why the network cannot go to ONNX (one line) before any export work, or None."""
     for lay in net.layers:
-        if lay.family.name in NO_ONNX:
-            return f"{lay.family.name} does not export to ONNX: {NO_ONNX[lay.family.name]}"
+        if lay.family.no_onnx:
+            return f"{lay.family.name} does not export to ONNX: {lay.family.no_onnx}"
         if lay.family.twin is None:
             return f"{lay.family.name} does not export to ONNX: it has no torch twin"
     if net.bidirectional:

@@ -8,7 +8,8 @@ import pytest
 
 import evornn
 from evornn import cli
-from evornn.export import JSON_MAX_GENES, NO_ONNX, from_json, onnx_refusal, to_json, to_onnx
+from evornn.arch.dispatch import family
+from evornn.export import JSON_MAX_GENES, from_json, onnx_refusal, to_json, to_onnx
 from tests.family_cases import sized, twin_options
 
 ort = pytest.importorskip("onnxruntime")
@@ -55,10 +56,10 @@ def test_onnx_graphs_match_population_forward_or_are_refused(arch, opts, tmp_pat
     net = _net(arch, opts)
     seq_path, step_path = tmp_path / "n.onnx", tmp_path / "n-step.onnx"
     refusal = onnx_refusal(net)
-    if isinstance(arch, str) and (arch in NO_ONNX or arch == "dnc"):
+    if isinstance(arch, str) and (family(arch).no_onnx or arch == "dnc"):
         with pytest.raises(ValueError) as e:
             to_onnx(net, seq_path, step_path)
-        why = NO_ONNX.get(arch, "torch's exporter says Unsupported: ONNX export of operator Sort")
+        why = family(arch).no_onnx or "torch's exporter says Unsupported: ONNX export of operator Sort"
         assert str(e.value).startswith(f"{arch} does not export to ONNX: {why}")
         assert "\n" not in str(e.value) and not seq_path.exists()
         return

@@ -29,6 +29,7 @@ from numba import njit
 from ..options import Option, choice, positive
 from . import kernels as kn
 from .blocks import uniform
+from .hopfield import NO_ONNX as hopfield_no_onnx
 from .hopfield import _unit
 from .spec import family, lazy_twin
 
@@ -240,6 +241,7 @@ def _twin_class():
 
 
 FAMILY = family(
+    no_onnx=hopfield_no_onnx,
     name="bam", description="bidirectional associative memory (Kosko): two layers, one "
                             "matrix read both ways, relaxing a probe towards a stored pair",
     readouts=("none",),

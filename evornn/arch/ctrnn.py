@@ -10,6 +10,7 @@ clipped into ``tau_range`` when packed, so they stay positive whatever the genom
 """
 import functools
 
+import numpy as np
 from numba import njit
 
 from ..options import Option, choice, positive
@@ -312,7 +313,16 @@ def _twin_class():
     return CTRNNTwin
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings: the decoded genes, tau clipped
+    as the kernels clip it."""
+    p = dict(ctrnn_genes.parameters(vals, opts))
+    tau = p["tau"] if ctrnn_genes.unit(opts) else np.clip(p["tau"], *map(float, opts["tau_range"]))
+    return {"input": p["W_in"], "recurrent": p["W"], "bias": p["theta"], "tau": tau}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="ctrnn", description="continuous-time RNN (Beer), Euler or RK4, positive time constants",
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
     options={**common_options(0.1),

@@ -50,7 +50,13 @@ def step(w, cfg, fixed, state, x, y):
     kn.readout(w, bo + H, h, y, int(cfg[kn.C_READOUT]))
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings."""
+    return {"input": vals["W_ih"], "recurrent": vals["W_hh"], "bias": vals.get("b")}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="elman", description="Elman simple recurrent network, exactly torch.nn.RNN (tanh or relu)",
     readouts=("linear", "tanh", "sigmoid", "none"),
     options={"activation": Option("tanh", "the hidden units' nonlinearity: tanh or relu",

@@ -79,7 +79,13 @@ def _twin_class():
     return FRNNTwin
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings."""
+    return {"input": vals["W_ih"], "recurrent": vals["W_hh"], "bias": vals.get("b")}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="frnn", description="fully recurrent network; outputs are the first n_out neurons",
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
     options={"activation": Option("sigmoid", "the neurons' nonlinearity: sigmoid or tanh",

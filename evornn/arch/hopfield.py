@@ -281,7 +281,14 @@ def _twin_class():
     return HopfieldTwin
 
 
+# a traced graph freezes the branch taken at export, so its numbers would be wrong from the
+# second step
+NO_ONNX = ("its step branches on the step count in Python (step 0 loads the pattern, "
+           "the asynchronous sweep order changes with t), which a traced ONNX graph "
+           "freezes at export")
+
 FAMILY = family(
+    no_onnx=NO_ONNX,
     name="hopfield", description="Hopfield network: symmetric weights relaxing a probe towards "
                                  "stored patterns (binary or continuous units)",
     readouts=("none",),

@@ -92,7 +92,15 @@ def _twin_class():
     return IndRNNTwin
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings: a self-loop a neuron, u clipped
+    as the kernels clip it."""
+    m = float(opts["max_recurrent"])
+    return {"input": vals["W_ih"], "recurrent": np.diag(np.clip(vals["u"], -m, m)), "bias": vals["b"]}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="indrnn", description="independently recurrent network (elementwise recurrence, bounded)",
     readouts=("linear", "tanh", "sigmoid", "none"),
     options={"activation": Option("relu", "the neurons' nonlinearity: relu or tanh", choice(*ACTIVATIONS)),

@@ -97,7 +97,14 @@ def _twin_class():
     return JordanTwin
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings: the context is the last outputs
+    fed back into the hidden neurons."""
+    return {"input": vals["W_ih"], "context": vals["W_ch"], "bias": vals["b"]}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="jordan", description="Jordan network: context units fed back from the output",
     readouts=("tanh", "linear", "sigmoid"),
     options={"context_decay": Option(0.0, "c <- decay c + y: 0 makes the context the last "

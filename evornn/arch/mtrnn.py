@@ -109,7 +109,19 @@ def _twin_class():
     return MTRNNTwin
 
 
+def neuron_graph(vals, opts, H) -> dict:
+    """The layer as neurons and connections, for drawings: only the fast neurons see the
+    input; each neuron's time constant is its group's."""
+    p = dict(ctrnn_genes.parameters(vals, opts))
+    nf = H - n_slow(H, opts)
+    W_in = np.zeros((H, p["W_in"].shape[1]))
+    W_in[:nf] = p["W_in"]
+    tau = np.where(np.arange(H) < nf, float(opts["tau_fast"]), float(opts["tau_slow"]))
+    return {"input": W_in, "recurrent": p["W"], "bias": p["theta"], "tau": tau}
+
+
 FAMILY = family(
+    neuron_graph=neuron_graph,
     name="mtrnn", description="multiple-timescale CTRNN: fast neurons (input, output) and slow ones",
     readouts=("neurons", "linear", "tanh", "sigmoid", "none"),
     options={**ctrnn.common_options(1.0),

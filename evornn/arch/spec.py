@@ -72,6 +72,13 @@ class Family(NamedTuple):
     fit_readout(net, X, Y, washout, ridge) ridge-regression readout fit of a single-layer
                                           network of the family (Network.fit_readout), else
                                           None (the esn's fit)
+    no_onnx                               why the family's twin does not export to ONNX ('' if
+                                          it does)
+    neuron_graph(vals, opts, H)           the layer as neurons and connections, for drawings
+                                          (a dict: "input" [H, I], "recurrent" [H, H],
+                                          "context" [H, O] from the outputs, "bias", "tau"; any
+                                          may be absent), from its decoded blocks vals; None
+                                          when its weights are not one per connection
     """
 
     name: str
@@ -96,6 +103,8 @@ class Family(NamedTuple):
     one_size: bool = False
     io_sizes: Callable | None = None
     fit_readout: Callable | None = None
+    no_onnx: str = ""
+    neuron_graph: Callable | None = None
 
     def defaults(self) -> dict:
         """Option name -> default value."""
