@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import evornn
-from problems import long_lag
+from evornn.problems import long_lag
 
 
 def test_sequences_one_hot_and_lengths():
