@@ -378,33 +378,7 @@ def array(layer, G, X, xp):
 def _twin_class():
     import torch
 
-    from ..twins.layers import BlockModule
-
-    class _Torch:
-        """The array operations ``logits`` needs, in torch."""
-
-        einsum = staticmethod(torch.einsum)
-        sigmoid = staticmethod(torch.sigmoid)
-        tanh = staticmethod(torch.tanh)
-        zeros_like = staticmethod(torch.zeros_like)
-        cat = staticmethod(lambda parts, axis: torch.cat(parts, axis))
-        stack = staticmethod(torch.stack)
-        take = staticmethod(lambda a, start, stop, axis: a.narrow(axis % a.ndim, start, stop - start))
-        swap = staticmethod(lambda a: a.transpose(-1, -2))
-        flip = staticmethod(lambda a, axis: torch.flip(a, (axis,)))
-
-        @staticmethod
-        def index(a, idx):
-            return a[..., torch.as_tensor(idx, device=a.device), :]
-
-        @staticmethod
-        def index2(a, i, j, feat):
-            i, j = (torch.as_tensor(np.array(v), device=a.device) for v in (i, j))
-            return a[..., i, j, :] if feat else a[..., i, j]
-
-        @staticmethod
-        def const(a, like):
-            return torch.as_tensor(np.asarray(a), dtype=like.dtype, device=like.device)
+    from ..twins.layers import BlockModule, TorchOps
 
     class PixelRNNTwin(BlockModule):
         """Row LSTM or Diagonal BiLSTM, one image a step; no state between steps (hT is an
@@ -417,7 +391,7 @@ def _twin_class():
         def features(self, x):
             B, T, N = x.shape
             w = {name: getattr(self, name).to(x.dtype) for name in self.block_names}
-            y = logits(_Torch, self.o, w, x.reshape(B * T, N), self.H)
+            y = logits(TorchOps, self.o, w, x.reshape(B * T, N), self.H)
             self.hT = x.new_zeros(B, 0)
             return y.reshape(B, T, N)
 

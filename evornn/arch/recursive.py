@@ -247,20 +247,7 @@ def array(layer, G, X, xp):
 def _twin_class():
     import torch
 
-    from ..twins.layers import BlockModule
-
-    class _Torch:
-        """The array operations _unroll needs, in torch."""
-
-        mm = staticmethod(lambda x, W: x @ W.T)
-        sigmoid = staticmethod(torch.sigmoid)
-        tanh = staticmethod(torch.tanh)
-        where = staticmethod(torch.where)
-        minimum = staticmethod(lambda a, b: torch.clamp(a, max=b))
-        maximum = staticmethod(lambda a, b: torch.clamp(a, min=b))
-        arange = staticmethod(lambda S, like: torch.arange(S, device=like.device))
-        cat = staticmethod(lambda parts: torch.cat(parts, -1))
-        stack = staticmethod(torch.stack)
+    from ..twins.layers import BlockModule, TorchOps
 
     class RecursiveTwin(BlockModule):
         """Leaf embedding, composition and readout; state (stack h [B, S H], [stack c,] count
@@ -282,7 +269,7 @@ def _twin_class():
                 cs = rest.pop(0).reshape(B, S, H) if self.tl else None
                 hs, n = hs.reshape(B, S, H), rest[0][:, 0].long()
             w = {name: getattr(self, name) for name in self.block_names}
-            feats, (hs, cs, n) = _unroll(_Torch, self.tl, w, x, (hs, cs, n))
+            feats, (hs, cs, n) = _unroll(TorchOps, self.tl, w, x, (hs, cs, n))
             # every part [B, width], as the other twins' states (flatten_state, RTRL)
             parts = (hs.reshape(B, -1),) + ((cs.reshape(B, -1),) if self.tl else ())
             self.hT = parts + (n[:, None].to(hs.dtype),)

@@ -371,26 +371,7 @@ def array(layer, G, X, xp):
 def _twin_class():
     import torch
 
-    from ..twins.layers import BlockModule
-
-    class _Torch:
-        """The array operations _unroll needs, in torch."""
-
-        mm = staticmethod(lambda x, W: x @ W.T)
-        sigmoid = staticmethod(torch.sigmoid)
-        tanh = staticmethod(torch.tanh)
-        where = staticmethod(torch.where)
-        minimum = staticmethod(lambda a, b: torch.clamp(a, max=b))
-        arange = staticmethod(lambda S, like: torch.arange(S, device=like.device))
-        cat = staticmethod(lambda parts: torch.cat(parts, -1))
-        stack = staticmethod(torch.stack)
-        zeros_like = staticmethod(torch.zeros_like)
-
-        @staticmethod
-        def masked_softmax(s, valid):
-            s = s.masked_fill(~valid, float("-inf"))
-            s = torch.where(valid.any(-1, keepdim=True), s, torch.zeros_like(s))
-            return torch.softmax(s, -1) * valid
+    from ..twins.layers import BlockModule, TorchOps
 
     class Seq2SeqTwin(BlockModule):
         """Encoder, decoder and attention; state (h, c, memory [B, S H], keys [B, S H], slots
@@ -413,7 +394,7 @@ def _twin_class():
                 h, c, E, K, n = self.h0
                 state = (h, c, E.reshape(B, S, self.H), K.reshape(B, S, self.H), n[:, 0].long())
             w = {name: getattr(self, name) for name in self.block_names}
-            feats, (h, c, E, K, n) = _unroll(_Torch, self.o, w, x, state)
+            feats, (h, c, E, K, n) = _unroll(TorchOps, self.o, w, x, state)
             if S < self.S:                  # the slots a short sequence never reached
                 pad = x.new_zeros(B, self.S - S, self.H)
                 E, K = torch.cat([E, pad], 1), torch.cat([K, pad], 1)

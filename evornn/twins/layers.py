@@ -72,6 +72,46 @@ class BlockModule(nn.Module):
         return self.readout(self.features(x))
 
 
+class TorchOps:
+    """The array operations the families' shared unrolls call (array_ops.Ops in NumPy or
+    CuPy), in torch. Axes default to the last."""
+
+    mm = staticmethod(lambda x, W: x @ W.T)
+    einsum = staticmethod(torch.einsum)
+    sigmoid = staticmethod(torch.sigmoid)
+    tanh = staticmethod(torch.tanh)
+    where = staticmethod(torch.where)
+    minimum = staticmethod(lambda a, b: torch.clamp(a, max=b))
+    maximum = staticmethod(lambda a, b: torch.clamp(a, min=b))
+    arange = staticmethod(lambda S, like: torch.arange(S, device=like.device))
+    zeros_like = staticmethod(torch.zeros_like)
+    cat = staticmethod(lambda parts, axis=-1: torch.cat(parts, axis))
+    stack = staticmethod(torch.stack)
+    flip = staticmethod(lambda a, axis=-1: torch.flip(a, (axis,)))
+    swap = staticmethod(lambda a: a.transpose(-1, -2))
+    take = staticmethod(lambda a, start, stop, axis: a.narrow(axis % a.ndim, start, stop - start))
+
+    @staticmethod
+    def const(a, like):
+        return torch.as_tensor(np.asarray(a), dtype=like.dtype, device=like.device)
+
+    @staticmethod
+    def index(a, idx):
+        return a[..., torch.as_tensor(idx, device=a.device), :]
+
+    @staticmethod
+    def index2(a, i, j, feat):
+        """a[..., i, j] (a[..., i, j, :] with a trailing feature axis)."""
+        i, j = (torch.as_tensor(np.array(v), device=a.device) for v in (i, j))
+        return a[..., i, j, :] if feat else a[..., i, j]
+
+    @staticmethod
+    def masked_softmax(s, valid):
+        s = s.masked_fill(~valid, float("-inf"))
+        s = torch.where(valid.any(-1, keepdim=True), s, torch.zeros_like(s))
+        return torch.softmax(s, -1) * valid
+
+
 class DenseTwin(BlockModule):
     """The readout on its own (the top of bidirectional networks)."""
 
