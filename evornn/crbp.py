@@ -18,8 +18,6 @@ layer has none is refused when the trainer is built.
 """
 from __future__ import annotations
 
-import numpy as np
-
 
 def crbp_part(module):
     """The network's single layer twin that has a CRBP gradient; ValueError otherwise."""
@@ -39,15 +37,6 @@ def crbp_gradient(module, X, Y, W, on_step=None):
 
 
 def crbp_step(module, params, torch_opt, X, Y, W, options) -> float:
-    """One CRBP pass over a batch: weights updated after every step (options["online"]) or
-    once at the end; returns the loss."""
-    from .rtrl import _apply
-    clip = options["clip"]
-    on_step = None
-    if options["online"]:
-        def on_step(g_t):
-            _apply(params, torch_opt, g_t, clip)
-    loss, grad = crbp_gradient(module, X, Y, W, on_step)
-    if not options["online"] and np.isfinite(loss):
-        _apply(params, torch_opt, grad, clip)
-    return loss
+    """One CRBP pass over a batch (rtrl.online_step)."""
+    from .rtrl import online_step
+    return online_step(crbp_gradient, module, params, torch_opt, X, Y, W, options)

@@ -82,9 +82,9 @@ def _apply(params, torch_opt, g, clip) -> None:
     torch_opt.step()
 
 
-def rtrl_step(module, params, torch_opt, X, Y, W, options) -> float:
-    """One RTRL pass over a batch: weights updated after every step (options["online"]) or
-    once at the end; returns the loss."""
+def online_step(gradient, module, params, torch_opt, X, Y, W, options) -> float:
+    """One pass of a forward-mode gradient (rtrl's, crbp's) over a batch: weights updated
+    after every step (options["online"]) or once at the end; returns the loss."""
     import torch
     clip = options["clip"]
     on_step = None
@@ -92,7 +92,12 @@ def rtrl_step(module, params, torch_opt, X, Y, W, options) -> float:
         def on_step(g_t):
             _apply(params, torch_opt, g_t, clip)
             return torch.cat([p.detach().reshape(-1) for p in params])
-    loss, grad = rtrl_gradient(module, X, Y, W, on_step)
+    loss, grad = gradient(module, X, Y, W, on_step)
     if not options["online"] and np.isfinite(loss):
         _apply(params, torch_opt, grad, clip)
     return loss
+
+
+def rtrl_step(module, params, torch_opt, X, Y, W, options) -> float:
+    """One RTRL pass over a batch (online_step)."""
+    return online_step(rtrl_gradient, module, params, torch_opt, X, Y, W, options)

@@ -51,6 +51,14 @@ class Task:
     what: str
 
 
+def symbol_task(name: str, vocab: int, target: Callable, what: str) -> Task:
+    """A task whose sources are uniform symbols of an alphabet of ``vocab`` and whose target is
+    target(source), as many symbols (reversal, sorting)."""
+    if vocab < 2:
+        raise ValueError(f"{name}: the alphabet needs at least 2 symbols, got vocab={vocab}")
+    return Task(name, vocab, vocab, lambda rng, n: rng.integers(0, vocab, size=n), target, what)
+
+
 def _check_symbols(task: str, seqs, n: int, kind: str) -> None:
     for s in seqs:
         s = np.asarray(s)

@@ -39,10 +39,7 @@ TRAIN, TEST = (5, 20), (5, 40)
 
 def task(name: str = "reverse-seq", vocab: int = VOCAB) -> tasks.Task:
     """Reversal of sources from an alphabet of ``vocab``."""
-    if vocab < 2:
-        raise ValueError(f"{name}: the alphabet needs at least 2 symbols, got vocab={vocab}")
-    return tasks.Task(name, vocab, vocab, lambda rng, n: rng.integers(0, vocab, size=n),
-                      lambda a: a[::-1], f"reverse {vocab}-symbol sequences")
+    return tasks.symbol_task(name, vocab, lambda a: a[::-1], f"reverse {vocab}-symbol sequences")
 
 
 def encode(sources: list[np.ndarray], vocab: int = VOCAB) -> tuple[np.ndarray, np.ndarray]:

@@ -18,10 +18,7 @@ TRAIN, TEST = (5, 20), (5, 40)
 
 def task(name: str = "sort-seq", vocab: int = VOCAB) -> tasks.Task:
     """Sorting of sources from an alphabet of ``vocab``."""
-    if vocab < 2:
-        raise ValueError(f"{name}: the alphabet needs at least 2 symbols, got vocab={vocab}")
-    return tasks.Task(name, vocab, vocab, lambda rng, n: rng.integers(0, vocab, size=n),
-                      np.sort, f"sort {vocab}-symbol sequences")
+    return tasks.symbol_task(name, vocab, np.sort, f"sort {vocab}-symbol sequences")
 
 
 def make(name: str = "sort-seq", train: tuple[int, int] = TRAIN, test: tuple[int, int] = TEST,
