@@ -118,7 +118,10 @@ class LocalEvaluator:
     def __init__(self, prob, net):
         self.prob, self.net = prob, net
 
-    def __call__(self, G: np.ndarray, seed) -> np.ndarray:
+    def __call__(self, G: np.ndarray, seed, measures: bool = False):
+        if measures:
+            from .problem import evaluate_measures
+            return evaluate_measures(self.prob, self.net, G, seed)
         return self.prob.evaluate(self.net, G, seed)
 
     def close(self) -> None:
@@ -138,10 +141,16 @@ class _Worker:
         self.prob = pickle.loads(problem)          # the driver's own Problem, not a re-import
         self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
-    def evaluate(self, G: np.ndarray, seed) -> tuple[np.ndarray, float]:
-        """A chunk's fitness, and the seconds it took (the driver sizes chunks by them)."""
+    def evaluate(self, G: np.ndarray, seed, measures: bool = False) -> tuple[np.ndarray, float]:
+        """A chunk's fitness (with measures: [n, 1 + K], the fitness then the problem's
+        measures), and the seconds it took (the driver sizes chunks by them)."""
         t0 = time.perf_counter()
-        f = np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
+        if measures:
+            from .problem import evaluate_measures
+            f, v = evaluate_measures(self.prob, self.net, G, seed)
+            f = np.column_stack([f, v])
+        else:
+            f = np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
         return f, time.perf_counter() - t0
 
     def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> tuple[np.ndarray, float]:
@@ -176,6 +185,7 @@ class RayEvaluator:
         from .problem import get_problem
         prob = get_problem(problem) if isinstance(problem, str) else problem
         blob = problem_bytes(prob)                 # a ValueError before Ray starts
+        self._measures = tuple(prob.measures)
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -209,9 +219,13 @@ class RayEvaluator:
     def _new_actor(self):
         return self._cls.remote(*self._args)
 
-    def __call__(self, G: np.ndarray, seed) -> np.ndarray:
+    def __call__(self, G: np.ndarray, seed, measures: bool = False):
         G = np.ascontiguousarray(G)
         self.bytes_sent += G.nbytes
+        if measures:
+            out = self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(
+                G[lo:hi], seed, True), width=1 + len(self._measures))
+            return out[:, 0].copy(), out[:, 1:].copy()
         return self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(G[lo:hi], seed))
 
     def evaluate_seeds(self, batch: dict, seed) -> np.ndarray:
@@ -226,9 +240,9 @@ class RayEvaluator:
         return self._run(len(seeds), lambda actor, lo, hi: actor.evaluate_seeds.remote(
             rebuild, seeds[lo:hi], mean, args, seed), rows=batch["rows"])
 
-    def _run(self, n: int, call, rows: int = 1) -> np.ndarray:
+    def _run(self, n: int, call, rows: int = 1, width: int = 0) -> np.ndarray:
         """call(actor, lo, hi) for chunks of [0, n) over the actors (ray_pool.ChunkRun)."""
-        return ChunkRun(self.pool, n, call, rows).run()
+        return ChunkRun(self.pool, n, call, rows, width=width).run()
 
     def pids(self) -> list[int]:
         """The actors' process ids, once every actor has started (to watch them or, in

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ._zoo import ZOO, zoo_dir
 from .io_names import io_names
 from .network import Network
@@ -79,6 +81,16 @@ class Problem:
     # (net) -> None, raising ValueError naming what the problem needs when it cannot use
     # this network (checked when the network is built, before anything runs)
     check: Callable | None = None
+    # per-genome figures the problem measures beside the fitness, in order: name -> (low,
+    # high), the range they fall in (None: unbounded). With measures, evaluate(net, G, seed,
+    # measures=True) returns (fitness [P], values [P, K]) in this order; without the keyword
+    # it returns the fitness alone, as every problem does. Optimizers that search on them
+    # (behaviour descriptors, several objectives) take them from there.
+    measures: dict = field(default_factory=dict)
+    # the measures a behaviour-descriptor search (map-elites, novelty) uses by default
+    descriptors: tuple[str, ...] = ()
+    # the measures a multi-objective search maximizes by default ("fitness": the fitness)
+    objectives: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not callable(self.x0) and self.x0 not in ("center", "init"):
@@ -88,6 +100,7 @@ class Problem:
             names = getattr(self, field_name)
             object.__setattr__(self, field_name, io_names(f"problem {self.name!r}: {field_name}",
                                                           names, n, stem))
+        check_measures(self.name, self.measures, self.descriptors, self.objectives)
 
     def network(self, arch=None, n_hidden=None, seed=0, options=None):
         """The problem's network: its defaults unless arch / n_hidden / options are given
@@ -99,6 +112,52 @@ class Problem:
         if self.check is not None:
             self.check(net)
         return net
+
+
+def check_measures(name: str, measures: dict, descriptors, objectives) -> None:
+    """A problem's declared measures, descriptors and objectives, or a one-line ValueError
+    naming what is wrong."""
+    where = f"problem {name!r}"
+    for k, rng in measures.items():
+        if not isinstance(k, str) or not k or k == "fitness":
+            raise ValueError(f"{where}: measure names are non-empty strings other than "
+                             f"'fitness', got {k!r}")
+        if rng is not None and not (isinstance(rng, tuple) and len(rng) == 2
+                                    and float(rng[0]) < float(rng[1])):
+            raise ValueError(f"{where}: measure {k!r} has range {rng!r}; allowed: None "
+                             "(unbounded) or a (low, high) tuple with low < high")
+    for field_name, names, extra in (("descriptors", descriptors, ()),
+                                     ("objectives", objectives, ("fitness",))):
+        for k in names:
+            if k not in measures and k not in extra:
+                valid = [*extra, *measures]
+                raise ValueError(f"{where}: {field_name} names {k!r}, which is not one of its "
+                                 f"measures ({', '.join(valid) or 'none declared'})")
+
+
+def evaluate_measures(prob: Problem, net, genomes, seed) -> tuple:
+    """(fitness [P], values [P, K]) of the problem's evaluation with its measures, checked
+    for shape (a ValueError saying what came back)."""
+    if not prob.measures:
+        raise ValueError(f"problem {prob.name!r} declares no measures")
+    out = prob.evaluate(net, genomes, seed, measures=True)
+    P, K = len(genomes), len(prob.measures)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise ValueError(f"problem {prob.name!r}: evaluate(..., measures=True) must return "
+                         f"(fitness, values), got {type(out).__name__}")
+    f = np.asarray(out[0], dtype=np.float64)
+    v = np.asarray(out[1], dtype=np.float64)
+    if f.shape != (P,) or v.shape != (P, K):
+        raise ValueError(f"problem {prob.name!r}: evaluate(..., measures=True) returned "
+                         f"fitness {f.shape} and values {v.shape}; expected ({P},) and "
+                         f"({P}, {K}), one value a genome and measure "
+                         f"({', '.join(prob.measures)})")
+    return f, v
+
+
+def with_measures(problems: dict) -> list[str]:
+    """The names of those problems that declare measures (for error messages)."""
+    return sorted(n for n, p in problems.items() if p.measures)
 
 
 def builtin_modules() -> list[str]:

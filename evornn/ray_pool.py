@@ -163,10 +163,11 @@ class ActorPool:
 class ChunkRun:
     """One population's evaluation: call(actor, lo, hi) -> (fitness, seconds) for chunks of
     [0, n) handed out as actors free up; a chunk whose actor dies is re-run on another.
-    Item i gives fitness rows rows * i .. rows * (i + 1) - 1."""
+    Item i gives fitness rows rows * i .. rows * (i + 1) - 1; with ``width`` each row has
+    that many columns (the fitness, then the problem's measures)."""
 
     def __init__(self, pool: ActorPool, n: int, call: Callable, rows: int = 1,
-                 stall_timeout: float = 300.0):
+                 stall_timeout: float = 300.0, width: int = 0):
         self.pool, self.call, self.rows, self.stall_timeout = pool, call, int(rows), stall_timeout
         A = len(pool.actors)
         # actors of known speed each get one chunk sized to it, unless an actor's share is
@@ -183,7 +184,7 @@ class ChunkRun:
         self.items, self.busy, self.trips = 0, 0.0, []
         self.slots: dict[int, tuple[int, float]] = {}     # slot -> (items, seconds)
         self.tries: dict[int, int] = {}
-        self.out = np.empty(self.rows * n)
+        self.out = np.empty((self.rows * n, width) if width else self.rows * n)
 
     def run(self) -> np.ndarray:
         """The fitness of every item, in order."""

@@ -142,8 +142,28 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
         return GradientTrainer(name, prob, net, seed=seed, x0=x0, **opts)
     if x0 is None and prob.x0 == "init":
         x0 = net.genome
+    measures = None
+    if evornn.optim.needs_measures(name):
+        measures = problem_measures(prob, name)
+        declared = evornn.optim.declared_options(name)
+        for key in ("descriptors", "objectives"):   # the problem's own choice, unless given
+            if key in declared and key not in opts and getattr(prob, key):
+                opts[key] = tuple(getattr(prob, key))
     return evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize,
-                            sigma0=sigma0 or prob.sigma0, bounds=net.bounds(), x0=x0, **opts)
+                            sigma0=sigma0 or prob.sigma0, bounds=net.bounds(), x0=x0,
+                            measures=measures, **opts)
+
+
+def problem_measures(prob, optimizer_name: str) -> dict:
+    """The problem's measures for an optimizer that searches on them, or a one-line
+    ValueError naming the problems that declare some."""
+    if not prob.measures:
+        from .problem import builtin_problems, with_measures
+        raise ValueError(f"--optimizer {optimizer_name} searches on measures beside the fitness "
+                         f"(behaviour descriptors or objectives), and problem {prob.name!r} "
+                         "declares none; problems that do: "
+                         f"{', '.join(with_measures(builtin_problems())) or 'none yet'}")
+    return dict(prob.measures)
 
 
 def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:
@@ -351,14 +371,20 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     t0 = time.perf_counter()
     G = opt.ask()
     seed = (cfg.seed, opt.generation)
-    Gd, copies = G, 1
+    Gd, copies, values = G, 1, None
+    wants = getattr(opt, "needs_measures", False)
     try:
         if device is not None:
             from .device import generation_rng, program
             copies = device[0].samples             # genome p's copies: rows p*copies...
             Gd = program(np.repeat(G, copies, axis=0), generation_rng(cfg.seed, opt.generation),
                          device[0], device[1])
-            f = evaluate(Gd, seed)
+            f = evaluate(Gd, seed, measures=True) if wants else evaluate(Gd, seed)
+            if wants:
+                f, values = f
+                values = values.reshape(len(G), copies, -1).mean(axis=1)
+        elif wants:
+            f, values = evaluate(G, seed, measures=True)
         elif getattr(opt, "ships_seeds", False) and evaluate.takes_seeds:
             f = evaluate.evaluate_seeds(opt.seed_batch(), seed)      # seeds cross, not genomes
         else:
@@ -374,7 +400,10 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     if f.shape != (len(G),):
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation returned fitness of "
                                   f"shape {f.shape}; expected ({len(G)},), one float a genome")
-    opt.tell(G, f)
+    if wants:
+        opt.tell(G, f, values)
+    else:
+        opt.tell(G, f)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
     if ok.any():

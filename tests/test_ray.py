@@ -539,3 +539,25 @@ def test_a_lost_cluster_ends_the_run_with_exit_4_and_resume_finishes_it(tmp_path
     assert cli.main(["run", str(mine), "--seed", "1", "--quiet", "--out", str(tmp_path / "ref")]) == 1
     (ref,) = (tmp_path / "ref").iterdir()
     assert len(_rows(d)) == 1 + 10 and _rows(d) == _rows(ref)
+
+
+def test_measures_come_back_from_the_actors_as_from_the_threads(local_ray, tmp_path):
+    """A problem's measures (quality diversity, several objectives) cross from the actors
+    with the fitness, row for row."""
+    from tests.test_measures import MEASURED
+    mine = tmp_path / "measured.py"
+    mine.write_text(MEASURED)
+    prob = get_problem(str(mine))
+    net = prob.network()
+    G = population(net, n=23, seed=4)
+    want_f, want_v = prob.evaluate(net, G, (0, 1), measures=True)
+    ev = RayEvaluator(prob, prob.arch, prob.n_hidden, 0, workers=2)
+    try:
+        f, v = ev(G, (0, 1), measures=True)
+        plain = ev(G, (0, 1))
+    finally:
+        ev.close()
+    np.testing.assert_array_equal(f, want_f)
+    np.testing.assert_array_equal(v, want_v)
+    np.testing.assert_array_equal(plain, want_f)
+    assert v.shape == (23, 2) and np.ptp(v[:, 0]) > 0

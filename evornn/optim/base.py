@@ -6,6 +6,9 @@ Conventions (all optimizers):
   ``tell()`` returns the same pending population.
 * ``tell(X, fitness)``: fitness is MAXIMIZED. NaN, +inf and -inf mark a failed individual:
   ranked worst, never ``.best``, counted in ``.failures``.
+* An optimizer that searches on a problem's measures (behaviour descriptors, objectives)
+  sets ``needs_measures``, is built with ``measures`` (name -> range, in the problem's
+  order) and is told ``tell(X, fitness, values)`` with values [P, K] in that order.
 * ``state_dict()`` / ``load_state_dict()`` capture everything, random generators included,
   so a restored optimizer (also a freshly constructed one, also after pickling the dict)
   continues bit-identically.
@@ -46,6 +49,12 @@ def is_gradient(name: str) -> bool:
     return name in _REGISTRY and _REGISTRY[name].gradient
 
 
+def needs_measures(name: str) -> bool:
+    """Whether name is a registered optimizer that searches on a problem's measures
+    (behaviour descriptors, objectives) beside the fitness."""
+    return name in _REGISTRY and _REGISTRY[name].needs_measures
+
+
 def declared_options(name: str) -> dict[str, Option]:
     """The options of a registered optimizer or gradient trainer: name -> Option."""
     if name not in _REGISTRY:
@@ -55,7 +64,7 @@ def declared_options(name: str) -> dict[str, Option]:
 
 
 def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0: float = 0.5,
-              bounds=None, **options) -> "Optimizer":
+              bounds=None, measures=None, **options) -> "Optimizer":
     """Build the optimizer called ``name`` for genomes of ``dim`` genes (fitness maximized).
 
     ``evornn.optimizer("cmaes", net.n_params, seed=1, bounds=net.bounds())``; options are
@@ -68,6 +77,8 @@ def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0:
     if _REGISTRY[name].gradient:
         raise ValueError(f"{name} trains a network on a problem's data, not genomes: build it "
                          f"with evornn.bptt.GradientTrainer({name!r}, problem, network)")
+    if measures is not None:          # only an optimizer that searches on them takes them
+        options["measures"] = measures
     return _REGISTRY[name](dim, seed=seed, popsize=popsize, x0=x0, sigma0=sigma0, bounds=bounds,
                            **options)
 
@@ -109,6 +120,7 @@ class Optimizer:
     name = "base"
     description = ""
     gradient = False
+    needs_measures = False          # told the problem's measures beside the fitness
     default_popsize = 50
     declared_options: dict[str, Option] = {}
     option_defaults: dict = {}
@@ -126,7 +138,8 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         cls.option_defaults = defaults(cls.declared_options)
 
-    def __init__(self, dim, seed=0, popsize=None, x0=None, sigma0=0.5, bounds=None, **options):
+    def __init__(self, dim, seed=0, popsize=None, x0=None, sigma0=0.5, bounds=None,
+                 measures=None, **options):
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
             raise ValueError(f"dim must be a positive integer (the number of genes), got {dim!r}")
         self.dim = D = int(dim)
@@ -145,6 +158,7 @@ class Optimizer:
         if not np.isfinite(sigma0) or sigma0 <= 0:
             raise ValueError(f"sigma0 must be a positive finite number (> 0), got {sigma0!r}")
         self.sigma0 = sigma0
+        self.measures = self._check_measures(measures)
         self.lower, self.upper = self._check_bounds(bounds, D)
         self.x0 = self._check_x0(x0, D)
         valid = {**defaults(self.common_options), **self.option_defaults}
@@ -193,6 +207,17 @@ class Optimizer:
         return []
 
     # -- argument checks --------------------------------------------------------------------
+    def _check_measures(self, measures) -> dict:
+        if not self.needs_measures:
+            if measures is not None:
+                raise ValueError(f"optimizer {self.name!r} searches on the fitness alone; it "
+                                 "takes no measures")
+            return {}
+        if not measures:
+            raise ValueError(f"optimizer {self.name!r} searches on a problem's measures; give "
+                             "measures={name: (low, high) or None, ...}")
+        return dict(measures)
+
     @staticmethod
     def _check_bounds(bounds, D):
         if bounds is None:
@@ -250,8 +275,9 @@ class Optimizer:
             self._pending = self._clip(X)
         return self._pending.copy()
 
-    def tell(self, X, fitness) -> None:
-        """Report the fitness (maximized; NaN/inf = failed) of the population from ask()."""
+    def tell(self, X, fitness, values=None) -> None:
+        """Report the fitness (maximized; NaN/inf = failed) of the population from ask(),
+        and, to an optimizer that ``needs_measures``, its measures' values [P, K]."""
         if self._pending is None:
             raise ValueError("tell() called without a pending ask(); call ask() first")
         X = np.asarray(X, dtype=np.float64)
@@ -262,6 +288,17 @@ class Optimizer:
         if f.shape != (self.popsize,):
             raise ValueError(f"fitness must have length popsize={self.popsize} (one value per "
                              f"row of X), got shape {f.shape}")
+        if self.needs_measures:
+            v = np.asarray(values if values is not None else (), dtype=np.float64)
+            K = len(self.measures)
+            if v.shape != (self.popsize, K):
+                raise ValueError(f"optimizer {self.name!r} must be told the values of its "
+                                 f"{K} measures ({', '.join(self.measures)}) for each of the "
+                                 f"{self.popsize} genomes: shape ({self.popsize}, {K}), got "
+                                 f"{v.shape}")
+            self._values = v
+        elif values is not None:
+            raise ValueError(f"optimizer {self.name!r} takes no measures' values")
         failed = ~np.isfinite(f)
         f = np.where(failed, -np.inf, f)
         n_fail = int(failed.sum())
