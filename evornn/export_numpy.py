@@ -125,7 +125,7 @@ class _Collector:
             raise NotExportable(f"{_qualname(f)} is not a plain function")
         fn.decorator_list = []
         fn.name = name
-        local = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
+        local = {a.arg for a in ast.walk(fn) if isinstance(a, ast.arg)}     # lambdas' too
         local |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
                   and isinstance(n.ctx, (ast.Store, ast.Del))}
         g = f.__globals__
