@@ -188,6 +188,8 @@ def _kernel_source(net) -> tuple[str, list[tuple[str, str]]]:
     names = []
     for lay in net.layers:
         fam = lay.family
+        if fam.no_numpy:
+            raise NotExportable(f"{fam.name} does not export to NumPy: {fam.no_numpy}")
         try:
             names.append((c.name_of(fam.pack, f"{fam.name}.pack"),
                           c.name_of(fam.step, f"{fam.name}.step")))

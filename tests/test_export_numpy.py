@@ -75,6 +75,17 @@ def _run_dir(tmp_path):
 
 
 CASES = {str(a): (a, {}) for a in evornn.architectures()}
+# the other branches of the families' kernels: options the defaults do not reach
+CASES.update({f"{a}-{'-'.join(map(str, o.values()))}": (a, o) for a, o in [
+    ("ctrnn", {"integrator": "rk4", "genes": "unit", "gains": True}),
+    ("hopfield", {"units": "continuous", "update": "sync"}),
+    ("seq2seq", {"encoder": "lstm", "decoder": "elman", "attention": "luong"}),
+    ("recursive", {"cell": "treelstm"}), ("pixelrnn", {"variant": "diagonal", "image": "3,4"}),
+    ("stack_rnn", {"controller": "elman", "memory": "deque"}),
+    ("ntm", {"controller": "dense", "memory": (6, 3), "read_heads": 2}),
+    ("dnc", {"controller": "dense", "memory": (6, 3), "read_heads": 2}),
+    ("esn", {"density": 0.03, "evolve_leak": True}), ("lrnn", {"output_filters": True}),
+    ("rmlp", {"layers": (2, 2)}), ("lsm", {"wiring": "uniform"})]})
 CASES.update({"gru+ctrnn": (["gru", "ctrnn"], {}), "lstm-2-layers": ("lstm", {"num_layers": 2}),
               "gru-bidirectional": ("gru", {"bidirectional": True}),
               "elman-mapped": ("elman", {"output_map": (2.0, -1.0), "inputs": ["a", "b", "c"],
@@ -152,6 +163,8 @@ def test_a_kernel_the_exporter_cannot_write_is_refused_in_one_line(tmp_path, cap
     with pytest.raises(ValueError) as e:
         to_numpy(net, tmp_path / "out")
     assert str(e.value) == why and not (tmp_path / "out").exists()
+    lay.family = lay.family._replace(no_numpy="its step calls a C library")
+    assert numpy_refusal(net) == "elman does not export to NumPy: its step calls a C library"
 
 
 def test_the_command_prints_the_files_and_checks_out(tmp_path, capsys):
