@@ -370,6 +370,9 @@ def to_numpy(net, folder) -> list[Path]:
     except NotExportable as e:
         raise ValueError(str(e)) from None
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file: the NumPy export writes a folder ({PY_NAME}, "
+                         f"{NPZ_NAME})")
     folder.mkdir(exist_ok=True)
     g = net.genome
     arrays = {b.name: g[b.offset:b.offset + b.size].reshape(b.shape) for b in net.layout}

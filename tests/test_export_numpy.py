@@ -178,3 +178,7 @@ def test_the_command_prints_the_files_and_checks_out(tmp_path, capsys):
     bad = tmp_path / "no" / "robot"
     assert cli.main(["export", str(d), "--format", "numpy", "--out", str(bad)]) == 2
     assert capsys.readouterr().err == f"error: --out {bad}: the folder {bad.parent} does not exist\n"
+    (tmp_path / "file").write_text("")
+    assert cli.main(["export", str(d), "--format", "numpy", "--out", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == (f"error: {d}: {tmp_path / 'file'} is a file: the NumPy "
+                                       "export writes a folder (network.py, network.npz)\n")
