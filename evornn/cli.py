@@ -420,7 +420,7 @@ def draw_run(args) -> int:
 
 
 def export_run(args) -> int:
-    """Write a run's best network as JSON or ONNX and print the files written."""
+    """Write a run's best network as JSON, ONNX or a NumPy folder and print the files written."""
     from pathlib import Path
 
     from evornn import export
@@ -431,6 +431,11 @@ def export_run(args) -> int:
     try:
         if args.format == "json":
             print(export.write_json(net, args.out or d / "network.json"))
+            return 0
+        if args.format == "numpy":
+            from evornn.export_numpy import to_numpy
+            for f in to_numpy(net, args.out or d / "network-numpy"):
+                print(f)
             return 0
         out = args.out or d / "network.onnx"
         step = str(out)[:-5] + "-step.onnx" if str(out).endswith(".onnx") else f"{out}-step.onnx"
@@ -573,13 +578,15 @@ def parser() -> argparse.ArgumentParser:
                     help="graph (one-layer elman, frnn, ctrnn, mtrnn, jordan, indrnn up to 30 "
                          "neurons), heatmap (any network: one panel per block), auto (default)")
     dr.set_defaults(func=draw_run)
-    ex = sub.add_parser("export", help="a run's best network as JSON (weights by block name) or "
-                                       "ONNX (whole-sequence and step graphs)")
+    ex = sub.add_parser("export", help="a run's best network as JSON (weights by block name), "
+                                       "ONNX (whole-sequence and step graphs) or a folder that "
+                                       "steps it with NumPy alone")
     ex.add_argument("run_dir")
-    ex.add_argument("--format", choices=("json", "onnx"), required=True)
+    ex.add_argument("--format", choices=("json", "onnx", "numpy"), required=True)
     ex.add_argument("--out", metavar="PATH",
-                    help="default RUN_DIR/network.json, or RUN_DIR/network.onnx and "
-                         "RUN_DIR/network-step.onnx")
+                    help="default RUN_DIR/network.json, RUN_DIR/network.onnx and "
+                         "RUN_DIR/network-step.onnx, or the folder RUN_DIR/network-numpy "
+                         "(network.py, network.npz)")
     ex.set_defaults(func=export_run)
     rs = sub.add_parser("resume", help="continue an interrupted run")
     rs.add_argument("run_dir")

@@ -27,7 +27,8 @@ def test_toy_family_passes_the_parity_and_reference_suites_and_runs_from_the_cli
     """One child process (the plugin's kernels compile once, not once a process)."""
     r = _run("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-k", "toy",
              "tests/test_reference.py", "tests/test_arrays.py", "tests/test_torch_parity.py",
-             "tests/test_architectures.py", "tests/test_family_plugin.py")
+             "tests/test_architectures.py", "tests/test_export_numpy.py",
+             "tests/test_family_plugin.py")
     tail = r.stdout.strip().splitlines()[-1]
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", tail).group(1))

@@ -74,6 +74,9 @@ class Family(NamedTuple):
                                           None (the esn's fit)
     no_onnx                               why the family's twin does not export to ONNX ('' if
                                           it does)
+    no_numpy                              why the family's kernels do not export as plain
+                                          NumPy ('' if their source runs as Python: the
+                                          default; evornn.export_numpy)
     neuron_graph(vals, opts, H)           the layer as neurons and connections, for drawings
                                           (a dict: "input" [H, I], "recurrent" [H, H],
                                           "context" [H, O] from the outputs, "bias", "tau"; any
@@ -104,6 +107,7 @@ class Family(NamedTuple):
     io_sizes: Callable | None = None
     fit_readout: Callable | None = None
     no_onnx: str = ""
+    no_numpy: str = ""
     neuron_graph: Callable | None = None
 
     def defaults(self) -> dict:
