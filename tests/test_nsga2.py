@@ -10,8 +10,7 @@ import evornn
 from evornn import cli
 from evornn.optim.nsga2 import dominates
 from evornn.problem import get_problem
-from evornn.run import CONFIG, FRONT, RunConfig, new_run_dir, problem_optimizer, read_front, \
-    run_loop, start
+from evornn.run import CONFIG, FRONT, RunConfig, new_run_dir, problem_optimizer, read_front, run_loop, start
 
 TWO_WELLS = '''
 import numpy as np
