@@ -439,7 +439,10 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         save_front(run_dir, opt)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
-    if ok.any():
+    # a run that keeps a front spends its budget on it: once solved (tested until then) it
+    # goes on; the others stop when solved
+    keep_going = hasattr(opt, "front")
+    if ok.any() and not (keep_going and state["solved"]):
         solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
         solved = solved or (cfg.target is not None and f[i] >= cfg.target)
         if solved:
@@ -448,12 +451,15 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         if solved or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
             save_best(run_dir, cfg, G[i], float(f[i]))
+    elif ok.any() and f[i] > state["best_fitness"]:
+        state["best_fitness"] = float(f[i])
+        save_best(run_dir, cfg, G[i], float(f[i]))
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
-    if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
+    if (state["solved"] and not keep_going) or opt.evaluations >= cfg.max_evals or reasons or \
             (cfg.generations is not None and opt.generation >= cfg.generations):
         state["done"] = True
-        state["stop"] = "solved" if state["solved"] else (
+        state["stop"] = "solved" if state["solved"] and not keep_going else (
             "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
             "generations")
     fin = f[ok] if ok.any() else np.array([np.nan])

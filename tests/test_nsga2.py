@@ -80,8 +80,11 @@ def test_a_run_refuses_a_problem_without_objectives():
 
 def test_a_run_keeps_its_front_and_resumes_to_the_same_one(two_wells, tmp_path, capsys):
     cfg = RunConfig(problem=two_wells, arch="elman", hidden=1, optimizer="nsga2", popsize=12,
-                    sigma0=1.0, max_evals=120, seed=3)
+                    sigma0=1.0, max_evals=120, seed=3, target=-1.0)
     d, summary = start(cfg, root=tmp_path / "a", quiet=True)
+    # solved in the first generation (x0 = 0), the run spends its budget on the front
+    assert summary["solved"] and summary["evaluations"] == 120
+    assert summary["stop_reason"] == "budget"
     G, F, names = read_front(d)
     assert names == ("fitness", "other") and summary["front_size"] == len(G) >= 2
     f, v = two_wells_objectives(G)

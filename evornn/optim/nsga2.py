@@ -134,6 +134,7 @@ class NSGA2(Optimizer):
 
     @property
     def step_size(self) -> float:
+        """The Gaussian mutation's current standard deviation."""
         return float(self.mut_sigma)
 
     def objectives_of(self, f: np.ndarray, values) -> np.ndarray:
