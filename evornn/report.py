@@ -52,7 +52,7 @@ def plot_front(run_dir) -> tuple[Path, str]:
     ax.set_title(f"front: {len(F)} non-dominated (all maximized)")
     png = _save(fig, d / "front.png")
     ext = "; ".join(f"best {n}: member {int(np.argmax(F[:, j]))} ("
-                    + ", ".join(f"{m} {F[int(np.argmax(F[:, j])), i]:.6g}"
+                    + ", ".join(f"{m} {F[int(np.argmax(F[:, j])), i] + 0.0:.6g}"
                                 for i, m in enumerate(names)) + ")"
                     for j, n in enumerate(names))
     return png, f"front: {len(F)} members; {ext}"

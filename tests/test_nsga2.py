@@ -128,3 +128,13 @@ def test_walker_runs_distance_against_economy(tmp_path):
     f, v = prob.evaluate(net, G, None, measures=True)
     np.testing.assert_array_equal(F, np.column_stack([f, v[:, 1]]))
     assert (F[:, 1] <= 0).all() and (F[:, 1] >= -3).all()
+
+
+def test_the_front_holds_each_objective_vector_once():
+    opt = evornn.optimizer("nsga2", 2, seed=0, popsize=8, measures={"a": None})
+    X = opt.ask()
+    X[:] = X[1]                                   # a population of one genome's copies
+    opt.tell(X, -np.sum(X ** 2, axis=1), X[:, :1])
+    G, F = opt.front()
+    assert (opt._rank == 0).sum() == 8 and len(G) == 1
+    np.testing.assert_array_equal(G[0], X[1])

@@ -187,9 +187,12 @@ class NSGA2(Optimizer):
 
     def front(self) -> tuple[np.ndarray, np.ndarray]:
         """(genomes [n, D], objectives [n, M]) of the current population's non-dominated
-        members, best first objective first (empty before the first tell)."""
+        members, one for each distinct objective vector (elitism breeds copies), best first
+        objective first (empty before the first tell)."""
         if self._pop is None:
             return np.empty((0, self.dim)), np.empty((0, len(self.objective_names)))
         idx = np.flatnonzero(self._rank == 0)
         idx = idx[np.lexsort((idx, -self._obj[idx, 0]))]
+        _, first = np.unique(self._obj[idx], axis=0, return_index=True)
+        idx = idx[np.sort(first)]
         return self._pop[idx].copy(), self._obj[idx].copy()
