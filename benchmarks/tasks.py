@@ -20,7 +20,8 @@ SPHERE = {"cmaes": (-1e-2, 1200),    # median 600 evaluations, max 710
           "es": (-1e-2, 6000),       # median 4700, max 4850 (2026-12-05, sigma adapting)
           "snes": (-1e-2, 1200),     # median 635, max 700
           "xnes": (-1e-2, 2500),     # median 1575, max 1710
-          "cosyne": (-1e-2, 11000)}  # median 5720, max 8440 (no step-size adaptation)
+          "cosyne": (-1e-2, 11000),  # median 5720, max 8440 (no step-size adaptation)
+          "nsga2": (-1e-2, 4000)}    # median 2600, max 2880 (2026-12-06, one objective)
 # 10-D Rosenbrock, x0 = 0 (f = -9 there). CMA-ES solves it; PSO gets close; the GA, SA and
 # OpenAI-ES only get part of the way down the valley within these budgets.
 ROSEN = {"cmaes": (-1e-1, 6000),     # median 3500, max 3900
@@ -30,7 +31,8 @@ ROSEN = {"cmaes": (-1e-1, 6000),     # median 3500, max 3900
          "sa": (-6.0, 60000),        # median 4480, max 45456 (chains stall in the valley)
          "snes": (-4.0, 65000),      # median 21675, max 48970 (separable: slow in the valley)
          "xnes": (-1e-1, 12000),     # median 5865, max 8510
-         "cosyne": (-8.0, 210000)}   # median 73000, max 159800 (permuting breaks the valley)
+         "cosyne": (-8.0, 210000),   # median 73000, max 159800 (permuting breaks the valley)
+         "nsga2": (-4.0, 50000)}     # median 35520, max 37640 (2026-12-06)
 # delayed recall with Network("elman", 1, 4, 1), 29 genes, OPTIONS as above: fitness = -MSE.
 RECURRENT = {"cmaes": (-0.1, 1000),  # median 350, max 546
              "pso": (-0.1, 1200),    # median 240, max 720
@@ -39,7 +41,8 @@ RECURRENT = {"cmaes": (-0.1, 1000),  # median 350, max 546
              "es": (-0.1, 4500),     # median 2575, max 3150
              "snes": (-0.1, 1000),   # median 252, max 322
              "xnes": (-0.1, 2000),   # median 371, max 1134
-             "cosyne": (-0.1, 6500)}  # median 1320, max 4960
+             "cosyne": (-0.1, 6500),  # median 1320, max 4960
+             "nsga2": (-0.1, 1000)}   # median 400, max 560 (2026-12-06)
 
 
 def sphere(X):

@@ -382,10 +382,17 @@ def report(args) -> int:
     except DamagedRunError as e:         # the plot is drawn; the pictures need the network
         print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
         extra = []
+    from evornn.run import FRONT
+    if (d / FRONT).exists():
+        from evornn.report import plot_front
+        front_png, line = plot_front(d)
+        extra.append(front_png)
     if (d / SUMMARY).exists():
         _report(d, json.loads((d / SUMMARY).read_text()))
     else:
         print(f"{d}: unfinished (resume it with python -m evornn resume {d})")
+    if (d / FRONT).exists():
+        print(line)
     print(f"fitness plot: {png}")
     for f in extra:
         print(f"picture: {f}")

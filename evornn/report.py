@@ -31,6 +31,33 @@ def replay(run_dir) -> dict:
     return out
 
 
+def plot_front(run_dir) -> tuple[Path, str]:
+    """front.png: a multi-objective run's front, its first two objectives against each
+    other; and one line with its size and each objective's extreme member."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .run import read_front
+    d = Path(run_dir)
+    _, F, names = read_front(d)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if F.shape[1] >= 2:
+        order = np.argsort(F[:, 0])
+        ax.plot(F[order, 0], F[order, 1], "o-", ms=4, lw=0.8)
+        ax.set_ylabel(names[1])
+    else:
+        ax.plot(F[:, 0], np.zeros(len(F)), "o")
+    ax.set_xlabel(names[0])
+    ax.set_title(f"front: {len(F)} non-dominated (all maximized)")
+    png = _save(fig, d / "front.png")
+    ext = "; ".join(f"best {n}: member {int(np.argmax(F[:, j]))} ("
+                    + ", ".join(f"{m} {F[int(np.argmax(F[:, j])), i] + 0.0:.6g}"
+                                for i, m in enumerate(names)) + ")"
+                    for j, n in enumerate(names))
+    return png, f"front: {len(F)} members; {ext}"
+
+
 def plot_traces(run_dir) -> list[Path]:
     """For problems with a trace (CTRNN robotics): activity.png (neuron rates and signals over
     time), phase.png (the first two neurons against each other), gait.png for traces with a

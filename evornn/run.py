@@ -32,6 +32,7 @@ from .run_options import RUN_OPTIONS
 LOCK = "run.lock"
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.npz",
                                                "best.npz", "summary.json")
+FRONT = "front.npz"                      # a multi-objective run's non-dominated set
 OLD_CHECKPOINT = "checkpoint.pkl"        # run directories written before checkpoints were .npz
 
 
@@ -188,14 +189,44 @@ def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
     return g, fitness, cfg
 
 
-def load(run_dir) -> "evornn.Network":  # noqa: F821
-    """The best network of a run, ready to step() or forward() (no optimizer needed)."""
+def save_front(run_dir: Path, opt) -> None:
+    """front.npz: the optimizer's front() (genomes, objectives) and the objectives' names."""
+    X, F = opt.front()
+    buf = io.BytesIO()
+    np.savez(buf, genomes=X, objectives=F, names=np.array(opt.objective_names, dtype=str))
+    atomic_write(run_dir / FRONT, buf.getvalue())
+
+
+def read_front(run_dir) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """front.npz's genomes [n, D], objectives [n, M] and objective names (read without
+    pickle); a one-line ValueError if the run keeps no front."""
+    path = Path(run_dir) / FRONT
+    if not path.exists():
+        raise ValueError(f"{Path(run_dir)} holds no {FRONT}: only runs of a multi-objective "
+                         "optimizer (--optimizer nsga2) keep a front")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["genomes"], z["objectives"], tuple(str(n) for n in z["names"])
+    except Exception as e:
+        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e})") from None
+
+
+def load(run_dir, front_index: int | None = None) -> "evornn.Network":  # noqa: F821
+    """The best network of a run, ready to step() or forward() (no optimizer needed); with
+    ``front_index`` member k of a multi-objective run's front (front.npz's order)."""
     from .problem import get_problem
     d = Path(run_dir)
     if not (d / BEST).exists():
         raise ValueError(f"{d} holds no {BEST}: not an evornn run directory, or no generation "
                          "finished yet")
     genome, _, cfg = read_best(d)
+    if front_index is not None:
+        G, _, _ = read_front(d)
+        if isinstance(front_index, bool) or not isinstance(front_index, (int, np.integer)) \
+                or not 0 <= front_index < len(G):
+            raise ValueError(f"front_index must be an integer in [0, {len(G)}): the front of {d} "
+                             f"has {len(G)} members, got {front_index!r}")
+        genome = G[int(front_index)]
     net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
                                            options=cfg.arch_options)
     net.genome = genome
@@ -404,9 +435,14 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         opt.tell(G, f, values)
     else:
         opt.tell(G, f)
+    if hasattr(opt, "front"):
+        save_front(run_dir, opt)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
-    if ok.any():
+    # a run that keeps a front spends its budget on it: once solved (tested until then) it
+    # goes on; the others stop when solved
+    keep_going = hasattr(opt, "front")
+    if ok.any() and not (keep_going and state["solved"]):
         solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
         solved = solved or (cfg.target is not None and f[i] >= cfg.target)
         if solved:
@@ -415,12 +451,15 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         if solved or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
             save_best(run_dir, cfg, G[i], float(f[i]))
+    elif ok.any() and f[i] > state["best_fitness"]:
+        state["best_fitness"] = float(f[i])
+        save_best(run_dir, cfg, G[i], float(f[i]))
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
-    if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
+    if (state["solved"] and not keep_going) or opt.evaluations >= cfg.max_evals or reasons or \
             (cfg.generations is not None and opt.generation >= cfg.generations):
         state["done"] = True
-        state["stop"] = "solved" if state["solved"] else (
+        state["stop"] = "solved" if state["solved"] and not keep_going else (
             "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
             "generations")
     fin = f[ok] if ok.any() else np.array([np.nan])
@@ -436,7 +475,8 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             "evaluations": int(opt.evaluations), "generations": int(opt.generation),
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
-            "stop_reason": state.get("stop", ""), **state["info"]}
+            "stop_reason": state.get("stop", ""), **state["info"],
+            **({"front_size": len(opt.front()[0])} if hasattr(opt, "front") else {})}
 
 
 def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f) -> tuple[bool, dict]:

@@ -113,6 +113,40 @@ def grid_starts() -> np.ndarray:
     return np.hstack([g, np.zeros((len(g), 2))])
 
 
+def generalization_subset() -> np.ndarray:
+    """25 of the 625 grid starts in which every pair of the four variables takes each of its
+    25 value pairs once (levels a, b, a + b and a + 2b mod 5: an orthogonal array)."""
+    a, b = np.divmod(np.arange(25), 5)
+    idx = ((a * 5 + b) * 5 + (a + b) % 5) * 5 + (a + 2 * b) % 5
+    return grid_starts()[idx]
+
+
+SUBSET = None                     # generalization_subset(), made on first use
+
+
+def dpnv_evaluate(net, genomes, seed=None, measures: bool = False):
+    """DPNV's damping fitness of every genome; with ``measures`` also its generalization
+    [P, 1]: the fraction of ``generalization_subset()``'s 25 starts it balances for 1,000
+    steps, measured for genomes whose fitness reaches 0.1 (every one that balanced the
+    1,000-step episode) and 0 for the others."""
+    f = evaluate(net, genomes, False, DPNV_STEPS, True)
+    if not measures:
+        return f
+    global SUBSET
+    if SUBSET is None:
+        SUBSET = generalization_subset()
+    lay = _layer(net)
+    G = net.check_genomes(genomes).astype(np.float64)
+    w, fx = np.empty(max(lay.n_packed, 1)), lay.fixed_as(np.float64)
+    steps, good = np.empty(len(SUBSET)), np.zeros((len(G), 1))
+    for p in np.flatnonzero(f >= 0.1):
+        pack(lay.kind, G[p], lay.cfg, fx, w)
+        run_chunks(_kernels(lay.kind)[1], len(SUBSET), w, lay.cfg, fx, lay.n_state, SUBSET,
+                   False, 2, steps)
+        good[p, 0] = np.mean(steps >= DPNV_STEPS)
+    return f, good
+
+
 def _packed(net, genome):
     lay = _layer(net)
     w = np.empty(max(lay.n_packed, 1))
@@ -211,9 +245,9 @@ PROBLEMS = [
             inspect=_inspect(True, 2), inputs=MARKOV_INPUTS, outputs=OUTPUTS, **MARKOV_SEARCH),
     Problem("dpnv", "double pole balancing without velocities, damping fitness, champion tests",
             n_in=4, n_out=1, arch="frnn", n_hidden=DPNV_HIDDEN, arch_options={"bias": False},
-            evaluate=lambda net, G, seed: evaluate(net, G, False, DPNV_STEPS, True),
-            solved=_solved_dpnv, output_map=ACTION_MAP, env=_env(False, 2), inputs=DPNV_INPUTS,
-            outputs=OUTPUTS, **DPNV_SEARCH),
+            evaluate=dpnv_evaluate, solved=_solved_dpnv, measures={"generalization": (0.0, 1.0)},
+            objectives=("fitness", "generalization"), output_map=ACTION_MAP, env=_env(False, 2),
+            inputs=DPNV_INPUTS, outputs=OUTPUTS, **DPNV_SEARCH),
     Problem("single-pole", "single pole balancing with velocities (Markovian), 100,000 steps",
             n_in=5, n_out=1, arch="frnn", n_hidden=SINGLE_HIDDEN, arch_options={"bias": False},
             evaluate=lambda net, G, seed: evaluate(net, G, True, MARKOV_STEPS, False, poles=1),

@@ -76,6 +76,43 @@ def episode(kind, w, cfg, fixed, netstate, steps, dt):
     return leg[0]
 
 
+@njit(**EXACT)
+def episode_measured(kind, w, cfg, fixed, netstate, steps, dt, row):
+    """``episode`` with its measures: row = (distance, distance / duration, minus the mean
+    over the steps of the squared motor rates' sum); NaN throughout for a network that
+    diverges. The fitness-only episode stays as it was, so its results are unchanged."""
+    leg = start()
+    x = np.empty((1, 1))
+    y = np.empty((1, int(cfg[3])))
+    netstate[:] = 0.0
+    energy = 0.0
+    for _ in range(steps):
+        x[0, 0] = leg[4] * 5.0 / _leg.FORWARD_LIMIT
+        step_any(kind, w, cfg, fixed, netstate, x, y)
+        if not (math.isfinite(y[0, FOOT]) and math.isfinite(y[0, BACKWARD])
+                and math.isfinite(y[0, FORWARD])):
+            row[:] = np.nan
+            return
+        energy += y[0, FOOT] ** 2 + y[0, BACKWARD] ** 2 + y[0, FORWARD] ** 2
+        body_step(leg, y[0, FOOT], y[0, BACKWARD], y[0, FORWARD], dt)
+    row[0] = leg[0]
+    row[1] = leg[0] / (steps * dt)
+    row[2] = -energy / steps
+
+
+@per_kind
+def _measured_chunk(kind):
+    """The population loop with measures for the family ``kind``."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
+        w = np.empty(n_packed)
+        netstate = np.empty(n_state + 1)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            episode_measured(kind, w, cfg, fixed, netstate, steps, dt, out[p])
+    return chunk
+
+
 @per_kind
 def _chunk(kind):
     """The population loop for the family ``kind``."""
@@ -89,14 +126,20 @@ def _chunk(kind):
     return chunk
 
 
-def evaluate(net, genomes, seed=None) -> np.ndarray:
-    """Distance travelled by every genome's walker (float64, parallel over genomes)."""
+def evaluate(net, genomes, seed=None, measures: bool = False):
+    """Distance travelled by every genome's walker (float64, parallel over genomes); with
+    ``measures`` also (speed, economy) for each, [P, 2] (``MEASURES``)."""
     lay = single_layer(net, "the walker needs a single-layer network with 1 input (leg angle) and "
                        "3 outputs (foot, backward, forward motors)", n_in=1, n_out=3)
     G = net.check_genomes(genomes).astype(np.float64)
+    args = (G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state, _leg.STEPS,
+            _leg.DT)
+    if measures:
+        rows = np.empty((len(G), 3))
+        run_chunks(_measured_chunk(lay.kind), len(G), *args, rows)
+        return rows[:, 0].copy(), rows[:, 1:].copy()
     out = np.empty(len(G))
-    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
-               lay.n_state, _leg.STEPS, _leg.DT, out)
+    run_chunks(_chunk(lay.kind), len(G), *args, out)
     return out
 
 
@@ -126,6 +169,11 @@ def _solved(net, genome, fitness):
     return bool(velocity >= SOLVED_VELOCITY), {"velocity": round(float(velocity), 4)}
 
 
+# speed: distance / duration (the body's mean velocity); economy: minus the energy, the sum of
+# the three motor rates squared (each in [0, 1]) averaged over the steps, so that both are
+# maximized: the objectives of --optimizer nsga2 are the distance against the economy
+MEASURES = {"speed": (-_leg.MAX_VELOCITY, _leg.MAX_VELOCITY), "economy": (-3.0, 0.0)}
+
 # evolution here levels off at an average velocity of 0.627 (seeds 1-3, 4,000 evaluations)
 SOLVED_VELOCITY = 0.62
 
@@ -133,4 +181,5 @@ PROBLEM = Problem("walker", "Beer's single-leg walker (CTRNN): distance in 220 t
                   n_in=1, n_out=3, evaluate=evaluate, solved=_solved, arch="ctrnn", n_hidden=5,
                   arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
                   max_evals=20_000, trace=trace, pictures=_leg.pictures, inputs=("leg angle",),
-                  outputs=("foot", "backward swing", "forward swing"))
+                  outputs=("foot", "backward swing", "forward swing"), measures=MEASURES,
+                  objectives=("fitness", "economy"))

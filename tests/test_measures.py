@@ -89,8 +89,9 @@ def test_a_run_resumed_tells_the_same_measures(recorder, measured, tmp_path):
 
 def test_an_optimizer_on_measures_refuses_a_problem_without_them(recorder):
     with pytest.raises(ValueError, match=r"--optimizer test-recorder searches on measures beside "
-                       r"the fitness .* problem 'dpnv' declares none; problems that do: "):
-        problem_measures(get_problem("dpnv"), Recorder.name)
+                       r"the fitness .* problem 'double-pole' declares none; problems that do: "
+                       r".*dpnv.*walker"):
+        problem_measures(get_problem("double-pole"), Recorder.name)
 
 
 def test_tell_checks_the_values_shape_and_other_optimizers_take_none(recorder):

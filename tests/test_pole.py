@@ -213,3 +213,33 @@ def test_make_env_errors():
     env = evornn.make_env("dpnv")
     with pytest.raises(ValueError, match=r"options\['state'\] must be 6 finite numbers"):
         env.reset(options={"state": [0, 0]})
+
+
+def test_dpnv_generalization_measure_is_the_fraction_of_an_orthogonal_subset():
+    sub = pole.generalization_subset()
+    levels = np.searchsorted(np.unique(sub[:, 0]), sub[:, 0])
+    assert sub.shape == (25, 6) and len(np.unique(sub[:, :4], axis=0)) == 25
+    for i in range(4):                   # every pair of variables takes its 25 pairs once
+        for j in range(i + 1, 4):
+            assert len({(a, b) for a, b in zip(sub[:, i], sub[:, j])}) == 25
+    assert np.bincount(levels).tolist() == [5] * 5
+    prob = evornn.problems.pole.PROBLEMS[1]
+    net = prob.network()
+    opt = evornn.optimizer("xnes", net.n_params, seed=1, sigma0=2.5, popsize=10,
+                           eta_sigma=0.1, eta_B=0.1)
+    while opt.evaluations < 2000:
+        G = opt.ask()
+        f, v = prob.evaluate(net, G, None, measures=True)
+        np.testing.assert_array_equal(f, prob.evaluate(net, G, None))
+        opt.tell(G, f)
+        if (f >= 0.1).any():
+            break
+    assert (f >= 0.1).any() and (v[f < 0.1] == 0).all()
+    grid = pole.grid_starts()
+    idx = [np.flatnonzero((grid == s).all(axis=1))[0] for s in sub]
+    for p in np.flatnonzero(f >= 0.1):
+        lay, w, fx, _ = pole._packed(net, G[p])
+        steps = np.empty(625)
+        pole.run_chunks(pole._kernels(lay.kind)[1], 625, w, lay.cfg, fx, lay.n_state, grid,
+                        False, 2, steps)
+        assert v[p, 0] == np.mean(steps[idx] >= 1000)

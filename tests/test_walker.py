@@ -78,3 +78,20 @@ def test_evolution_reaches_the_velocity_plateau(tmp_path):
     assert files[3].read_bytes()[:6] == b"GIF89a"
     legs = tr["legs"][:, 0]
     np.testing.assert_allclose(legs[:, 0], tr["signals"]["body position"], atol=1e-12)  # joint = body
+
+
+def test_measures_speed_and_economy_beside_the_unchanged_distance():
+    """The measured episode returns the fitness-only episode's distance bit for bit, the
+    speed as distance / 220 and the economy as minus the mean squared motor rates' sum of
+    the same walk stepped by Network.step (report's trace)."""
+    prob = walker.PROBLEM
+    net = prob.network()
+    G = np.random.default_rng(2).normal(0, 4, (3, net.n_params))
+    f = prob.evaluate(net, G, None)
+    f2, v = prob.evaluate(net, G, None, measures=True)
+    np.testing.assert_array_equal(f2, f)
+    np.testing.assert_allclose(v[:, 0], f / 220.0, rtol=1e-12)
+    for g, e in zip(G, v[:, 1]):
+        R = walker.trace(net, g)["neurons"][:, :3]
+        assert abs(e + np.mean(np.sum(R ** 2, axis=1))) < 1e-9
+    assert list(prob.measures) == ["speed", "economy"] and prob.objectives == ("fitness", "economy")
