@@ -79,6 +79,11 @@ class Problem:
     # (net) -> None, raising ValueError naming what the problem needs when it cannot use
     # this network (checked when the network is built, before anything runs)
     check: Callable | None = None
+    # (net, genome, fitness) -> (bool, dict): `solved` as the run loop asks it of every
+    # generation's champion: the same verdict, and the same figures when it passes, but it may
+    # stop at a failure as soon as the failure is certain and leave out that champion's
+    # figures, which the run keeps nowhere (dpnv's champion test). None: `solved`
+    solved_fast: Callable | None = None
 
     def __post_init__(self):
         if not callable(self.x0) and self.x0 not in ("center", "init"):
