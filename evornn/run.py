@@ -2,10 +2,11 @@
 listeners (evornn/listeners.py), into runs/<run-id>/.
 
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
-generation), checkpoint.npz (written atomically after every generation), best.npz (the
-best network: its config and genome, loadable with ``evornn.load``; under ``--device`` the
-ideal genome, before programming, with the fitness its programmed copy scored) and, at the end,
-summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
+generation), checkpoint.npz (written atomically after the first generation, then at most
+once a second, and after the last: listeners.Checkpoint), best.npz (the best network: its
+config and genome, loadable with ``evornn.load``; under ``--device`` the ideal genome, before
+programming, with the fitness its programmed copy scored; written with the checkpoint) and,
+at the end, summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
 the result an uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
@@ -152,6 +153,22 @@ def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float)
     atomic_write(run_dir / BEST, buf.getvalue())
 
 
+class BestFile:
+    """The run's best network, kept as found and written to best.npz when the checkpoint is
+    written (before it: a checkpoint never counts a best network that a power cut could lose)."""
+
+    def __init__(self, run_dir: Path, cfg: RunConfig):
+        self.run_dir, self.cfg, self.pending = run_dir, cfg, None
+
+    def keep(self, genome: np.ndarray, fitness: float) -> None:
+        self.pending = (np.array(genome), float(fitness))
+
+    def write(self) -> None:
+        if self.pending is not None:
+            save_best(self.run_dir, self.cfg, *self.pending)
+            self.pending = None
+
+
 def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
     """best.npz's genome, fitness and run config, read without pickle; DamagedRunError
     naming the file if it does not read as one."""
@@ -231,8 +248,10 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     loggers = make_loggers(cfg.log, run_dir, cfg, kept)
     evaluate = make_evaluator(cfg, prob, net)
     old = run_dir / OLD_CHECKPOINT
+    best = BestFile(run_dir, cfg)
     own = [MetricsCSV(run_dir / METRICS, kept),
-           Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old))),
+           Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old)),
+                      before=best.write),
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                            f"{cfg.problem} {cfg.optimizer}")]),
            FitnessPlot(run_dir)]
@@ -245,7 +264,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     try:
         with computing(compute_module(cfg.backend)):
             while not state["done"] and (stop_after is None or done_here < stop_after):
-                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state, device)
+                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state, best, device)
                 with _signals_held():
                     for listener in each_generation:
                         listener.on_generation(record)
@@ -344,7 +363,7 @@ def _restore(run_dir: Path, opt) -> tuple[dict, int | None]:
 
 
 def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict,
-                device=None) -> Record:
+                best: BestFile, device=None) -> Record:
     """Ask, evaluate, tell; keep the best network and decide whether the run stops. Under a
     device model the genomes are programmed here, in this process, before any backend sees
     them: the optimizer is told the programmed fitness of its ideal genomes."""
@@ -388,7 +407,7 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         # the best network is the best ever, or the champion that solved the problem
         if solved or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
-            save_best(run_dir, cfg, G[i], float(f[i]))
+            best.keep(G[i], float(f[i]))
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
     if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
