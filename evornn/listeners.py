@@ -185,29 +185,16 @@ def read_metrics(run_dir) -> dict[str, list[float]]:
 
 def plot_fitness(run_dir) -> Path:
     """Best, best-so-far and mean fitness against evaluations, written to fitness.png."""
-    # a Figure on the Agg canvas, without pyplot: every run ends here, and importing pyplot
-    # took half a second of a 2 s DPNV command
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .lineplot import line_plot
     d = Path(run_dir)
     m = read_metrics(d)
     cfg = json.loads((d / "config.json").read_text())
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    if m:
-        ax.plot(m["evaluations"], m["best_so_far"], label="best so far", lw=2)
-        ax.plot(m["evaluations"], m["best"], label="generation best", lw=1, alpha=0.7)
-        ax.plot(m["evaluations"], m["mean"], label="generation mean", lw=1, alpha=0.7)
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness")
-    ax.set_title(f"{cfg['problem']}: {cfg['arch']} {cfg['hidden']}, {cfg['optimizer']}, "
-                 f"seed {cfg['seed']}")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    series = [(m.get("evaluations", []), m.get(k, []), style) for k, style in (
+        ("best_so_far", ("best so far", 2, 1.0)), ("best", ("generation best", 1, 0.7)),
+        ("mean", ("generation mean", 1, 0.7)))]
     out = d / PLOT
     tmp = d / (PLOT + ".tmp.png")
-    fig.savefig(tmp)
+    line_plot(tmp, series, f"{cfg['problem']}: {cfg['arch']} {cfg['hidden']}, {cfg['optimizer']}, "
+                           f"seed {cfg['seed']}", "evaluations", "fitness")
     tmp.replace(out)
     return out
