@@ -133,12 +133,15 @@ CHAMPIONS = {
 }
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_the_early_stopping_champion_test_gives_the_full_tests_verdict(n_threads):
+@pytest.mark.parametrize("n_threads, order", [(1, "learned"), (2, "learned"), (1, "reversed")])
+def test_the_early_stopping_champion_test_gives_the_full_tests_verdict(n_threads, order, monkeypatch):
     """Failing at the first 10,000 steps, at the grid before or after the long test, at the
-    long test after the grid, or passing: the same verdict, and the same count when passed."""
+    long test after the grid, or passing: the same verdict, and the same count when passed,
+    whatever order the grid starts are taken in."""
     from evornn.threads import set_threads, threads
     net = pole.network(markov=False, n_hidden=2)
+    if order == "reversed":                       # the starts champions fail most, last
+        monkeypatch.setattr(pole, "_tally", -pole._tally.copy())
     before = threads()
     try:
         set_threads(n_threads)
