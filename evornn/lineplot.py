@@ -117,7 +117,8 @@ def line_plot(path: Path, series, title: str, xlabel: str, ylabel: str,
     draw.text(((left + right) / 2, top - 8 * SCALE), title, fill=ink, font=title_font, anchor="md")
     draw.text(((left + right) / 2, H - 8 * SCALE), xlabel, fill=ink, font=font, anchor="md")
     _vertical_text(img, ylabel, font, (20 * SCALE, (top + bottom) / 2))
-    _legend(draw, series, font, int(np.argmin(counts)), (left, top, right, bottom))
+    if series:
+        _legend(draw, series, font, int(np.argmin(counts)), (left, top, right, bottom))
     img.resize(size, Image.LANCZOS).save(path, format="PNG")
 
 
