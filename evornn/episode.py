@@ -7,7 +7,7 @@ does not change), ``max(lay.n_packed, 1)`` floats for the packed weights and
 ``lay.n_state + 1`` floats of state. ``pack_any`` turns a genome into packed weights once
 per individual, ``step_any`` steps a batch ``x[B, I] -> y[B, O]``; a loop made by a
 ``per_kind`` factory, with ``kind`` a constant, compiles only that family. ``run_chunks`` spreads the
-population over the worker threads, and kernels compile with ``JIT`` (the network kernels'
+population over the ``threads()`` worker threads, and kernels compile with ``JIT`` (the network kernels'
 own options, fastmath included) or ``EXACT`` (the same without fastmath: bit-identical
 results whatever the compilation context, for physics). From Python (outside an episode)
 ``pack`` does what ``pack_any`` does, compiled once and cached. docs/compiled-problems.md
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .arch.dispatch import family, pack, pack_any, per_kind, step_any
 from .arch.kernels import JIT
-from .threads import run_chunks
+from .threads import run_chunks, threads
 
 EXACT = {k: v for k, v in JIT.items() if k != "fastmath"}
 
@@ -25,7 +25,7 @@ SINGLE_LAYER = ("compiled episodes run single-layer networks (stacks and bidirec
                 "are not supported in compiled episodes yet)")
 
 __all__ = ["EXACT", "JIT", "SINGLE_LAYER", "family", "pack", "pack_any", "per_kind", "run_chunks",
-           "single_layer", "step_any"]
+           "single_layer", "step_any", "threads"]
 
 
 def single_layer(net, message: str = SINGLE_LAYER, n_in: int | None = None, n_out: int | None = None):

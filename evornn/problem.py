@@ -91,6 +91,11 @@ class Problem:
     descriptors: tuple[str, ...] = ()
     # the measures a multi-objective search maximizes by default ("fitness": the fitness)
     objectives: tuple[str, ...] = ()
+    # (net, genome, fitness) -> (bool, dict): `solved` as the run loop asks it of every
+    # generation's champion: the same verdict, and the same figures when it passes, but it may
+    # stop at a failure as soon as the failure is certain and leave out that champion's
+    # figures, which the run keeps nowhere (dpnv's champion test). None: `solved`
+    solved_fast: Callable | None = None
 
     def __post_init__(self):
         if not callable(self.x0) and self.x0 not in ("center", "init"):

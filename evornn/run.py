@@ -2,10 +2,11 @@
 listeners (evornn/listeners.py), into runs/<run-id>/.
 
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
-generation), checkpoint.npz (written atomically after every generation), best.npz (the
-best network: its config and genome, loadable with ``evornn.load``; under ``--device`` the
-ideal genome, before programming, with the fitness its programmed copy scored) and, at the end,
-summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
+generation), checkpoint.npz (written atomically after the first generation, then at most
+once a second, and after the last: listeners.Checkpoint), best.npz (the best network: its
+config and genome, loadable with ``evornn.load``; under ``--device`` the ideal genome, before
+programming, with the fitness its programmed copy scored; written with the checkpoint) and,
+at the end, summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
 the result an uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
@@ -173,6 +174,22 @@ def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float)
     atomic_write(run_dir / BEST, buf.getvalue())
 
 
+class BestFile:
+    """The run's best network, kept as found and written to best.npz when the checkpoint is
+    written (before it: a checkpoint never counts a best network that a power cut could lose)."""
+
+    def __init__(self, run_dir: Path, cfg: RunConfig):
+        self.run_dir, self.cfg, self.pending = run_dir, cfg, None
+
+    def keep(self, genome: np.ndarray, fitness: float) -> None:
+        self.pending = (np.array(genome), float(fitness))
+
+    def write(self) -> None:
+        if self.pending is not None:
+            save_best(self.run_dir, self.cfg, *self.pending)
+            self.pending = None
+
+
 def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
     """best.npz's genome, fitness and run config, read without pickle; DamagedRunError
     naming the file if it does not read as one."""
@@ -282,8 +299,10 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     loggers = make_loggers(cfg.log, run_dir, cfg, kept)
     evaluate = make_evaluator(cfg, prob, net)
     old = run_dir / OLD_CHECKPOINT
+    best = BestFile(run_dir, cfg)
     own = [MetricsCSV(run_dir / METRICS, kept),
-           Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old))),
+           Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old)),
+                      before=best.write),
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                            f"{cfg.problem} {cfg.optimizer}")]),
            FitnessPlot(run_dir)]
@@ -296,7 +315,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     try:
         with computing(compute_module(cfg.backend)):
             while not state["done"] and (stop_after is None or done_here < stop_after):
-                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state, device)
+                record = _generation(run_dir, cfg, prob, net, opt, evaluate, state, best, device)
                 with _signals_held():
                     for listener in each_generation:
                         listener.on_generation(record)
@@ -395,7 +414,7 @@ def _restore(run_dir: Path, opt) -> tuple[dict, int | None]:
 
 
 def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: dict,
-                device=None) -> Record:
+                best: BestFile, device=None) -> Record:
     """Ask, evaluate, tell; keep the best network and decide whether the run stops. Under a
     device model the genomes are programmed here, in this process, before any backend sees
     them: the optimizer is told the programmed fitness of its ideal genomes."""
@@ -443,17 +462,20 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     # goes on; the others stop when solved
     keep_going = hasattr(opt, "front")
     if ok.any() and not (keep_going and state["solved"]):
-        solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
-        solved = solved or (cfg.target is not None and f[i] >= cfg.target)
+        fi = f if copies == 1 else f_copies[i]
+        solved, info = _solved(prob, net, Gd, i, copies, fi, fast=True)
+        if not solved and cfg.target is not None and f[i] >= cfg.target:
+            # solved by the target alone: the summary keeps the failed test's figures, in full
+            solved, info = True, _solved(prob, net, Gd, i, copies, fi)[1]
         if solved:
             state["solved"], state["info"] = True, info
         # the best network is the best ever, or the champion that solved the problem
         if solved or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
-            save_best(run_dir, cfg, G[i], float(f[i]))
+            best.keep(G[i], float(f[i]))
     elif ok.any() and f[i] > state["best_fitness"]:
         state["best_fitness"] = float(f[i])
-        save_best(run_dir, cfg, G[i], float(f[i]))
+        best.keep(G[i], float(f[i]))
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
     if (state["solved"] and not keep_going) or opt.evaluations >= cfg.max_evals or reasons or \
@@ -479,13 +501,15 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             **({"front_size": len(opt.front()[0])} if hasattr(opt, "front") else {})}
 
 
-def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f) -> tuple[bool, dict]:
-    """The problem's solved test on genome i as evaluated: under a device model on every one
-    of its programmed copies (solved when all pass; the last test's figures)."""
+def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f, fast: bool = False) -> tuple[bool, dict]:
+    """The problem's solved test on genome i as evaluated (``fast``: its ``solved_fast``, when it
+    has one): under a device model on every one of its programmed copies (solved when all
+    pass; the last test's figures)."""
+    test = (fast and prob.solved_fast) or prob.solved
     if copies == 1:
-        return prob.solved(net, Gd[i], float(f[i]))
+        return test(net, Gd[i], float(f[i]))
     for k in range(copies):
-        solved, info = prob.solved(net, Gd[i * copies + k], float(f[k]))
+        solved, info = test(net, Gd[i * copies + k], float(f[k]))
         if not solved:
             return False, info
     return True, info

@@ -140,3 +140,64 @@ def test_best_npz_is_read_without_pickle(tmp_path, capsys, damage):
     assert capsys.readouterr().err.startswith(f"error: {best} is damaged ({why}")
     assert cli.main(["report", str(whole)]) == 0            # the fitness plot needs no network
     assert not marker.exists()
+
+
+def test_a_checkpoint_is_written_first_then_once_a_second_last_and_when_the_work_ends(tmp_path):
+    """Between two writes a generation's state waits in memory: a Ctrl-C or an error writes
+    it (the last finished generation's, not one past the next ask), a kill -9 costs at most
+    the generations since the last write."""
+    import evornn
+    from evornn.listeners import Checkpoint, Record
+    path = tmp_path / "checkpoint.npz"
+    opt, state, before = evornn.optimizer("xnes", 3, seed=0), {"generation": 0}, []
+    ck = Checkpoint(path, opt, state, every_s=3600, before=lambda: before.append(state["generation"]))
+
+    def generation(done=False):
+        G = opt.ask()
+        opt.tell(G, -np.sum(G ** 2, axis=1))
+        state["generation"] = opt.generation
+        ck.on_generation(Record(opt.generation, opt.evaluations, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0,
+                                np.zeros(1), done))
+        return statefile.loads(path.read_bytes())
+
+    assert [generation()["run"]["generation"] for _ in range(5)] == [1, 1, 1, 1, 1]
+    asked = opt.ask()                                 # interrupted in generation 6, after its ask
+    ck.on_end(None)
+    saved = statefile.loads(path.read_bytes())
+    assert saved["run"]["generation"] == saved["optimizer"]["generation"] == 5
+    again = evornn.optimizer("xnes", 3, seed=0)
+    again.load_state_dict(saved["optimizer"])
+    np.testing.assert_array_equal(again.ask(), asked)     # resumes to the uninterrupted run
+    ck.every_s = 0.0
+    assert generation()["run"]["generation"] == 6
+    ck.every_s = 3600
+    assert generation(done=True)["run"]["generation"] == 7    # the run's last: written at once
+    assert before == [1, 5, 6, 7]
+
+
+def test_best_npz_is_written_with_the_checkpoint(tmp_path, monkeypatch):
+    import evornn.listeners
+    from evornn.run import BEST, CHECKPOINT, read_best
+    monkeypatch.setattr(evornn.listeners, "CHECKPOINT_EVERY_S", 3600.0)
+    seen = []
+
+    class Watch:
+        def on_generation(self, record):
+            saved = statefile.loads((d / CHECKPOINT).read_bytes())["run"]
+            seen.append((record.best_so_far, saved["best_fitness"], read_best(d)[1]))
+
+        def on_end(self, summary):
+            pass
+
+    assert cli.main(["run", "dpnv", "--seed", "1", "--quiet", "--out", str(tmp_path / "whole"),
+                     "--generations", "8"]) == 1
+    whole = next((tmp_path / "whole").iterdir())
+    d = tmp_path / "stopped" / whole.name
+    d.mkdir(parents=True)
+    shutil.copy(whole / "config.json", d)
+    run_loop(d, quiet=True, stop_after=6, listeners=[Watch()])
+    first = seen[0][0]
+    assert seen == [(best, first, first) for best, _, _ in seen] and seen[-1][0] > first
+    assert read_best(d)[1] == seen[-1][0]                 # written when the process stopped
+    assert run_loop(d, quiet=True)["best_fitness"] == read_best(whole)[1]
+    assert (d / BEST).read_bytes() == (whole / BEST).read_bytes()

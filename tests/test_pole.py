@@ -112,6 +112,61 @@ def test_cosyne_solves_dpnv_as_in_the_paper():
     assert opt.evaluations <= 4_000                # measured: 1,960 for this seed
 
 
+# champions of `python -m evornn run dpnv` (seed 0), by (steps balanced of the 100,000, grid
+# starts balanced of the 625)
+CHAMPIONS = {
+    (1502, 53): [-4.62974463019806, -19.459684197587723, 20.66976013276251, 9.696164402993553,
+                 6.352525438199948, 18.288208660997476, 0.25103361034855065, -2.016719722812898,
+                 -3.9049240296872654, -4.694445302835748, 2.051829203396732, -3.669417333199922],
+    (13556, 54): [-10.360300822143092, -16.986325599587673, 14.769971526197072, 7.005270606175951,
+                  19.68093086214236, -24.202956607684218, 20.630878537281987, 13.775150318634815,
+                  -7.250634787455952, 1.8547182013057872, -29.882426141610466, -25.80270250128962],
+    (100000, 12): [-17.587522530192338, -17.21439965959787, 12.097187370816501, 7.511217860432892,
+                   33.44048391064632, -20.363058356064435, 31.088647848168325, 13.486865203681134,
+                   -5.760171902599017, 2.19210807358814, -40.03886374523894, -25.644266490521467],
+    (49282, 245): [-10.78471879902951, -22.732603421680633, 16.42450205147644, 6.7202171599813845,
+                   53.94820738356053, -10.307335306259768, 29.33375905894552, 18.396282873909737,
+                   -7.169007496637722, 2.7492105855982714, -26.40373440429014, -17.537996946424133],
+    (100000, 228): [-6.63464852797693, -17.43560004318506, 13.338797941119317, 4.880091511009304,
+                    -2.367738049468602, -4.00001668506278, 15.087020672810365, -1.274282865159856,
+                    -5.0712375290873615, 1.9142431041069514, -10.540966687368671, -5.958127578673834],
+}
+
+
+@pytest.mark.parametrize("n_threads, order", [(1, "learned"), (2, "learned"), (1, "reversed")])
+def test_the_early_stopping_champion_test_gives_the_full_tests_verdict(n_threads, order, monkeypatch):
+    """Failing at the first 10,000 steps, at the grid before or after the long test, at the
+    long test after the grid, or passing: the same verdict, and the same count when passed,
+    whatever order the grid starts are taken in."""
+    from evornn.threads import set_threads, threads
+    net = pole.network(markov=False, n_hidden=2)
+    if order == "reversed":                       # the starts champions fail most, last
+        monkeypatch.setattr(pole, "_tally", -pole._tally.copy())
+    before = threads()
+    try:
+        set_threads(n_threads)
+        for (long, grid), g in CHAMPIONS.items():
+            full = pole.champion_test(net, np.array(g))
+            assert full == (long == 100_000 and grid >= 200, grid if long == 100_000 else 0)
+            fast = pole.champion_test(net, np.array(g), count=False)
+            assert fast == (full[0], full[1] if full[0] else None), (long, grid)
+    finally:
+        set_threads(before)
+
+
+def test_the_grid_stops_once_too_few_starts_are_left():
+    net = pole.network(markov=False, n_hidden=2)
+    lay, w, fx, _ = pole._packed(net, np.array(CHAMPIONS[100000, 12]))
+    starts = pole.grid_starts()[pole.FAILING_FIRST]
+    steps = np.empty(625)
+    ran = pole._kernels(lay.kind)[3](w, lay.cfg, fx, lay.n_state, starts, False, 2, 200, steps)
+    failed = np.cumsum(steps[:ran] < 1000)
+    assert failed[-1] == 426 and failed[-2] == 425          # stopped at the 426th failure
+    assert ran < 625 and sorted(pole.FAILING_FIRST) == list(range(625))
+    ran = pole._kernels(lay.kind)[3](w, lay.cfg, fx, lay.n_state, starts, False, 2, 5, steps)
+    assert (steps[:ran] >= 1000).sum() == 5 and steps[ran - 1] >= 1000   # at the 5th balanced
+
+
 def test_evaluation_is_deterministic_across_threads():
     from evornn.threads import set_threads, threads
     net = pole.network(markov=True)

@@ -308,3 +308,43 @@ def test_a_problems_x0_genome_of_the_wrong_size_is_one_line():
     with pytest.raises(ValueError, match=r"^problem 'started': x0 gave a genome of shape "
                                          r"\(3,\), the network needs 11 genes$"):
         problem_optimizer(prob, prob.network(), "snes", seed=0)
+
+
+HOOKS_PROBLEM = '''
+import numpy as np
+from evornn.problem import Problem
+
+
+def log(name):
+    with open({log!r}, "a") as f:
+        f.write(name + "\\n")
+
+
+def solved(net, g, f):
+    log("solved")
+    return False, {{"test": "in full"}}
+
+
+def solved_fast(net, g, f):
+    log("fast")
+    return False, {{}}
+
+
+PROBLEM = Problem("hooks", "", n_in=1, n_out=1, arch="elman", n_hidden=2,
+                  evaluate=lambda net, G, seed: -np.sum(G ** 2, axis=1), solved=solved,
+                  solved_fast=solved_fast, popsize=6, max_evals=30)
+'''
+
+
+def test_the_run_asks_solved_fast_and_the_full_test_only_for_a_target_reached(tmp_path):
+    from evornn.cli import main
+    log = tmp_path / "calls.txt"
+    mine = tmp_path / "hooks.py"
+    mine.write_text(HOOKS_PROBLEM.format(log=str(log)))
+    assert main(["run", str(mine), "--quiet", "--out", str(tmp_path / "a")]) == 1
+    assert log.read_text().split() == ["fast"] * 5                   # 5 generations of 6
+    log.unlink()
+    assert main(["run", str(mine), "--quiet", "--out", str(tmp_path / "b"), "--target=-1e9"]) == 0
+    assert log.read_text().split() == ["fast", "solved"]
+    (d,) = (tmp_path / "b").iterdir()
+    assert json.loads((d / "summary.json").read_text())["test"] == "in full"
