@@ -90,6 +90,9 @@ class GradientTrainer:
         if self.options["teacher_forcing"] < 1 and (stepwise or self.options["window"]):
             raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl or "
                              "crbp, no window")
+        if prob.loss is not None and self.options["batch"] is not None:
+            raise ValueError(f"problem {prob.name!r} has its own loss, whose targets do not split "
+                             "into smaller batches: leave the option batch out")
         if prob.loss is not None and (stepwise or self.options["window"]):
             raise ValueError(f"problem {prob.name!r} has its own loss over whole sequences: "
                              "--optimizer bptt without a window (no rtrl or crbp)")
@@ -128,8 +131,8 @@ class GradientTrainer:
             # on a busy 2-core machine (21 ms an update against 955, measured)
             torch.set_num_threads(1)
             try:
-                losses = [self._update(*self.prob.batch((self.seed, self.generation, k)),
-                                       seed=(self.seed, self.generation, k))
+                losses = [self._steps(*self.prob.batch((self.seed, self.generation, k)),
+                                      seed=(self.seed, self.generation, k))
                           for k in range(self.options["updates"])]
             finally:
                 torch.set_num_threads(threads)
@@ -163,6 +166,22 @@ class GradientTrainer:
         return np.clip(genome_from_module(self.module), self.lower, self.upper)
 
     # -- one update ---------------------------------------------------------------------------
+    def _steps(self, X, Y, W, seed) -> float:
+        """One batch of the problem: one update, or (option batch) one a slice of that many
+        sequences, each slice's weights rescaled to sum to 1 (its own mean error, as an
+        online learner sees one sequence); the loss is the batch's, weighted as drawn."""
+        b = self.options["batch"]
+        if b is None or b >= len(X):
+            return self._update(X, Y, W, seed=seed)
+        W = np.asarray(W)
+        total = 0.0
+        for i, s in enumerate(range(0, len(X), b)):
+            share = float(W[s:s + b].sum())
+            if share > 0:                         # a slice without weights teaches nothing
+                total += share * self._update(X[s:s + b], Y[s:s + b], W[s:s + b] / share,
+                                              seed=(*seed, i))
+        return total
+
     def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
         if self.prob.resample is not None:

@@ -1,0 +1,44 @@
+"""The trainer's batch option (a step per slice of the problem's batch, 1: online) and a
+problem's own defaults for gradient runs (adding: the paper's kind of LSTM)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from evornn.bptt import GradientTrainer  # noqa: E402
+from evornn.problem import get_problem  # noqa: E402
+from evornn.problems import adding  # noqa: E402
+
+
+def _trained(prob, net, **options) -> tuple[np.ndarray, GradientTrainer]:
+    tr = GradientTrainer("bptt", prob, net, seed=2, updates=1, clip=None, **options)
+    return tr.ask()[0], tr
+
+
+def test_gradient_defaults_batch_one_steps_a_sequence_at_a_time():
+    prob = adding.make(20, batch=20)
+    net = prob.network("lstm", 2, seed=1)
+    sgd = dict(method="sgd", momentum=0.0)
+    g0 = net.genome
+    whole, _ = _trained(prob, net, lr=20 * 1e-4, **sgd)
+    online, _ = _trained(prob, net, lr=1e-4, batch=1, **sgd)
+    # 20 small steps on one sequence each add up to one step on the batch's mean error
+    # (to first order in the step: they differ by a hundredth of it)
+    step = whole - g0
+    assert np.linalg.norm(online - whole) < 0.01 * np.linalg.norm(step)
+    # a slice as large as the batch is the batch: the same update to the last bit
+    same, _ = _trained(prob, net, lr=0.01, batch=20)
+    np.testing.assert_array_equal(same, _trained(prob, net, lr=0.01)[0])
+    # Adam takes one step per slice: 20 sequences in slices of 6 are 4 steps
+    _, tr = _trained(prob, net, lr=0.01, batch=6)
+    assert {int(s["step"]) for s in tr.torch_opt.state_dict()["state"].values()} == {4}
+
+
+@pytest.mark.parametrize("problem,options,message", [
+    ("ctc-symbols", {"batch": 2}, "has its own loss, whose targets do not split"),
+    ("parity", {"batch": 0}, "bptt: batch must be a positive integer or None"),
+])
+def test_gradient_defaults_bad_batch_is_one_line(problem, options, message):
+    prob = get_problem(problem)
+    with pytest.raises(ValueError, match=message):
+        GradientTrainer("bptt", prob, prob.network(), **options)
