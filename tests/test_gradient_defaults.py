@@ -6,8 +6,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from evornn.bptt import GradientTrainer  # noqa: E402
-from evornn.problem import get_problem  # noqa: E402
+from evornn.problem import Problem, get_problem  # noqa: E402
 from evornn.problems import adding  # noqa: E402
+from evornn.run import RunConfig, start  # noqa: E402
+from evornn.run_options import with_defaults  # noqa: E402
 
 
 def _trained(prob, net, **options) -> tuple[np.ndarray, GradientTrainer]:
@@ -42,3 +44,34 @@ def test_gradient_defaults_bad_batch_is_one_line(problem, options, message):
     prob = get_problem(problem)
     with pytest.raises(ValueError, match=message):
         GradientTrainer("bptt", prob, prob.network(), **options)
+
+
+def test_gradient_defaults_apply_to_gradient_runs_only():
+    prob = get_problem("adding-100")
+    run = with_defaults({"optimizer": "bptt"}, prob)
+    assert (run["arch"], run["hidden"], run["max_evals"]) == ("lstm", 4, 11_000)
+    assert run["options"] == {"batch": 10, "dtype": "float32"}
+    assert run["arch_options"] == {"forget_bias": 5.0, "input_bias": -3.0}
+    evo = with_defaults({}, prob)                  # evolution: the problem's own, unchanged
+    assert (evo["arch"], evo["hidden"], evo["optimizer"]) == ("gru", 1, "cmaes")
+    assert evo["options"] is None and evo["arch_options"] is None
+    # what the run gives wins; another arch keeps the problem's size and no LSTM options
+    mine = with_defaults({"optimizer": "bptt", "hidden": 2, "options": {"lr": 0.03, "batch": 1},
+                          "arch_options": {"forget_bias": 2.0}}, prob)
+    assert mine["hidden"] == 2 and mine["options"] == {"batch": 1, "dtype": "float32", "lr": 0.03}
+    assert mine["arch_options"] == {"forget_bias": 2.0, "input_bias": -3.0}
+    gru = with_defaults({"optimizer": "bptt", "arch": "gru"}, prob)
+    assert (gru["arch"], gru["hidden"], gru["arch_options"]) == ("gru", 1, None)
+    with pytest.raises(ValueError, match="gradient has unknown key.s. hidden; allowed: arch, "):
+        Problem("p", "", 1, 1, evaluate=None, solved=None, gradient={"hidden": 4})
+
+
+def test_gradient_defaults_solve_adding_100_within_the_papers_74000_sequences(tmp_path):
+    prob = get_problem("adding-100")
+    full = with_defaults({"optimizer": "bptt", "seed": 2}, prob)
+    cfg = RunConfig(problem="adding-100", **{k: full[k] for k in (
+        "arch", "hidden", "optimizer", "sigma0", "seed", "options", "arch_options")},
+        popsize=None, max_evals=814)                               # 74 generations of 10 x 100 sequences
+    _, summary = start(cfg, tmp_path, quiet=True)
+    assert summary["solved"] and summary["generations"] * 1_000 <= 10_000
+    assert summary["test_accuracy"] >= 0.95
