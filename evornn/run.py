@@ -407,7 +407,10 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             "evaluations": int(opt.evaluations), "generations": int(opt.generation),
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
-            "stop_reason": state.get("stop", ""), **state["info"]}
+            "stop_reason": state.get("stop", ""), **state["info"],
+            # a gradient trainer's training sequences: its evaluations also count the
+            # fitness evaluation of each generation's network, which trains on nothing
+            **({"training_sequences": int(opt.sequences)} if hasattr(opt, "sequences") else {})}
 
 
 def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f) -> tuple[bool, dict]:
