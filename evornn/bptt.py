@@ -90,6 +90,9 @@ class GradientTrainer:
         if self.options["teacher_forcing"] < 1 and (stepwise or self.options["window"]):
             raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl or "
                              "crbp, no window")
+        if prob.loss is not None and self.options["batch"] is not None:
+            raise ValueError(f"problem {prob.name!r} has its own loss, whose targets do not split "
+                             "into smaller batches: leave the option batch out")
         if prob.loss is not None and (stepwise or self.options["window"]):
             raise ValueError(f"problem {prob.name!r} has its own loss over whole sequences: "
                              "--optimizer bptt without a window (no rtrl or crbp)")
@@ -113,6 +116,8 @@ class GradientTrainer:
                           torch.optim.SGD(self.params, lr=o["lr"], momentum=o["momentum"]))
         self.lower, self.upper = net.bounds()
         self.generation = self.evaluations = self.failures = 0
+        # training sequences (the paper's unit): the updates' batches, not the evaluations'
+        self.sequences = self._pending_sequences = 0
         self.last_loss = np.nan
         self._best = (None, -np.inf)
         self._pending = None
@@ -128,9 +133,11 @@ class GradientTrainer:
             # on a busy 2-core machine (21 ms an update against 955, measured)
             torch.set_num_threads(1)
             try:
-                losses = [self._update(*self.prob.batch((self.seed, self.generation, k)),
-                                       seed=(self.seed, self.generation, k))
-                          for k in range(self.options["updates"])]
+                losses, self._pending_sequences = [], 0
+                for k in range(self.options["updates"]):
+                    X, Y, W = self.prob.batch((self.seed, self.generation, k))
+                    self._pending_sequences += len(X)
+                    losses.append(self._steps(X, Y, W, seed=(self.seed, self.generation, k)))
             finally:
                 torch.set_num_threads(threads)
             self.last_loss = float(np.mean(losses))
@@ -145,6 +152,7 @@ class GradientTrainer:
             self._best = (np.asarray(X, dtype=np.float64)[0].copy(), f)
         self.failures += int(not np.isfinite(f))
         self.evaluations += self.options["updates"] + 1
+        self.sequences += self._pending_sequences
         self.generation += 1
         self._pending = None
 
@@ -163,6 +171,22 @@ class GradientTrainer:
         return np.clip(genome_from_module(self.module), self.lower, self.upper)
 
     # -- one update ---------------------------------------------------------------------------
+    def _steps(self, X, Y, W, seed) -> float:
+        """One batch of the problem: one update, or (option batch) one a slice of that many
+        sequences, each slice's weights rescaled to sum to 1 (its own mean error, as an
+        online learner sees one sequence); the loss is the batch's, weighted as drawn."""
+        b = self.options["batch"]
+        if b is None or b >= len(X):
+            return self._update(X, Y, W, seed=seed)
+        W = np.asarray(W)
+        total = 0.0
+        for i, s in enumerate(range(0, len(X), b)):
+            share = float(W[s:s + b].sum())
+            if share > 0:                         # a slice without weights teaches nothing
+                total += share * self._update(X[s:s + b], Y[s:s + b], W[s:s + b] / share,
+                                              seed=(*seed, i))
+        return total
+
     def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
         if self.prob.resample is not None:
@@ -264,6 +288,7 @@ class GradientTrainer:
         return {"module": {k: v.detach().clone() for k, v in self.module.state_dict().items()},
                 "torch_opt": copy.deepcopy(self.torch_opt.state_dict()),
                 "generation": self.generation, "evaluations": self.evaluations,
+                "sequences": self.sequences,
                 "failures": self.failures, "best": (None if self._best[0] is None else
                                                     self._best[0].copy(), self._best[1]),
                 "last_loss": self.last_loss, "diverged": self._diverged}
@@ -274,6 +299,7 @@ class GradientTrainer:
         self.torch_opt.load_state_dict(state["torch_opt"])
         self.generation, self.evaluations = state["generation"], state["evaluations"]
         self.failures, self._best = state["failures"], state["best"]
+        self.sequences = state.get("sequences", 0)      # 0 in checkpoints from before it was kept
         self.last_loss, self._diverged = state["last_loss"], state["diverged"]
         self._pending = None
 

@@ -4,8 +4,10 @@
 (optimizer, seed) as an ordinary run (its own run directory, resumable, under one
 comparison directory), then writes table.csv, table.md and compare.png (best fitness
 against evaluations and against wall time) and prints the table. Evolution counts
-evaluations and gradients count batches; training sequences (evaluations x sequences a
-batch) put both in one unit, as Hochreiter and Schmidhuber 1997 count them.
+evaluations and gradients count batches; sequences put both in one unit, as Hochreiter and
+Schmidhuber 1997 count them: evolution's evaluations x sequences a batch, and the sequences a
+gradient run trained on (its summary's training_sequences: not the batch of each
+generation's fitness evaluation).
 """
 from __future__ import annotations
 
@@ -36,7 +38,9 @@ def summarize(optimizer: str, summaries: list[dict], has_loss: bool) -> dict:
     solved = [s for s in summaries if s["solved"]]
     evals = [s["evaluations"] for s in solved]
     per = [s.get("sequences_per_evaluation") for s in solved]
-    seqs = [e * p for e, p in zip(evals, per) if p]
+    # a gradient run counts the sequences it trained on; evolution, those its evaluations saw
+    seqs = [s["training_sequences"] if "training_sequences" in s else e * p
+            for s, e, p in zip(solved, evals, per) if p or "training_sequences" in s]
     best = [s["best_fitness"] for s in summaries]
     return {"optimizer": optimizer, "runs": len(summaries), "solved": len(solved),
             "success_rate": len(solved) / max(len(summaries), 1),

@@ -15,6 +15,8 @@ from .io_names import io_names
 from .network import Network
 from .options import did_you_mean
 
+GRADIENT_KEYS = ("arch", "n_hidden", "arch_options", "options", "max_evals")
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -96,8 +98,16 @@ class Problem:
     # stop at a failure as soon as the failure is certain and leave out that champion's
     # figures, which the run keeps nowhere (dpnv's champion test). None: `solved`
     solved_fast: Callable | None = None
+    # a gradient run's (--optimizer bptt, rtrl, crbp) own defaults where the run gives none,
+    # evolution keeping the fields above: arch, n_hidden and arch_options (these two apply
+    # to that arch), options (the trainer's) and max_evals
+    gradient: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        bad = sorted(set(self.gradient) - set(GRADIENT_KEYS))
+        if bad:
+            raise ValueError(f"problem {self.name!r}: gradient has unknown key(s) {', '.join(bad)}; "
+                             f"allowed: {', '.join(GRADIENT_KEYS)}")
         if not callable(self.x0) and self.x0 not in ("center", "init"):
             raise ValueError(f"problem {self.name!r}: x0 must be 'center', 'init' or a function "
                              f"(net) -> genome, got {self.x0!r}")

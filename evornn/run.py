@@ -498,7 +498,10 @@ def _summary(cfg: RunConfig, opt, state: dict) -> dict:
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
             "stop_reason": state.get("stop", ""), **state["info"],
-            **({"front_size": len(opt.front()[0])} if hasattr(opt, "front") else {})}
+            **({"front_size": len(opt.front()[0])} if hasattr(opt, "front") else {}),
+            # a gradient trainer's training sequences: its evaluations also count the
+            # fitness evaluation of each generation's network, which trains on nothing
+            **({"training_sequences": int(opt.sequences)} if hasattr(opt, "sequences") else {})}
 
 
 def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f, fast: bool = False) -> tuple[bool, dict]:

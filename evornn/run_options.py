@@ -156,16 +156,26 @@ def first_problem(opts: dict) -> str | None:
 
 
 def with_defaults(opts: dict, prob) -> dict:
-    """Every run option: the given ones, else the problem's (where declared), else the
-    declared default. A falsy given value falls back too, as it always has."""
+    """Every run option: the given ones, else the problem's (where declared; a gradient
+    run's own from ``prob.gradient`` first), else the declared default. A falsy given value
+    falls back too, as it always has."""
+    from .optim import is_gradient
+    grad = prob.gradient if is_gradient(opts.get("optimizer") or prob.optimizer) else {}
+    # the gradient defaults' network (its size and options) goes with its own arch only
+    own_net = (opts.get("arch") or grad.get("arch", prob.arch)) == grad.get("arch", prob.arch)
     out = {}
     for name, o in RUN_OPTIONS.items():
         if name in ("problem", "config"):
             continue
         if o.problem:
-            out[name] = opts.get(name) or getattr(prob, o.problem)
+            mine = grad.get(o.problem) if own_net or o.problem != "n_hidden" else None
+            out[name] = opts.get(name) or mine or getattr(prob, o.problem)
         else:
             out[name] = opts.get(name, o.default)
+    if grad.get("options"):
+        out["options"] = {**grad["options"], **(out["options"] or {})}
+    if grad.get("arch_options") and own_net:
+        out["arch_options"] = {**grad["arch_options"], **(out["arch_options"] or {})}
     return out
 
 

@@ -24,6 +24,12 @@ and with z near 0 on marked steps it takes the marked value in. Evolution finds 
 single gate far more often. Measured (docs/problems.md): 0/3 of seeds 1-3 solved with LSTM 1 / snes,
 and 8/8 of seeds 1-8 with GRU 1 / CMA-ES with BIPOP restarts. A descent that ends on the
 plateau restarts from the wide start.
+
+Gradient runs (``--optimizer bptt``) default to the paper's kind of network instead
+(``Problem.gradient``): four LSTM cells, forget gates starting open and input gates nearly
+shut, updated every 10 sequences. The paper stops when the last 2,000 training sequences
+were all correct (and the mean training error is below 0.01); the held-out 95% here is a
+looser test, and ``make(accuracy=1.0)`` asks for all of it.
 """
 from __future__ import annotations
 
@@ -111,9 +117,15 @@ def make(T: int = 50, batch: int = 100, n_test: int = 2000, accuracy: float = 0.
     # the gates must saturate (weights ~ 10-20) before any marked value reaches the end,
     # hence the wide start; the descent that finds no memory stops (pycma's criteria) and
     # BIPOP restarts it, alternating large and small populations
+    # gradient runs train the paper's kind of network: four LSTM cells whose forget gates start
+    # open (sigmoid(5) = 0.993, nearly its constant carousel) and input gates nearly shut (its
+    # biased input gates); neither alone left the 0.04 plateau in 74,000 sequences (seed 1),
+    # and slices of 10 sequences an update learn 5x faster than whole batches
+    gradient = dict(arch="lstm", n_hidden=4, arch_options={"forget_bias": 5.0, "input_bias": -3.0},
+                    options={"batch": 10, "dtype": "float32"}, max_evals=11_000)
     fields = dict(arch="gru", n_hidden=1, optimizer="cmaes", popsize=100, sigma0=10.0,
                   optimizer_options={"restarts": 20, "restart_strategy": "bipop"},
-                  max_evals=200_000)
+                  max_evals=200_000, gradient=gradient)
     fields.update(defaults)
     return Problem(name or f"adding-{T}", f"adding problem, T = {T}: output 0.5 + (X1 + X2)/4 at "
                    f"the end; solved at {accuracy:.0%} of {n_test} test sequences within 0.04",

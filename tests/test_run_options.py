@@ -79,7 +79,8 @@ def test_list_options_of_an_architecture(capsys):
     assert out[1] == ("  readout      'linear'   what maps the features to the outputs: linear, tanh, "
                       "sigmoid, none")
     assert out[2].startswith("  forget_bias  0.0        initial bias of the forget gates")
-    assert len(out) == 3
+    assert out[3].startswith("  input_bias   0.0        initial bias of the input gates")
+    assert len(out) == 4
 
 
 def test_list_options_of_an_unknown_name_is_one_line(capsys):

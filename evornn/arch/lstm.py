@@ -16,10 +16,13 @@ def blocks(I, H, O, opts):
     s = 1.0 / np.sqrt(H)
     # forget_bias shifts the forget gates' initial biases (Gers et al. 2000; Jozefowicz et
     # al. 2015 recommend 1): the cell then starts out remembering instead of halving its
-    # content every step
-    shift = (0.0,) * H + (float(opts["forget_bias"]),) * H + (0.0,) * (2 * H)
+    # content every step; a negative input_bias starts the input gates nearly shut, so that
+    # the cells do not fill with every step's input before the gates learn when to open
+    # (Hochreiter and Schmidhuber 1997 bias them -3 and -6 on the adding problem)
+    shift = ((float(opts["input_bias"]),) * H + (float(opts["forget_bias"]),) * H
+             + (0.0,) * (2 * H))
     b = uniform("b", (4 * H,), s)
-    if opts["forget_bias"]:
+    if opts["forget_bias"] or opts["input_bias"]:
         b = replace(b, shift=shift)
     return [uniform("W_ih", (4 * H, I), s), uniform("W_hh", (4 * H, H), s), b] \
         + readout_blocks(H, O, opts["readout"])
@@ -165,6 +168,8 @@ FAMILY = family(
     name="lstm", description="LSTM with forget gate, exactly torch.nn.LSTM (gates i, f, g, o)",
     readouts=("linear", "tanh", "sigmoid", "none"),
     options={"forget_bias": Option(0.0, "initial bias of the forget gates (1-2 keeps memory open "
-                                        "at the start)", finite)},
+                                        "at the start)", finite),
+             "input_bias": Option(0.0, "initial bias of the input gates (negative: shut at the "
+                                       "start)", finite)},
     blocks=blocks, features=features, sizes=sizes, cfg=cfg, pack=pack, step=step,
     array=array, twin=torch_nn_twin, torch_nn=TorchNN("LSTM"))

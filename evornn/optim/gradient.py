@@ -25,8 +25,12 @@ OPTIONS = {
     "clip": Option(1.0, "largest gradient norm per update (None or 0: no clipping)",
                    rule(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                                                 and v >= 0), "must be a number >= 0 or None")),
-    "updates": Option(10, "optimizer steps a generation, each on a fresh batch",
-                      rule(lambda v: is_int(v) and v >= 1, "must be a positive integer")),
+    "updates": Option(10, "batches a generation, each fresh (one optimizer step each unless batch "
+                      "splits them)", rule(lambda v: is_int(v) and v >= 1, "must be a positive integer")),
+    "batch": Option(None, "sequences an optimizer step: each of the problem's batches split into "
+                    "steps of this many (1: online, a step a sequence; None: a step a batch)",
+                    rule(lambda v: v is None or (is_int(v) and v >= 1),
+                         "must be a positive integer or None")),
     "dtype": Option("float64", "float32 or float64 (tiny networks: no faster in float32)",
                     rule(lambda v: v in ("float32", "float64"), "must be float32 or float64")),
     "online": Option(False, "rtrl and crbp only: update the weights after every time step",
