@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import listeners as _listeners
 from . import safe_pickle, statefile
 from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
@@ -32,6 +33,7 @@ from .run_options import RUN_OPTIONS
 LOCK = "run.lock"
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.npz",
                                                "best.npz", "summary.json")
+ARCHIVE = "archive.npz"                  # quality diversity's archive (map-elites, novelty)
 OLD_CHECKPOINT = "checkpoint.pkl"        # run directories written before checkpoints were .npz
 
 
@@ -188,18 +190,58 @@ def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
     return g, fitness, cfg
 
 
-def load(run_dir) -> "evornn.Network":  # noqa: F821
-    """The best network of a run, ready to step() or forward() (no optimizer needed)."""
+def load(run_dir, cell=None) -> "evornn.Network":  # noqa: F821
+    """The best network of a run, ready to step() or forward() (no optimizer needed); with
+    ``cell``, an elite of its archive (map-elites, novelty): a tuple of grid coordinates, or
+    the elite's number in the archive."""
     from .problem import get_problem
     d = Path(run_dir)
     if not (d / BEST).exists():
         raise ValueError(f"{d} holds no {BEST}: not an evornn run directory, or no generation "
                          "finished yet")
     genome, _, cfg = read_best(d)
+    if cell is not None:
+        genome = archive_genome(d, cell)
     net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
                                            options=cfg.arch_options)
     net.genome = genome
     return net
+
+
+def read_archive(run_dir) -> dict:
+    """archive.npz of a quality-diversity run as arrays (solution, fitness, measures,
+    descriptors, history; map-elites also cells, dims, lower, upper)."""
+    path = Path(run_dir) / ARCHIVE
+    if not path.exists():
+        raise ValueError(f"{run_dir} holds no {ARCHIVE}: only map-elites and novelty runs keep "
+                         "an archive")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def archive_genome(run_dir, cell) -> np.ndarray:
+    """The genome of the archive's elite in grid cell ``cell`` (a tuple of coordinates) or
+    numbered ``cell`` (an integer), or a one-line ValueError naming what is there."""
+    a = read_archive(run_dir)
+    n = len(a["fitness"])
+    if isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+        if not 0 <= cell < n:
+            raise ValueError(f"cell={cell}: the archive holds elites 0 .. {n - 1}")
+        return a["solution"][int(cell)]
+    if "cells" not in a:
+        raise ValueError(f"cell={cell!r}: this archive has no grid; give the elite's number "
+                         f"(0 .. {n - 1})")
+    c = np.asarray(cell)
+    dims = a["dims"]
+    if c.shape != dims.shape or c.dtype.kind not in "iu":
+        raise ValueError(f"cell={cell!r}: give {len(dims)} integer coordinates (a grid of "
+                         f"{' x '.join(map(str, dims))} over {', '.join(a['descriptors'])}) or "
+                         f"the elite's number (0 .. {n - 1})")
+    hit = np.flatnonzero((a["cells"] == c).all(axis=1))
+    if not hit.size:
+        raise ValueError(f"cell={tuple(int(x) for x in c)} holds no elite; {n} of the "
+                         f"{int(np.prod(dims))} cells do")
+    return a["solution"][hit[0]]
 
 
 def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
@@ -256,6 +298,8 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                            f"{cfg.problem} {cfg.optimizer}")]),
            FitnessPlot(run_dir)]
+    if hasattr(opt, "archive_arrays"):
+        own.insert(2, _listeners.ArchiveFile(run_dir / ARCHIVE, opt))
     # --log's loggers see a generation before its checkpoint, as metrics.csv does (one that a
     # kill cuts off is run and logged again), and the end after fitness.png is drawn (MLflow
     # takes the run directory's files)
