@@ -453,18 +453,21 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     if ok.any():
         solved, info = _solved(prob, net, Gd, i, copies, f if copies == 1 else f_copies[i])
         solved = solved or (cfg.target is not None and f[i] >= cfg.target)
-        if solved:
+        # the best network is the best ever, or the champion that first solved the problem
+        # (a quality-diversity run goes on filling its archive: later only a better one)
+        first = solved and not state["solved"]
+        if first or (solved and f[i] > state["best_fitness"]):
             state["solved"], state["info"] = True, info
-        # the best network is the best ever, or the champion that solved the problem
-        if solved or f[i] > state["best_fitness"]:
+        if first or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
             save_best(run_dir, cfg, G[i], float(f[i]))
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
-    if state["solved"] or opt.evaluations >= cfg.max_evals or reasons or \
+    ends = state["solved"] and not hasattr(opt, "archive_arrays")
+    if ends or opt.evaluations >= cfg.max_evals or reasons or \
             (cfg.generations is not None and opt.generation >= cfg.generations):
         state["done"] = True
-        state["stop"] = "solved" if state["solved"] else (
+        state["stop"] = "solved" if ends else (
             "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
             "generations")
     fin = f[ok] if ok.any() else np.array([np.nan])

@@ -102,9 +102,11 @@ def test_novelty_search_spreads_where_the_fitness_pulls_to_one_corner():
 
 def test_a_run_keeps_its_archive_resumes_to_the_same_one_and_loads_any_elite(toy, tmp_path):
     cfg = RunConfig(problem=toy, arch="elman", hidden=2, optimizer="map-elites", popsize=10,
-                    sigma0=1.0, max_evals=120, seed=4, options={"cells": 6})
+                    sigma0=1.0, max_evals=120, seed=4, options={"cells": 6}, target=-5.0)
     d, summary = start(cfg, root=tmp_path / "a", quiet=True)
     whole = read_archive(d)
+    # solved at once, and still filling its archive to the budget
+    assert summary["solved"] and summary["stop_reason"] == "budget"
     assert summary["evaluations"] == 120 and whole["dims"].tolist() == [6, 6]
     assert list(whole["descriptors"]) == ["a", "b"]           # the problem's default
     r = new_run_dir(tmp_path / "b", cfg)

@@ -212,9 +212,10 @@ class MapElites(_QD):
 
     def _tell(self, X, f, failed):
         ok = self._ok(f, self._values)
-        if ok.any():
-            m = self._values[ok][:, self._desc]
-            self.archive.add(X[ok], f[ok], m)
+        # one by one, as a batch would (the fittest of a cell's newcomers wins, the first of
+        # equals): a batch add compiles numpy_groupies' kernels, seconds in every process
+        for x, fi, m in zip(X[ok], f[ok], self._values[ok][:, self._desc]):
+            self.archive.add_single(x, fi, m)
         self._record()
 
     def cell_of(self, values: np.ndarray) -> np.ndarray:
