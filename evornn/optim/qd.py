@@ -252,7 +252,7 @@ class Novelty(_QD):
     declared_options = {
         "k": Option(15, "nearest neighbours that a behaviour's novelty averages over",
                     rule(lambda v: is_int(v) and v >= 1, "must be an integer >= 1")),
-        "threshold": Option(0.05, "novelty (in range-scaled descriptor units) that admits a "
+        "threshold": Option(0.1, "novelty (in range-scaled descriptor units) that admits a "
                                   "behaviour to the archive",
                             rule(lambda v: is_num(v) and 0 < v < np.inf,
                                  "must be a positive number")),
