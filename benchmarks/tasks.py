@@ -22,8 +22,8 @@ SPHERE = {"cmaes": (-1e-2, 1200),    # median 600 evaluations, max 710
           "xnes": (-1e-2, 2500),     # median 1575, max 1710
           "cosyne": (-1e-2, 11000),  # median 5720, max 8440 (no step-size adaptation)
           # quality diversity spreads its budget over the descriptors' cells (here the first
-          # two genes): seeds 0-4 at 2,000 / 4,000 evaluations, map-elites -30 .. -47 / -19
-          # .. -36, novelty -41 .. -80 / -38 .. -72 (it does not search on the fitness)
+          # two genes): seeds 0-4 at 2,000 / 4,000 evaluations, map-elites -24 .. -49 / -23
+          # .. -40, novelty -41 .. -80 / -38 .. -72 (it does not search on the fitness)
           "map-elites": (-40.0, 4000),
           "novelty": (-85.0, 2000)}
 # 10-D Rosenbrock, x0 = 0 (f = -9 there). CMA-ES solves it; PSO gets close; the GA, SA and
@@ -48,8 +48,8 @@ RECURRENT = {"cmaes": (-0.1, 1000),  # median 350, max 546
              "snes": (-0.1, 1000),   # median 252, max 322
              "xnes": (-0.1, 2000),   # median 371, max 1134
              "cosyne": (-0.1, 6500),  # median 1320, max 4960
-             # seeds 0-4 after 1,000 / 3,000 evaluations: map-elites -0.18 .. -0.47 / -0.06
-             # .. -0.36, novelty -0.14 .. -0.49 / -0.10 .. -0.40
+             # seeds 0-4 after 1,000 / 3,000 evaluations: map-elites -0.17 .. -0.35 / -0.17
+             # .. -0.26, novelty -0.14 .. -0.49 / -0.10 .. -0.40
              "map-elites": (-0.5, 2000),
              "novelty": (-0.5, 2000)}
 
