@@ -166,8 +166,8 @@ def test_walker6_measures_match_its_recorded_walk():
     prob = get_problem("walker6")
     net = prob.network()
     opt = problem_optimizer(prob, net, "map-elites", 0)
-    assert opt.descriptors == tuple(f"duty_{leg}" for leg in ("L1", "L2", "L3", "R1", "R2", "R3"))
-    assert opt.dims == [4] * 6 and prob.objectives == ("fitness", "economy")
+    assert opt.descriptors == ("duty_L1", "duty_L2", "duty_R1", "duty_R2")
+    assert opt.dims == [8] * 4 and prob.objectives == ("fitness", "economy")
     from evornn.problems import walker6
     G = np.random.default_rng(5).normal(0, 4, (6, net.n_params))
     f, v = evaluate_measures(prob, net, G, None)
@@ -182,6 +182,7 @@ def test_walker6_measures_match_its_recorded_walk():
         np.testing.assert_allclose(row[:6], duty, rtol=0, atol=1e-12)
         np.testing.assert_allclose(row[7], energy, rtol=1e-12)
         walked += 0 < duty.mean() < 1
+        assert duty[0] == duty[2] and duty[3] == duty[5]     # front and rear legs step alike
     assert walked >= 2                                  # some of them lift and plant their feet
 
 
