@@ -4,7 +4,8 @@ listeners (evornn/listeners.py), into runs/<run-id>/.
 A run directory holds config.json (enough to rerun), metrics.csv (one row a
 generation), checkpoint.npz (written atomically after every generation), best.npz (the
 best network: its config and genome, loadable with ``evornn.load``; under ``--device`` the
-ideal genome, before programming, with the fitness its programmed copy scored) and, at the end,
+ideal genome, before programming, with the fitness its programmed copy scored), for map-elites
+and novelty archive.npz (the archive, ``evornn.load(run_dir, cell=...)``) and, at the end,
 summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
 the result an uninterrupted run with the same seed would have reached.
 """
