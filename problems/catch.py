@@ -121,8 +121,8 @@ def move(agent_x, left, right, dt):
 
 @njit(**EXACT)
 def trial_end(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
-    """Final horizontal distance object - agent of one trial from a flushed network, and the
-    agent's velocity in the last step."""
+    """Final horizontal distance (as ``trial``) of one trial from a flushed network, and the
+    velocity of the last step."""
     x = np.empty((1, N_RAYS))
     y = np.empty((1, int(cfg[3])))
     netstate[:] = 0.0
@@ -182,7 +182,7 @@ def _layer(net):
 
 def distances(net, genomes, offsets, shapes, velocities: bool = False):
     """Final horizontal distance object - agent [P, trials] (float64, parallel over genomes);
-    with velocities, also the agent's final velocity [P, trials]."""
+    with velocities, also the final velocity [P, trials]."""
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty((len(G), len(offsets)))
@@ -318,8 +318,8 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     def trace_(net, genome):
         return trace(net, genome, offsets, kinds)
     what = "catch falling circles" if len(shapes) == 1 else "catch circles, avoid diamonds"
-    # the final horizontal offset |object - agent| (capped at 50, as in the fitness), mean
-    # over each shape's trials, and the agent's final speed |v|, mean over all trials
+    # the final horizontal offset |dx| (capped at 50, as in the fitness), mean over each
+    # shape's trials, and the final speed |v|, mean over all trials
     offsets_ = ("offset",) if len(shapes) == 1 else ("circle_offset", "diamond_offset")
     measures = {**{k: (0.0, MAX_DISTANCE) for k in offsets_}, "velocity": (0.0, MAX_SPEED)}
     return Problem(name, f"Beer's visually guided agent (7 rays): {what}", n_in=N_RAYS, n_out=2,
