@@ -12,7 +12,7 @@ import numpy as np
 
 import evornn
 
-from .tasks import OPTIONS, RECURRENT, ROSEN, SPHERE, recall_task, rosenbrock, run_until, sphere
+from .tasks import OPTIONS, RECURRENT, ROSEN, SPHERE, build, recall_task, rosenbrock, run_until, sphere
 
 
 def main() -> None:
@@ -25,9 +25,9 @@ def main() -> None:
             target, budget = spec[name]
             ev = []
             for seed in range(10):
-                o = evornn.optimizer(name, dim, seed=seed,
-                                     x0=None if x0 is None else x0 * np.ones(dim),
-                                     **OPTIONS.get(name, {}))
+                o = build(name, dim, seed=seed,
+                          x0=None if x0 is None else x0 * np.ones(dim),
+                          **OPTIONS.get(name, {}))
                 ok = run_until(o, fn, target, budget * 3)
                 ev.append(o.evaluations if ok else np.inf)
             ev = np.array(ev)

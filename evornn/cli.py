@@ -374,11 +374,14 @@ def report(args) -> int:
     png = plot_fitness(d)
     from evornn.draw import save_drawing
     from evornn.report import plot_traces
-    from evornn.run import BEST, DamagedRunError, load
+    from evornn.run import ARCHIVE, BEST, DamagedRunError, load
     try:
         extra = plot_traces(d) if (d / BEST).exists() else []
         if (d / BEST).exists():
             extra.append(save_drawing(load(d), d / "network.png"))
+        if (d / ARCHIVE).exists():
+            from evornn.report import plot_archive
+            extra += plot_archive(d)
     except DamagedRunError as e:         # the plot is drawn; the pictures need the network
         print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
         extra = []

@@ -159,6 +159,24 @@ class ProgressBar:
         self.bar.close()
 
 
+class ArchiveFile:
+    """archive.npz after every generation, for an optimizer that keeps an archive
+    (map-elites, novelty: its ``archive_arrays()``): the elites' genomes, fitness and
+    descriptor values and the QD history, read by ``report`` and ``evornn.load(cell=...)``."""
+
+    def __init__(self, path: Path, optimizer):
+        self.path, self.optimizer = path, optimizer
+
+    def on_generation(self, record: Record) -> None:
+        import io
+        buf = io.BytesIO()
+        np.savez(buf, **self.optimizer.archive_arrays())
+        atomic_write(self.path, buf.getvalue())
+
+    def on_end(self, summary) -> None:
+        pass
+
+
 class FitnessPlot:
     """fitness.png when the run finishes; a failed plot is a warning, never a failed run."""
 

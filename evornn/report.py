@@ -154,3 +154,74 @@ def _save(fig, path: Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def grid_image(cells: np.ndarray, dims, values: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """A 2-D image of a k-D grid of values (NaN: empty cell): descriptors 0, 2, 4, ... make
+    the rows, 1, 3, 5, ... the columns, the first of each the outermost (Cully et al.'s
+    nested grid; k = 2 is the plain grid). Returns the image and the two axes' descriptors."""
+    dims = [int(d) for d in dims]
+    rows, cols = list(range(0, len(dims), 2)), list(range(1, len(dims), 2))
+
+    def flat(axes, c):
+        i = np.zeros(len(c), np.int64)
+        for a in axes:
+            i = i * dims[a] + c[:, a]
+        return i
+    img = np.full((int(np.prod([dims[a] for a in rows])), int(np.prod([dims[a] for a in cols]))),
+                  np.nan)
+    c = np.asarray(cells, np.int64).reshape(len(values), len(dims))
+    img[flat(rows, c), flat(cols, c)] = values
+    return img, rows, cols
+
+
+def plot_archive(run_dir) -> list[Path]:
+    """For a quality-diversity run (archive.npz): archive.png, the elites' fitness over the
+    descriptor grid (map-elites) or the archived behaviours (novelty, the first two
+    descriptors), and qd.png, the QD-score and the cells filled against evaluations."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .run import read_archive
+    d = Path(run_dir)
+    a = read_archive(d)
+    names = [str(n) for n in a["descriptors"]]
+    fig = Figure(figsize=(6.5, 5.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if "cells" in a:
+        img, rows, cols = grid_image(a["cells"], a["dims"], a["fitness"])
+        # two descriptors: the axes in their units; more: nested, in cells
+        extent = None if len(names) != 2 else (a["lower"][1], a["upper"][1], a["lower"][0],
+                                                a["upper"][0])
+        im = ax.imshow(img, origin="lower", aspect="auto", interpolation="nearest",
+                       cmap="viridis", extent=extent)
+        ax.set_ylabel(" / ".join(names[i] for i in rows) or "-")
+        ax.set_xlabel(" / ".join(names[i] for i in cols) or "-")
+        cells = int(np.prod(a["dims"]))
+        ax.set_title(f"{len(a['fitness'])} of {cells} cells filled", fontsize=10)
+    else:
+        m = a["measures"]
+        y = m[:, 1] if m.shape[1] > 1 else np.zeros(len(m))
+        im = ax.scatter(m[:, 0], y, c=a["fitness"], s=8, cmap="viridis")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1] if len(names) > 1 else "")
+        ax.set_title(f"{len(m)} behaviours in the novelty archive", fontsize=10)
+    fig.colorbar(im, ax=ax, label="fitness")
+    fig.tight_layout()
+    out = [d / "archive.png"]
+    fig.savefig(out[0], dpi=100)
+    h = a["history"]
+    fig = Figure(figsize=(8, 3.2))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(h[:, 0], h[:, 2], color="k")
+    ax1.set_xlabel("evaluations")
+    ax1.set_ylabel("QD-score (sum of the elites' fitness)")
+    ax2.plot(h[:, 0], h[:, 1], color="k")
+    ax2.set_xlabel("evaluations")
+    ax2.set_ylabel("elites (cells filled)" if "cells" in a else "archived behaviours")
+    fig.tight_layout()
+    out.append(d / "qd.png")
+    fig.savefig(out[1], dpi=100)
+    return out

@@ -5,9 +5,11 @@ A run directory holds config.json (enough to rerun), metrics.csv (one row a
 generation), checkpoint.npz (written atomically after the first generation, then at most
 once a second, and after the last: listeners.Checkpoint), best.npz (the best network: its
 config and genome, loadable with ``evornn.load``; under ``--device`` the ideal genome, before
-programming, with the fitness its programmed copy scored; written with the checkpoint) and,
-at the end, summary.json and fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly
-the result an uninterrupted run with the same seed would have reached.
+programming, with the fitness its programmed copy scored; written with the checkpoint),
+for nsga2 front.npz, for map-elites and novelty archive.npz (``evornn.load(run_dir,
+cell=...)``) and, at the end, summary.json and fitness.png. ``run_loop(run_dir)``
+continues from the checkpoint to exactly the result an uninterrupted run with the same seed
+would have reached.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import listeners as _listeners
 from . import safe_pickle, statefile
 from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
@@ -34,6 +37,7 @@ LOCK = "run.lock"
 CONFIG, METRICS, CHECKPOINT, BEST, SUMMARY = ("config.json", "metrics.csv", "checkpoint.npz",
                                                "best.npz", "summary.json")
 FRONT = "front.npz"                      # a multi-objective run's non-dominated set
+ARCHIVE = "archive.npz"                  # quality diversity's archive (map-elites, novelty)
 OLD_CHECKPOINT = "checkpoint.pkl"        # run directories written before checkpoints were .npz
 
 
@@ -228,9 +232,11 @@ def read_front(run_dir) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e})") from None
 
 
-def load(run_dir, front_index: int | None = None) -> "evornn.Network":  # noqa: F821
+def load(run_dir, front_index: int | None = None, cell=None) -> "evornn.Network":  # noqa: F821
     """The best network of a run, ready to step() or forward() (no optimizer needed); with
-    ``front_index`` member k of a multi-objective run's front (front.npz's order)."""
+    ``front_index`` member k of a multi-objective run's front (front.npz's order); with
+    ``cell`` an elite of its archive (map-elites, novelty): a tuple of grid coordinates, or
+    the elite's number in the archive."""
     from .problem import get_problem
     d = Path(run_dir)
     if not (d / BEST).exists():
@@ -244,10 +250,48 @@ def load(run_dir, front_index: int | None = None) -> "evornn.Network":  # noqa: 
             raise ValueError(f"front_index must be an integer in [0, {len(G)}): the front of {d} "
                              f"has {len(G)} members, got {front_index!r}")
         genome = G[int(front_index)]
+    if cell is not None:
+        genome = archive_genome(d, cell)
     net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
                                            options=cfg.arch_options)
     net.genome = genome
     return net
+
+
+def read_archive(run_dir) -> dict:
+    """archive.npz of a quality-diversity run as arrays (solution, fitness, measures,
+    descriptors, history; map-elites also cells, dims, lower, upper)."""
+    path = Path(run_dir) / ARCHIVE
+    if not path.exists():
+        raise ValueError(f"{run_dir} holds no {ARCHIVE}: only map-elites and novelty runs keep "
+                         "an archive")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def archive_genome(run_dir, cell) -> np.ndarray:
+    """The genome of the archive's elite in grid cell ``cell`` (a tuple of coordinates) or
+    numbered ``cell`` (an integer), or a one-line ValueError naming what is there."""
+    a = read_archive(run_dir)
+    n = len(a["fitness"])
+    if isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+        if not 0 <= cell < n:
+            raise ValueError(f"cell={cell}: the archive holds elites 0 .. {n - 1}")
+        return a["solution"][int(cell)]
+    if "cells" not in a:
+        raise ValueError(f"cell={cell!r}: this archive has no grid; give the elite's number "
+                         f"(0 .. {n - 1})")
+    c = np.asarray(cell)
+    dims = a["dims"]
+    if c.shape != dims.shape or c.dtype.kind not in "iu":
+        raise ValueError(f"cell={cell!r}: give {len(dims)} integer coordinates (a grid of "
+                         f"{' x '.join(map(str, dims))} over {', '.join(a['descriptors'])}) or "
+                         f"the elite's number (0 .. {n - 1})")
+    hit = np.flatnonzero((a["cells"] == c).all(axis=1))
+    if not hit.size:
+        raise ValueError(f"cell={tuple(int(x) for x in c)} holds no elite; {n} of the "
+                         f"{int(np.prod(dims))} cells do")
+    return a["solution"][hit[0]]
 
 
 def run_loop(run_dir: Path, quiet: bool = False, stop_after: int | None = None,
@@ -306,6 +350,8 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                            f"{cfg.problem} {cfg.optimizer}")]),
            FitnessPlot(run_dir)]
+    if hasattr(opt, "archive_arrays"):
+        own.insert(2, _listeners.ArchiveFile(run_dir / ARCHIVE, opt))
     # --log's loggers see a generation before its checkpoint, as metrics.csv does (one that a
     # kill cuts off is run and logged again), and the end after fitness.png is drawn (MLflow
     # takes the run directory's files)
@@ -458,9 +504,9 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         save_front(run_dir, opt)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
-    # a run that keeps a front spends its budget on it: once solved (tested until then) it
-    # goes on; the others stop when solved
-    keep_going = hasattr(opt, "front")
+    # a run that keeps a front or an archive spends its budget on it: once solved (tested
+    # until then) it goes on; the others stop when solved
+    keep_going = hasattr(opt, "front") or hasattr(opt, "archive_arrays")
     if ok.any() and not (keep_going and state["solved"]):
         fi = f if copies == 1 else f_copies[i]
         solved, info = _solved(prob, net, Gd, i, copies, fi, fast=True)

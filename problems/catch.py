@@ -120,20 +120,28 @@ def move(agent_x, left, right, dt):
 
 
 @njit(**EXACT)
-def trial(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
-    """Final horizontal distance object - agent of one trial from a flushed network."""
+def trial_end(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
+    """Final horizontal distance (as ``trial``) of one trial from a flushed network, and the
+    velocity of the last step."""
     x = np.empty((1, N_RAYS))
     y = np.empty((1, int(cfg[3])))
     netstate[:] = 0.0
-    agent_x, obj_y = 0.0, START_HEIGHT
+    agent_x, obj_y, v = 0.0, START_HEIGHT, 0.0
     for _ in range(steps):
         sense(agent_x, offset, obj_y, shape, x[0])
         step_any(kind, w, cfg, fixed, netstate, x, y)
         if not (math.isfinite(y[0, 0]) and math.isfinite(y[0, 1])):
-            return np.nan
+            return np.nan, np.nan
         agent_x = move(agent_x, y[0, 0], y[0, 1], dt)
+        v = min(max(MAX_SPEED * (y[0, 0] - y[0, 1]), -MAX_SPEED), MAX_SPEED)
         obj_y -= dt * FALL_SPEED
-    return offset - agent_x
+    return offset - agent_x, v
+
+
+@njit(**EXACT)
+def trial(kind, w, cfg, fixed, netstate, offset, shape, steps, dt):
+    """Final horizontal distance object - agent of one trial from a flushed network."""
+    return trial_end(kind, w, cfg, fixed, netstate, offset, shape, steps, dt)[0]
 
 
 @per_kind
@@ -150,6 +158,21 @@ def _chunk(kind):
     return chunk
 
 
+@per_kind
+def _end_chunk(kind):
+    """The population loop keeping each trial's final distance and velocity."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, offsets, shapes, steps, dt, out, vel):
+        w = np.empty(n_packed)
+        netstate = np.empty(n_state + 1)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            for k in range(len(offsets)):
+                out[p, k], vel[p, k] = trial_end(kind, w, cfg, fixed, netstate, offsets[k],
+                                                 shapes[k], steps, dt)
+    return chunk
+
+
 def _layer(net):
     return single_layer(net, f"catch needs a single-layer network with {N_RAYS} inputs (the rays) "
                         f"and 2 outputs (left and right motors); got {net.arch!r} with "
@@ -157,15 +180,20 @@ def _layer(net):
                         n_in=N_RAYS, n_out=2)
 
 
-def distances(net, genomes, offsets, shapes) -> np.ndarray:
-    """Final horizontal distance object - agent [P, trials] (float64, parallel over genomes)."""
+def distances(net, genomes, offsets, shapes, velocities: bool = False):
+    """Final horizontal distance object - agent [P, trials] (float64, parallel over genomes);
+    with velocities, also the final velocity [P, trials]."""
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty((len(G), len(offsets)))
-    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1),
-               lay.n_state, np.asarray(offsets, np.float64), np.asarray(shapes, np.int64), STEPS,
-               DT, out)
-    return out
+    args = (len(G), G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state,
+            np.asarray(offsets, np.float64), np.asarray(shapes, np.int64), STEPS, DT, out)
+    if not velocities:
+        run_chunks(_chunk(lay.kind), *args)
+        return out
+    vel = np.empty((len(G), len(offsets)))
+    run_chunks(_end_chunk(lay.kind), *args, vel)
+    return out, vel
 
 
 def score(dist: np.ndarray, shapes: np.ndarray) -> np.ndarray:
@@ -263,8 +291,13 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     test_offsets = np.tile(TEST_OFFSETS, len(shapes))
     test_kinds = np.repeat(np.asarray(shapes, np.int64), len(TEST_OFFSETS))
 
-    def evaluate(net, genomes, seed=None):
-        return score(distances(net, genomes, offsets, kinds), kinds).mean(1)
+    def evaluate(net, genomes, seed=None, measures: bool = False):
+        if not measures:
+            return score(distances(net, genomes, offsets, kinds), kinds).mean(1)
+        dist, vel = distances(net, genomes, offsets, kinds, velocities=True)
+        near = np.minimum(np.abs(dist), MAX_DISTANCE)
+        vals = [near[:, kinds == k].mean(1) for k in shapes] + [np.abs(vel).mean(1)]
+        return score(dist, kinds).mean(1), np.column_stack(vals)
 
     def figures(net, genome, offs, kinds_):
         d = np.abs(distances(net, genome[None], offs, kinds_)[0])
@@ -285,11 +318,16 @@ def make(name: str, shapes: tuple, n_hidden: int) -> Problem:
     def trace_(net, genome):
         return trace(net, genome, offsets, kinds)
     what = "catch falling circles" if len(shapes) == 1 else "catch circles, avoid diamonds"
+    # the final horizontal offset |dx| (capped at 50, as in the fitness), mean over each
+    # shape's trials, and the final speed |v|, mean over all trials
+    offsets_ = ("offset",) if len(shapes) == 1 else ("circle_offset", "diamond_offset")
+    measures = {**{k: (0.0, MAX_DISTANCE) for k in offsets_}, "velocity": (0.0, MAX_SPEED)}
     return Problem(name, f"Beer's visually guided agent (7 rays): {what}", n_in=N_RAYS, n_out=2,
                    evaluate=evaluate, solved=solved, arch="ctrnn", n_hidden=n_hidden,
                    arch_options={"dt": DT}, optimizer="xnes", popsize=20, sigma0=4.0,
                    max_evals=20_000, trace=trace_, pictures=pictures, check=_layer,
-                   inputs=tuple(f"ray {i}" for i in range(N_RAYS)), outputs=("motor +x", "motor -x"))
+                   inputs=tuple(f"ray {i}" for i in range(N_RAYS)), outputs=("motor +x", "motor -x"),
+                   measures=measures, descriptors=tuple(measures))
 
 
 CATCH_DISTANCE = 1.0            # mean final |dx| of the circles

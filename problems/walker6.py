@@ -100,10 +100,11 @@ def network_step(w, H, y, r, rnew, sensor, dt):
 
 
 @njit(**EXACT)
-def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
+def episode(w, H, steps, dt, rec_x, rec_legs, rec_r, acc):
     """Distance the body travels in ``steps`` steps; with rec_x of length steps, also the
     body position, the legs [steps, 6, 5] (joint x, foot x, foot depth, angle, foot down)
-    and the rates [steps, 6, H] at every step."""
+    and the rates [steps, 6, H] at every step; with acc of length 7, the steps each leg's
+    foot was down (acc[:6]) and the sum of the squared motor rates (acc[6])."""
     p = (H + N_IN) * H
     y = np.zeros((6, H))
     r = np.empty((6, H))
@@ -121,6 +122,7 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
         fy[leg] = _leg.LEG_LENGTH * math.cos(angle[leg])
     cx = vx = 0.0
     record = rec_x.shape[0] > 0
+    measure = acc.shape[0] > 0
     for t in range(steps):
         for leg in range(6):
             sensor[leg] = angle[leg] * 5.0 / _leg.FORWARD_LIMIT
@@ -133,6 +135,9 @@ def episode(w, H, steps, dt, rec_x, rec_legs, rec_r):
             down[leg] = r[leg, FOOT] > 0.5
             back[leg], fwd[leg] = _leg.motor_forces(down[leg], r[leg, BACKWARD], r[leg, FORWARD])
             force += _leg.body_force(down[leg], angle[leg], back[leg], fwd[leg])
+            if measure:
+                acc[leg] += down[leg]
+                acc[6] += r[leg, FOOT] ** 2 + r[leg, BACKWARD] ** 2 + r[leg, FORWARD] ** 2
         vx = _leg.clip_velocity(vx + dt * force / BODY_MASS)
         cx += dt * vx
         for leg in range(6):
@@ -163,7 +168,29 @@ def _chunk(kind):
         none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
         for p in range(lo, hi):
             pack_any(kind, G[p], cfg, fixed, w)
-            out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r) / (steps * dt)
+            out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r, none_x) / (steps * dt)
+    return chunk
+
+
+@per_kind
+def _measure_chunk(kind):
+    """The population loop with the measures (MEASURES' order) in vals [P, 9]."""
+    @njit(nogil=True, **EXACT)
+    def chunk(lo, hi, G, cfg, fixed, n_packed, H, steps, dt, out, vals):
+        w = np.empty(n_packed)
+        none_x, none_legs, none_r = np.empty(0), np.empty((0, 6, 5)), np.empty((0, 6, H))
+        acc = np.empty(7)
+        for p in range(lo, hi):
+            pack_any(kind, G[p], cfg, fixed, w)
+            acc[:] = 0.0
+            out[p] = episode(w, H, steps, dt, none_x, none_legs, none_r, acc) / (steps * dt)
+            if not math.isfinite(out[p]):
+                vals[p] = np.nan
+                continue
+            vals[p, :6] = acc[:6] / steps
+            vals[p, 6] = out[p]
+            vals[p, 7] = acc[6] / (6 * steps)
+            vals[p, 8] = -vals[p, 7]
     return chunk
 
 
@@ -178,14 +205,20 @@ def _layer(net):
     return lay
 
 
-def evaluate(net, genomes, seed=None) -> np.ndarray:
-    """Average forward velocity of every genome's six-legged walker (parallel over genomes)."""
+def evaluate(net, genomes, seed=None, measures: bool = False):
+    """Average forward velocity of every genome's six-legged walker (parallel over genomes);
+    with measures, also the values [P, 9] of MEASURES."""
     lay = _layer(net)
     G = net.check_genomes(genomes).astype(np.float64)
     out = np.empty(len(G))
-    run_chunks(_chunk(lay.kind), len(G), G, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden,
-               _leg.STEPS, float(lay.opts["dt"]), out)
-    return out
+    args = (len(G), G, lay.cfg, lay.fixed_as(np.float64), lay.n_packed, lay.n_hidden, _leg.STEPS,
+            float(lay.opts["dt"]), out)
+    if not measures:
+        run_chunks(_chunk(lay.kind), *args)
+        return out
+    vals = np.empty((len(G), len(MEASURES)))
+    run_chunks(_measure_chunk(lay.kind), *args, vals)
+    return out, vals
 
 
 def run(net, genome) -> dict:
@@ -196,7 +229,7 @@ def run(net, genome) -> dict:
     pack(lay.kind, g, lay.cfg, lay.fixed_as(np.float64), w)
     T = _leg.STEPS
     x, legs, r = np.empty(T), np.empty((T, 6, 5)), np.empty((T, 6, lay.n_hidden))
-    dist = episode(w, lay.n_hidden, T, float(lay.opts["dt"]), x, legs, r)
+    dist = episode(w, lay.n_hidden, T, float(lay.opts["dt"]), x, legs, r, np.empty(0))
     return {"distance": dist, "x": x, "legs": legs, "rates": r}
 
 
@@ -234,6 +267,16 @@ def _inspect(net, genome) -> dict:
     return gait(run(net, genome)["legs"][:, :, 4] > 0.5)
 
 
+# Each leg's duty factor (the fraction of the steps its foot is down; Cully et al.'s 2015
+# hexapod gait descriptor), the speed (the fitness) and the energy: the squared rates of
+# the three motor neurons (foot, backward, forward), summed, averaged over legs and steps
+# (0 .. 3); economy is minus the energy, so that both objectives are maximized. A side's
+# front and rear legs have the same neighbours and start alike, so they step alike
+# (equal duty factors): the default descriptors are the four that differ.
+MEASURES = {**{f"duty_{leg}": (0.0, 1.0) for leg in LEGS},
+            "speed": (-_leg.MAX_VELOCITY, _leg.MAX_VELOCITY), "energy": (0.0, 3.0),
+            "economy": (-3.0, 0.0)}
+
 # seed 1 passes it after about 9,000 evaluations; legs in step reach 0.76, this needs a tripod
 SOLVED_VELOCITY = 1.5
 
@@ -243,4 +286,6 @@ PROBLEM = Problem("walker6", "Beer and Gallagher's six-legged walker (coupled CT
                   arch_options={"dt": _leg.DT}, optimizer="xnes", popsize=20, sigma0=4.0,
                   max_evals=20_000, trace=trace, pictures=_leg.pictures, inspect=_inspect, check=_layer,
                   inputs=("leg angle", "ipsilateral coupling", "contralateral coupling"),
-                  outputs=("foot", "backward swing", "forward swing"))
+                  outputs=("foot", "backward swing", "forward swing"), measures=MEASURES,
+                  descriptors=("duty_L1", "duty_L2", "duty_R1", "duty_R2"),
+                  objectives=("fitness", "economy"))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import evornn
+from benchmarks.tasks import build
 from evornn import cli
 from evornn.options import Option
 from evornn.run_options import RUN_OPTIONS, from_toml, with_defaults
@@ -35,7 +36,7 @@ def test_every_optimizer_option_has_a_meaning_and_a_check(name):
 
 @pytest.mark.parametrize("name", sorted(evornn.optimizers()))
 def test_defaults_derive_from_the_declarations(name):
-    opt = evornn.optimizer(name, 6, seed=0)
+    opt = build(name, 6, seed=0)
     declared = evornn.optim.declared_options(name)
     assert opt.options == {k: o.default for k, o in declared.items()}
 
