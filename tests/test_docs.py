@@ -64,4 +64,4 @@ def test_the_tutorials_python_snippets_run(tmp_path, monkeypatch, capsys):
         ran += 1
     out = capsys.readouterr().out
     assert ran == 3 and "True 210\n" in out and "210 -0.0096\n" in out
-    assert "['forget_bias', 'readout']\n64\n" in out and "('fitness', 'economy') True" in out
+    assert "['forget_bias', 'input_bias', 'readout']\n64\n" in out and "('fitness', 'economy') True" in out

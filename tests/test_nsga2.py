@@ -74,7 +74,7 @@ def test_a_run_refuses_a_problem_without_objectives():
     prob = get_problem("double-pole")
     with pytest.raises(ValueError, match=r"^--optimizer nsga2 searches on measures beside the "
                                          r"fitness .* problem 'double-pole' declares none; "
-                                         r"problems that do: dpnv, .*walker"):
+                                         r"problems that do: .*dpnv, .*walker"):
         problem_optimizer(prob, prob.network(), "nsga2", 0)
 
 
