@@ -98,3 +98,8 @@ def test_genome_layout_follows_the_options():
                       "b_mem": (14,), "W_out": (2, 4), "b_out": (2,)}
     net = evornn.Network("stack_rnn", 3, 4, 2, controller="elman", width=2)
     assert {b.name: b.shape for b in net.layout}["W_ih"] == (4, 5)
+    net = evornn.Network("stack_rnn", 3, 4, 2, controller="dense", width=2)
+    shapes = {b.name: b.shape for b in net.layout}
+    # no W_hh: the controller's only state is the memory
+    assert "W_hh" not in shapes and shapes["W_ih"] == (4, 5)
+    assert net.n_params == 4 * 5 + 4 + 4 * 4 + 4 + 2 * 4 + 2
