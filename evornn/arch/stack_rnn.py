@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..options import Option, choice, integer
+from ..options import Option, choice, integer, non_negative
 from . import array_ops as ops
 from . import kernels as kn
 from . import memory_parts as mp
@@ -338,6 +338,23 @@ def _twin_class():
             self.H, self.I, self.mem = lay.n_hidden, lay.n_in, o["memory"]
             self.lstm, self.rec = o["controller"] == "lstm", d["rec"]
             self.S, self.Wd, self.R, self.C = d["S"], d["Wd"], d["R"], d["C"]
+            self.noise, self._noise = float(o["noise"]), None
+
+        def seed_noise(self, seed) -> None:
+            """Draw the training noise from this seed (the trainer passes each update's, so a
+            resumed run draws the same)."""
+            self._noise = torch.Generator().manual_seed(
+                int(np.random.SeedSequence(list(np.atleast_1d(seed))).generate_state(1)[0]))
+
+        def _controls(self, m):
+            """m with Gaussian noise on the push and pop pre-activations while training."""
+            if not (self.noise > 0 and self.training and torch.is_grad_enabled()):
+                return m
+            if self._noise is None:
+                self.seed_noise(0)
+            k = 2 * self.S
+            eps = torch.randn(m.shape[:-1] + (k,), generator=self._noise, dtype=m.dtype)
+            return torch.cat([m[..., :k] + self.noise * eps, m[..., k:]], -1)
 
         def features(self, x):
             B, T, _ = x.shape
@@ -367,7 +384,8 @@ def _twin_class():
                     h = torch.sigmoid(zo) * torch.tanh(c)
                 else:
                     h = torch.tanh(z)
-                s, V, r = _memory_slots(_Torch, s, V, h @ self.W_mem.T + self.b_mem, self.mem, Wd, C)
+                s, V, r = _memory_slots(_Torch, s, V, self._controls(h @ self.W_mem.T + self.b_mem),
+                                        self.mem, Wd, C)
                 hs.append(h)
             s, V = self._full(s, V, C)
             self.hT = (h, c, r, s, V.reshape(B, -1)) if self.lstm else (h, r, s, V.reshape(B, -1))
@@ -400,6 +418,9 @@ FAMILY = family(
         "capacity": Option(256, "steps the memory keeps a slot of (per end); beyond, each step "
                                 "overwrites the oldest slot: exact for sequences up to this long",
                            integer(1)),
+        "noise": Option(0.0, "training only: std of Gaussian noise on the push and pop "
+                             "pre-activations while BPTT trains the torch twin, which drives them "
+                             "to saturate; forward passes never add it", non_negative),
     },
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg, pack=pack, step=step,
     array=array, twin=lazy_twin(_twin_class))
