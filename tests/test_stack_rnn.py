@@ -119,5 +119,3 @@ def test_training_noise_is_seeded_and_only_in_training():
         runs.append(twin(x).detach().numpy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert np.abs(runs[0] - net.forward(X)).max() > 1e-3 and np.abs(runs[0] - runs[2]).max() > 1e-3
-    with pytest.raises(ValueError, match=r"stack_rnn: option noise=-1\.0 must be"):
-        evornn.Network("stack_rnn", 3, 4, 2, noise=-1.0)
