@@ -189,6 +189,9 @@ class GradientTrainer:
 
     def _update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
+        for part in self.module.modules():     # training noise (stack_rnn's) from this update's seed
+            if hasattr(part, "seed_noise"):
+                part.seed_noise(seed)
         if self.prob.resample is not None:
             X = self.prob.resample(np.asarray(X), self._no_grad_forward, seed)
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))

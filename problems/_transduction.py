@@ -82,9 +82,11 @@ def accuracy(Yhat: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
 
 
 def make(name: str, reverse: bool, train: tuple[int, int] = (8, 64), test: tuple[int, int] = (65, 128),
-         vocab: int = 8, batch: int = 32, n_test: int = 200, **defaults) -> Problem:
+         vocab: int = 8, batch: int = 32, n_test: int = 200, network: dict | None = None,
+         **defaults) -> Problem:
     """Reverse (or copy) transduction with n in ``train`` for fitness and ``test`` held out;
-    ``defaults`` override the Problem's fields."""
+    ``network`` adds stack_rnn options to the default network's, ``defaults`` override the
+    Problem's fields."""
     if not (1 <= train[0] <= train[1] and 1 <= test[0] <= test[1]) or vocab < 2:
         raise ValueError(f"{name}: lengths must be ranges (lo, hi) with 1 <= lo <= hi and vocab "
                          f">= 2, got train={train}, test={test}, vocab={vocab}")
@@ -114,7 +116,7 @@ def make(name: str, reverse: bool, train: tuple[int, int] = (8, 64), test: tuple
     memory = "stack" if reverse else "queue"
     fields = dict(arch="stack_rnn", n_hidden=16,
                   arch_options={"memory": memory, "capacity": 2 * max(train[1], test[1]) + 2,
-                                "readout": "sigmoid"},
+                                "readout": "sigmoid", **(network or {})},
                   x0="init", **TRAINED)
     fields.update(defaults)
     task = "reverse" if reverse else "copy"

@@ -26,6 +26,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("stack_rnn", {"memory": "queue", "controller": "elman", "readout": "sigmoid"}),
     ("stack_rnn", {"memory": "deque", "width": 3, "capacity": 5}),     # T = 11 > capacity
     ("stack_rnn", {"capacity": 4}),
+    ("stack_rnn", {"memory": "queue", "controller": "dense", "capacity": 6}),
     ("ctrnn", {"genes": "unit", "gains": True, "readout": "linear", "weight_range": 4.0}),
     ("ntm", {"controller": "dense", "memory": (8, 3), "shift": 5, "readout": "sigmoid"}),
     ("ntm", {"memory": (6, 4), "read_heads": 2, "write_heads": 3, "shift": 1}),

@@ -218,7 +218,8 @@ def test_unknown_option_suggests_close_match():
     ("stack_rnn", {"memory": "tape"}, r"stack_rnn: option memory='tape' is not allowed; choose one "
                                       r"of 'stack', 'queue', 'deque'$"),
     ("stack_rnn", {"controller": "gru"}, r"stack_rnn: option controller='gru' is not allowed; "
-                                         r"choose one of 'lstm', 'elman'$"),
+                                         r"choose one of 'lstm', 'elman', 'dense'$"),
+    ("stack_rnn", {"noise": -1.0}, r"stack_rnn: option noise=-1\.0 must be a non-negative number$"),
     ("stack_rnn", {"width": 0}, r"stack_rnn: option width=0 must be an integer >= 1$"),
     ("stack_rnn", {"capacity": 0}, r"stack_rnn: option capacity=0 must be an integer >= 1$"),
     ("stack_rnn", {"capacity": 2.5}, r"stack_rnn: option capacity=2\.5 must be an integer >= 1$"),

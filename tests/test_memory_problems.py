@@ -49,6 +49,16 @@ def test_transduction_problems_size_the_memory_for_their_test_sequences(name, me
     assert not ok and info["test_coarse_accuracy"] == 0.0 and 0.0 <= info["test_fine_accuracy"] < 0.5
 
 
+def test_copy_long_network_options_leave_copy_short_as_it_was():
+    long, short = get_problem("copy-long"), get_problem("copy-short")
+    assert long.arch_options == {"memory": "queue", "capacity": 258, "readout": "sigmoid",
+                                 "controller": "dense", "noise": 1.0}
+    assert long.optimizer_options == {"dtype": "float32", "lr": 0.01}
+    assert short.arch_options == {"memory": "queue", "capacity": 66, "readout": "sigmoid"}
+    assert short.optimizer_options == {"dtype": "float32", "lr": 0.003}
+    assert long.network(n_hidden=4).layers[0].opts["controller"] == "dense"
+
+
 def test_transduction_options_are_checked():
     with pytest.raises(ValueError, match=r"reverse: lengths must be ranges \(lo, hi\) with 1 <= lo "
                                          r"<= hi and vocab >= 2, got train=\(9, 8\)"):

@@ -427,7 +427,8 @@ def _beyond(s, i, from_top):
 
 def ref_stack_rnn(get, X, H, O, o, fixed):
     """Grefenstette et al. 2015's neural stack/queue/deque, memory as growing lists of slots."""
-    W_ih, W_hh, b, W_mem, b_mem = get("W_ih"), get("W_hh"), get("b"), get("W_mem"), get("b_mem")
+    W_ih, b, W_mem, b_mem = get("W_ih"), get("b"), get("W_mem"), get("b_mem")
+    W_hh = np.zeros((W_ih.shape[0], H)) if o["controller"] == "dense" else get("W_hh")
     B, T, _ = X.shape
     S, Wd, C = (2 if o["memory"] == "deque" else 1), o["width"], o["capacity"]
     h, c, r = np.zeros((B, H)), np.zeros((B, H)), np.zeros((B, S * Wd))
@@ -949,6 +950,7 @@ VARIANTS = [
     # beyond capacity each end forgets its oldest slot (T = 7 steps)
     ("stack_rnn", {"capacity": 3, "width": 2}),
     ("stack_rnn", {"memory": "queue", "capacity": 2, "controller": "elman"}),
+    ("stack_rnn", {"memory": "queue", "controller": "dense", "readout": "sigmoid"}),
     ("stack_rnn", {"memory": "deque", "capacity": 4, "readout": "sigmoid"}),
     ("dnc", {"controller": "dense"}),
     ("dnc", {"memory": (8, 3), "read_heads": 3, "readout": "tanh"}),

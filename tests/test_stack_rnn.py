@@ -98,3 +98,24 @@ def test_genome_layout_follows_the_options():
                       "b_mem": (14,), "W_out": (2, 4), "b_out": (2,)}
     net = evornn.Network("stack_rnn", 3, 4, 2, controller="elman", width=2)
     assert {b.name: b.shape for b in net.layout}["W_ih"] == (4, 5)
+    net = evornn.Network("stack_rnn", 3, 4, 2, controller="dense", width=2)
+    shapes = {b.name: b.shape for b in net.layout}
+    # no W_hh: the controller's only state is the memory
+    assert "W_hh" not in shapes and shapes["W_ih"] == (4, 5)
+    assert net.n_params == 4 * 5 + 4 + 4 * 4 + 4 + 2 * 4 + 2
+
+
+def test_training_noise_is_seeded_and_only_in_training():
+    torch = pytest.importorskip("torch")
+    net = evornn.Network("stack_rnn", 3, 4, 2, memory="queue", controller="dense", width=2, noise=2.0)
+    X = np.random.default_rng(0).normal(size=(2, 6, 3))
+    twin, x = net.to_torch(), torch.as_tensor(X)
+    part = next(m for m in twin.modules() if hasattr(m, "seed_noise"))
+    with torch.no_grad():                          # no gradient: the function itself
+        np.testing.assert_allclose(twin(x).numpy(), net.forward(X), atol=1e-12)
+    runs = []
+    for seed in ((1, 0, 0), (1, 0, 0), (1, 0, 1)):
+        part.seed_noise(seed)
+        runs.append(twin(x).detach().numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.abs(runs[0] - net.forward(X)).max() > 1e-3 and np.abs(runs[0] - runs[2]).max() > 1e-3

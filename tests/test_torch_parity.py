@@ -160,6 +160,7 @@ VARIANT_CASES = [
     ("stack_rnn", {"memory": "queue", "width": 3}),
     ("stack_rnn", {"memory": "deque", "controller": "elman", "width": 2, "capacity": 4}),
     ("stack_rnn", {"controller": "elman", "capacity": 3, "readout": "tanh"}),
+    ("stack_rnn", {"memory": "queue", "controller": "dense", "width": 2}),
     ("dnc", {"controller": "dense", "memory": (8, 3), "readout": "sigmoid"}),
     ("dnc", {"memory": (6, 4), "read_heads": 2}),
     ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),

@@ -2,8 +2,10 @@
 Grefenstette, Hermann, Suleyman and Blunsom 2015 (the differentiable pushdown automaton of
 Das, Giles and Sun 1992, NNPDA, is the same idea for the stack).
 
-Each step the controller (an LSTM with torch.nn.LSTM's gates i, f, g, o, or a tanh Elman
-cell) reads the input and the previous read vector, h_t = cell([x_t, r_{t-1}], h_{t-1}),
+Each step the controller (an LSTM with torch.nn.LSTM's gates i, f, g, o, a tanh Elman
+cell, or ``dense``: one tanh layer without recurrence, h_t = tanh(W_ih [x_t, r_{t-1}] + b),
+whose only state is the memory) reads the input and the previous read vector,
+h_t = cell([x_t, r_{t-1}], h_{t-1}),
 and drives the memory from h_t: per end of the memory a push strength d = sigmoid(.), a
 pop strength u = sigmoid(.) and a value v = tanh(.) of ``width`` numbers, all rows of
 m_t = W_mem h_t + b_mem. The memory is a list of values V[i] with strengths s[i] in
@@ -39,14 +41,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..options import Option, choice, integer
+from ..options import Option, choice, integer, non_negative
 from . import array_ops as ops
 from . import kernels as kn
 from . import memory_parts as mp
 from .blocks import readout_blocks, uniform
 from .spec import family, lazy_twin
 
-CONTROLLERS = ("lstm", "elman")
+CONTROLLERS = ("lstm", "elman", "dense")
+LSTM, ELMAN, DENSE = range(3)
 MEMORIES = ("stack", "queue", "deque")
 STACK, QUEUE, DEQUE = range(3)
 # cfg[C_OPT + k]
@@ -58,22 +61,25 @@ def dims(I: int, H: int, opts: dict) -> dict:
     S = 2 if opts["memory"] == "deque" else 1
     Wd = int(opts["width"])
     return {"G": 4 if opts["controller"] == "lstm" else 1, "S": S, "Wd": Wd, "R": S * Wd,
-            "M": S * (Wd + 2), "C": int(opts["capacity"])}
+            "M": S * (Wd + 2), "C": int(opts["capacity"]), "rec": opts["controller"] != "dense"}
 
 
 def blocks(I, H, O, opts):
     d = dims(I, H, opts)
     s = 1.0 / np.sqrt(H)
     GH = d["G"] * H
-    return [uniform("W_ih", (GH, I + d["R"]), s), uniform("W_hh", (GH, H), s), uniform("b", (GH,), s),
-            uniform("W_mem", (d["M"], H), s), uniform("b_mem", (d["M"],), s)] \
+    ctl = [uniform("W_ih", (GH, I + d["R"]), s), uniform("W_hh", (GH, H), s), uniform("b", (GH,), s)]
+    if not d["rec"]:
+        del ctl[1]
+    return ctl + [uniform("W_mem", (d["M"], H), s), uniform("b_mem", (d["M"],), s)] \
         + readout_blocks(H, O, opts["readout"])
 
 
 def sizes(I, H, O, opts):
     d = dims(I, H, opts)
     GH, M, R, SC = d["G"] * H, d["M"], d["R"], d["S"] * d["C"]
-    packed = (I + R + H + 1) * GH + (H + 1) * M + kn.readout_size(H, O, kn.READOUTS[opts["readout"]])
+    packed = (I + R + (H if d["rec"] else 0) + 1) * GH + (H + 1) * M \
+        + kn.readout_size(H, O, kn.READOUTS[opts["readout"]])
     # h, c, gates, read, memory rows, values, strengths, two pop scratch rows, (count, head)
     return packed, 2 * H + GH + R + M + SC * d["Wd"] + 3 * SC + 2
 
@@ -88,9 +94,10 @@ def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[kn.C_IN]), int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     S = 2 if int(cfg[kn.C_OPT + C_MEMORY]) == DEQUE else 1
     Wd = int(cfg[kn.C_OPT + C_WIDTH])
-    GH = 4 * H if cfg[kn.C_OPT + C_CONTROLLER] == 0 else H
+    ctl = int(cfg[kn.C_OPT + C_CONTROLLER])
+    GH = 4 * H if ctl == LSTM else H
     M = S * (Wd + 2)
-    off, woff = kn.pack_cell(g, w, I + S * Wd, H, GH, GH)
+    off, woff = kn.pack_cell(g, w, I + S * Wd, 0 if ctl == DENSE else H, GH, GH)
     off = kn.transpose_into(kn.view2d(w, woff, H, M), g, off, M, H)
     woff += H * M
     for j in range(M):
@@ -201,7 +208,8 @@ def _memory(m, r, vals, st, tmp, cnt, mem, Wd, C):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
-    lstm = cfg[kn.C_OPT + C_CONTROLLER] == 0
+    lstm = cfg[kn.C_OPT + C_CONTROLLER] == LSTM
+    rec = cfg[kn.C_OPT + C_CONTROLLER] != DENSE
     mem = int(cfg[kn.C_OPT + C_MEMORY])
     Wd, C = int(cfg[kn.C_OPT + C_WIDTH]), int(cfg[kn.C_OPT + C_CAPACITY])
     S = 2 if mem == DEQUE else 1
@@ -218,7 +226,7 @@ def step(w, cfg, fixed, state, x, y):
     st = kn.view2d(state, off + B * SC * Wd, B, SC)
     tmp = kn.view2d(state, off + B * SC * (Wd + 1), B, 2 * SC)
     cnt = kn.view2d(state, off + B * SC * (Wd + 3), B, 2)
-    mo = mp.controller(w, x, r, z, h, c, I, R, H, GH, lstm, True)
+    mo = mp.controller(w, x, r, z, h, c, I, R, H, GH, lstm, rec)
     kn.set_rows(m, w[mo + H * M:mo + (H + 1) * M])
     kn.mm_acc(m, h, kn.view2d(w, mo, H, M))
     for b in range(B):
@@ -279,7 +287,7 @@ def array(layer, G, X, xp):
     f = ops.Ops(xp)
     W_x = xp.ascontiguousarray(w["W_ih"][:, :, :I])
     WrT = xp.ascontiguousarray(w["W_ih"][:, :, I:].transpose(0, 2, 1))
-    WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1))
+    WhhT = xp.ascontiguousarray(w["W_hh"].transpose(0, 2, 1)) if d["rec"] else None
     WmT = xp.ascontiguousarray(w["W_mem"].transpose(0, 2, 1))
     bm = w["b_mem"][:, None]
     h = xp.zeros((P, B, H), X.dtype)
@@ -289,7 +297,9 @@ def array(layer, G, X, xp):
     V = xp.zeros((P, B, S * C, Wd), X.dtype)
     feats = xp.empty((P, B, T, H), X.dtype)
     for t, zx in enumerate(ops.input_steps(X, W_x, w["b"], xp)):
-        z = zx + r @ WrT + h @ WhhT
+        z = zx + r @ WrT
+        if WhhT is not None:
+            z = z + h @ WhhT
         if d["G"] == 4:
             c = ops.sigmoid(xp, z[..., H:2 * H]) * c \
                 + ops.sigmoid(xp, z[..., :H]) * xp.tanh(z[..., 2 * H:3 * H])
@@ -326,8 +336,25 @@ def _twin_class():
             o = lay.opts
             d = dims(lay.n_in, lay.n_hidden, o)
             self.H, self.I, self.mem = lay.n_hidden, lay.n_in, o["memory"]
-            self.lstm = o["controller"] == "lstm"
+            self.lstm, self.rec = o["controller"] == "lstm", d["rec"]
             self.S, self.Wd, self.R, self.C = d["S"], d["Wd"], d["R"], d["C"]
+            self.noise, self._noise = float(o["noise"]), None
+
+        def seed_noise(self, seed) -> None:
+            """Draw the training noise from this seed (the trainer passes each update's, so a
+            resumed run draws the same)."""
+            self._noise = torch.Generator().manual_seed(
+                int(np.random.SeedSequence(list(np.atleast_1d(seed))).generate_state(1)[0]))
+
+        def _controls(self, m):
+            """m with Gaussian noise on the push and pop pre-activations while training."""
+            if not (self.noise > 0 and self.training and torch.is_grad_enabled()):
+                return m
+            if self._noise is None:
+                self.seed_noise(0)
+            k = 2 * self.S
+            eps = torch.randn(m.shape[:-1] + (k,), generator=self._noise, dtype=m.dtype)
+            return torch.cat([m[..., :k] + self.noise * eps, m[..., k:]], -1)
 
         def features(self, x):
             B, T, _ = x.shape
@@ -348,14 +375,17 @@ def _twin_class():
             W_r = self.W_ih[:, self.I:]
             hs = []
             for t in range(T):
-                z = u[:, t] + r @ W_r.T + h @ self.W_hh.T
+                z = u[:, t] + r @ W_r.T
+                if self.rec:
+                    z = z + h @ self.W_hh.T
                 if self.lstm:
                     zi, zf, zg, zo = z.chunk(4, 1)
                     c = torch.sigmoid(zf) * c + torch.sigmoid(zi) * torch.tanh(zg)
                     h = torch.sigmoid(zo) * torch.tanh(c)
                 else:
                     h = torch.tanh(z)
-                s, V, r = _memory_slots(_Torch, s, V, h @ self.W_mem.T + self.b_mem, self.mem, Wd, C)
+                s, V, r = _memory_slots(_Torch, s, V, self._controls(h @ self.W_mem.T + self.b_mem),
+                                        self.mem, Wd, C)
                 hs.append(h)
             s, V = self._full(s, V, C)
             self.hT = (h, c, r, s, V.reshape(B, -1)) if self.lstm else (h, r, s, V.reshape(B, -1))
@@ -380,13 +410,17 @@ FAMILY = family(
                                   "(Grefenstette et al. 2015)",
     readouts=("linear", "tanh", "sigmoid", "none"),
     options={
-        "controller": Option("lstm", "the controller cell: lstm or elman (tanh)", choice(*CONTROLLERS)),
+        "controller": Option("lstm", "the controller: lstm, elman (tanh) or dense (one tanh layer, "
+                                     "no recurrence but the memory's)", choice(*CONTROLLERS)),
         "memory": Option("stack", "the continuous memory: stack, queue or deque", choice(*MEMORIES)),
         "width": Option(8, "numbers in a memory value (the read vector's width; twice for a deque)",
                         integer(1)),
         "capacity": Option(256, "steps the memory keeps a slot of (per end); beyond, each step "
                                 "overwrites the oldest slot: exact for sequences up to this long",
                            integer(1)),
+        "noise": Option(0.0, "training only: std of Gaussian noise on the push and pop "
+                             "pre-activations while BPTT trains the torch twin, which drives them "
+                             "to saturate; forward passes never add it", non_negative),
     },
     blocks=blocks, features=lambda I, H, opts: H, sizes=sizes, cfg=cfg, pack=pack, step=step,
     array=array, twin=lazy_twin(_twin_class))
