@@ -4,6 +4,8 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag bptt [--hidden 32] [--forget-bias 5] [--seeds 0-9] [--max-evals 8000]
     python -m benchmarks.long_lag pair [--hidden 32] [--seeds 0-2] [--max-evals 8000]
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
+    python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
+    python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
 float32 twins, lr 0.01; one evaluation is one update on both sequences, so the training sequences
@@ -12,7 +14,11 @@ after 32,400 training sequences, LSTM 100% after 5,040 (its Table 2). bptt: our 
 forget gate, which the paper's LSTM did not have: its initial bias --forget-bias keeps the
 cells open, as the paper's constant error carousel is), sigmoid readout. pair: hrnn with
 --hidden units (four modules) and the Elman network whose weight count is nearest. evolve:
-the problem's default optimizer (snes) and network, stopped by a time box.
+the problem's default optimizer (snes) and network, stopped by a time box. chunker: the
+history compressor (an automatizer of sizes[0] units predicting its next input by its own
+head, a chunker of sizes[1] stepping only where that prediction missed, threshold 0.5), by
+BPTT as above with the head's auxiliary loss; chunker-evolve: the same family evolved by
+the problem's default optimizer (snes), stopped by a time box.
 """
 from __future__ import annotations
 
@@ -82,7 +88,8 @@ def report(rows: list[tuple[str, int, dict]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("bptt", "pair", "evolve"))
+    ap.add_argument("what", choices=("bptt", "pair", "evolve", "chunker", "chunker-evolve"))
+    ap.add_argument("--sizes", default=None)
     ap.add_argument("--forget-bias", type=float, default=5.0)
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seeds", default=None)
@@ -106,6 +113,19 @@ def main() -> None:
             rows.append((f"hrnn {H}", s, run("hrnn", H, s, args.max_evals or 8000, bptt + sig)))
             rows.append((f"elman {He}", s, run("elman", He, s, args.max_evals or 8000, bptt + sig)))
         report(rows)
+    elif args.what == "chunker":
+        H, sizes = args.hidden or 32, args.sizes or "28,4"
+        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
+        rows = [(f"hc {sizes.replace(',', '+')}", s, run("history_compressor", H, s,
+                                                        args.max_evals or 4000, bptt + opts))
+                for s in seeds(args.seeds or "0-3")]
+        report(rows)
+    elif args.what == "chunker-evolve":
+        H, sizes = args.hidden or 4, args.sizes or "3,1"
+        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
+        r = run("history_compressor", H, args.seed, args.max_evals or 200_000, opts,
+                seconds=args.seconds)
+        report([(f"hc {sizes.replace(',', '+')} (snes)", args.seed, r)])
     else:
         r = run("lstm", 4, args.seed, args.max_evals or 200_000, seconds=args.seconds)
         report([("lstm 4 (snes)", args.seed, r)])

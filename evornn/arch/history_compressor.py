@@ -237,56 +237,69 @@ class _Np(ops.Ops):
         return a
 
 
-def unroll(k, w, X, n1, opts, readout_step, state=None):
-    """Features [..., B, T, H], the final state (h, p, counter, started) and the losses'
-    pieces (head predictions [T] and chunker states [T]) of the equations above, in the
-    array module of ``k`` (NumPy or CuPy over a population; torch for the twin); weights w
-    by block name, biases broadcast against [..., B, n]."""
-    lead, T, I = tuple(X.shape[:-2]), X.shape[-2], X.shape[-1]
-    if "A_ih" in w and w["A_ih"].ndim == 3:
-        lead = (w["A_ih"].shape[0],) + lead[1:]
+def recurrent(k, w, n1: int, n2: int, collapse: bool):
+    """The whole recurrent matrix [..., H, H] from the blocks: zero where the chunker would
+    read the automatizer, and where the automatizer reads the chunker without collapse."""
+    lead = tuple(w["A_hh"].shape[:-2])
+    A_ch = w["A_ch"] if collapse else k.zeros_of(lead + (n1, n2), w["A_hh"])
+    return k.cat([k.cat([w["A_hh"], A_ch], -1),
+                  k.cat([k.zeros_of(lead + (n2, n1), w["A_hh"]), w["C_hh"]], -1)], -2)
+
+
+def unroll(k, X, U, Wh, C_t, n1, opts, predict, state=None):
+    """Features [..., B, T, H] and the final state (h, p, counter, started) of the equations
+    above, in the array module of ``k`` (NumPy or CuPy over a population, torch for the
+    twin). X [..., B, T, I]: the inputs; U [..., B, T, H]: their projections with the biases;
+    Wh: ``recurrent``; predict(h) -> the prediction of the next input, without gradient."""
+    T, I = X.shape[-2], X.shape[-1]
     thr, scale = float(opts["threshold"]), float(opts["stamps"])
-    head = opts["predict"] == "head"
-    n2 = w["C_hh"].shape[-1]
     if state is None:
-        h = k.zeros_of(lead + (n1 + n2,), X)
-        p, cnt, seen = k.zeros_of(lead + (I,), X), k.zeros_of(lead + (1,), X), k.zeros_of(lead + (1,), X)
+        lead = tuple(U.shape[:-2])
+        h = k.zeros_of(lead + (U.shape[-1],), U)
+        p = k.zeros_of(lead + (I,), U)
+        cnt, seen = k.zeros_of(lead + (1,), U), k.zeros_of(lead + (1,), U)
     else:
         h, p, cnt, seen = state
-    sw = k.swap
-    feats, preds, chunks = [], [], []
+    WhT = k.swap(Wh)
+    feats = []
     for t in range(T):
         x = X[..., t, :]
-        new = seen == 0
-        sur = new | k.any_last(abs(x - p) > thr)
-        cnt = k.where(new, cnt * 0, cnt + 1)
-        h1, h2 = h[..., :n1], h[..., n1:]
-        z1 = x @ sw(w["A_ih"]) + h1 @ sw(w["A_hh"]) + w["A_b"]
-        if opts["collapse"]:
-            z1 = z1 + h2 @ sw(w["A_ch"])
-        z2 = x @ sw(w["C_ih"]) + h2 @ sw(w["C_hh"]) + w["C_b"] + (scale * cnt) * w["C_t"]
-        h1 = k.tanh(z1)
-        h2 = k.where(sur, k.tanh(z2), h2)
-        cnt = k.where(sur, cnt * 0, cnt)
-        seen = seen * 0 + 1
+        z = U[..., t, :] + h @ WhT
+        h1 = k.tanh(z[..., :n1])
+        if t == 0 and state is None:           # every sequence's first step: all surprised
+            h2 = k.tanh(z[..., n1:])
+            seen = seen + 1
+        else:
+            new = seen == 0
+            sur = new | k.any_last(abs(x - p) > thr)
+            cnt = k.where(new, cnt * 0, cnt + 1)
+            h2 = k.where(sur, k.tanh(z[..., n1:] + (scale * cnt) * C_t), h[..., n1:])
+            cnt = k.where(sur, cnt * 0, cnt)
+            seen = seen * 0 + 1
         h = k.cat([h1, h2], -1)
-        q = h1 @ sw(w["P_w"]) + w["P_b"] if "P_w" in w else None
-        p = k.detach(q[..., :I] if head else readout_step(h)[..., :I])
+        p = predict(h)
         feats.append(h)
-        preds.append(q)
-        chunks.append(h2)
-    return k.stack(feats, -2), (h, p, cnt, seen), preds, chunks
+    return k.stack(feats, -2), (h, p, cnt, seen)
 
 
 def _array(layer, G, X, xp):
     w = ops.weights(layer, G, xp)
-    k = _Np(xp)
-    wb = {n: (v[:, None] if v.ndim == 2 else v) for n, v in w.items()}      # biases [P, 1, n]
-    n1 = level_sizes(layer.n_hidden, layer.opts)[0]
+    k, o = _Np(xp), layer.opts
+    n1, n2 = level_sizes(layer.n_hidden, o)
+    I = X.shape[-1]
+    Wx = xp.concatenate([w["A_ih"], w["C_ih"]], 1)                     # [P, H, I]
+    b = xp.concatenate([w["A_b"], w["C_b"]], 1)
+    U = X @ Wx.transpose(0, 2, 1)[:, None] + b[:, None, None]         # [P, B, T, H]
+    Wh = recurrent(k, w, n1, n2, o["collapse"])
+    if o["predict"] == "head":
+        PwT, Pb = w["P_w"][:, :I].transpose(0, 2, 1), w["P_b"][:, None, :I]
 
-    def readout_step(h):
-        return ops.readout(xp, w, h[:, :, None], layer)[:, :, 0]
-    feats = unroll(k, wb, X, n1, layer.opts, readout_step)[0]
+        def predict(h):
+            return h[..., :n1] @ PwT + Pb
+    else:
+        def predict(h):
+            return ops.readout(xp, w, h[:, :, None], layer)[:, :, 0, :I]
+    feats = unroll(k, X, U, Wh, w["C_t"][:, None], n1, o, predict)[0]
     return ops.readout(xp, w, feats, layer)
 
 
@@ -297,7 +310,6 @@ def _twin_class():
 
     class _T(TorchOps):
         any_last = staticmethod(lambda m: m.any(-1, keepdim=True))
-        detach = staticmethod(lambda a: a.detach())
 
         @staticmethod
         def zeros_of(shape, like):
@@ -310,28 +322,36 @@ def _twin_class():
         def __init__(self, lay):
             super().__init__(lay)
             self.opts, self.n_in = lay.opts, lay.n_in
-            self.n1 = level_sizes(lay.n_hidden, lay.opts)[0]
+            self.n1, self.n2 = level_sizes(lay.n_hidden, lay.opts)
             self.aux_loss = None
+
+        def _predict(self, h):
+            with torch.no_grad():
+                if self.opts["predict"] == "head":
+                    I = self.n_in
+                    return h[..., :self.n1] @ self.P_w[:I].T + self.P_b[:I]
+                return self.readout(h)[..., :self.n_in]
 
         def features(self, x):
             w = {n: getattr(self, n) for n in self.block_names}
-            feats, self.hT, preds, chunks = unroll(_T, w, x, self.n1, self.opts, self.readout,
-                                                   self.h0)
-            self.aux_loss = self._aux(x, preds, chunks)
+            U = x @ torch.cat([self.A_ih, self.C_ih], 0).T + torch.cat([self.A_b, self.C_b])
+            Wh = recurrent(_T, w, self.n1, self.n2, self.opts["collapse"])
+            feats, self.hT = unroll(_T, x, U, Wh, self.C_t, self.n1, self.opts, self._predict,
+                                    self.h0)
+            self.aux_loss = self._aux(x, feats)
             return feats
 
-        def _aux(self, x, preds, chunks):
+        def _aux(self, x, feats):
             """Mean squared error of the head: its rows against the next input (predict='head'),
             and against the chunker's state (collapse, the state as a constant target)."""
-            if preds[0] is None:
+            if "P_w" not in self.block_names:
                 return None
             I, terms = self.n_in, []
+            q = feats[..., :self.n1] @ self.P_w.T + self.P_b
             if self.opts["predict"] == "head" and x.shape[1] > 1:
-                q = torch.stack(preds[:-1], 1)[..., :I]
-                terms.append(((q - x[:, 1:]) ** 2).mean())
+                terms.append(((q[:, :-1, :I] - x[:, 1:]) ** 2).mean())
             if self.opts["collapse"]:
-                q = torch.stack(preds, 1)[..., -chunks[0].shape[-1]:]
-                terms.append(((q - torch.stack(chunks, 1).detach()) ** 2).mean())
+                terms.append(((q[..., -self.n2:] - feats[..., self.n1:].detach()) ** 2).mean())
             return sum(terms) if terms else None
     return HistoryCompressorTwin
 
