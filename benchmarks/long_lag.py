@@ -5,6 +5,7 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag pair [--hidden 32] [--seeds 0-2] [--max-evals 8000]
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
     python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
+                                   [--seconds 1200]
     python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
@@ -95,7 +96,8 @@ def main() -> None:
     ap.add_argument("--seeds", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-evals", type=int, default=None)
-    ap.add_argument("--seconds", type=float, default=240)
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="a run's time box (default: 240 for evolve modes, 1200 for chunker)")
     args = ap.parse_args()
     bptt = ("--optimizer", "bptt", "--option", "dtype=float32", "--option", "lr=0.01")
     if args.what == "bptt":
@@ -117,17 +119,18 @@ def main() -> None:
         H, sizes = args.hidden or 32, args.sizes or "28,4"
         opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
         rows = [(f"hc {sizes.replace(',', '+')}", s, run("history_compressor", H, s,
-                                                        args.max_evals or 4000, bptt + opts))
+                                                        args.max_evals or 4000, bptt + opts,
+                                                        seconds=args.seconds or 1200))
                 for s in seeds(args.seeds or "0-3")]
         report(rows)
     elif args.what == "chunker-evolve":
         H, sizes = args.hidden or 4, args.sizes or "3,1"
         opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
         r = run("history_compressor", H, args.seed, args.max_evals or 200_000, opts,
-                seconds=args.seconds)
+                seconds=args.seconds or 240)
         report([(f"hc {sizes.replace(',', '+')} (snes)", args.seed, r)])
     else:
-        r = run("lstm", 4, args.seed, args.max_evals or 200_000, seconds=args.seconds)
+        r = run("lstm", 4, args.seed, args.max_evals or 200_000, seconds=args.seconds or 240)
         report([("lstm 4 (snes)", args.seed, r)])
 
 
