@@ -58,10 +58,30 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
             net = evornn.load(d)
             from evornn.problems import long_lag
             summary.setdefault("final", long_lag.make().solved(net, net.genome, None)[1])
+            if arch == "history_compressor":
+                summary["final"]["chunker_steps"] = chunker_steps(net)
             n = net.n_params
         except Exception:          # a run killed before its first best genome was saved
             n = 0
         return {"summary": summary, "seconds": wall, "n_params": n}
+
+
+def chunker_steps(net) -> list[int]:
+    """How many steps the chunker of a history compressor (predict='head') takes on each of
+    the two sequences: the inputs its automatizer's head failed to predict, and the first."""
+    import numpy as np
+
+    from evornn.problems import long_lag
+    o = net.layers[0].opts
+    X = long_lag.episodes(P)[0]
+    feats = evornn.Network("history_compressor", net.n_in, net.n_hidden, net.n_hidden,
+                           **{**o, "readout": "none"})
+    feats.genome = net.genome[:feats.n_params]            # the readout's blocks come last
+    n1, I = net.block("A_hh").shape[0], X.shape[2]
+    h = feats.forward(X)
+    pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+    missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
+    return (1 + missed.sum(1)).tolist()
 
 
 def seeds(text: str) -> list[int]:
@@ -81,6 +101,11 @@ def report(rows: list[tuple[str, int, dict]]) -> None:
               f"{str(f.get('final_right', '?')) + '/2':>11} "
               f"{str(f.get('other_right', '?')) + '/' + str(2 * (P - 1)):>12} {r['seconds']:5.0f}",
               flush=True)
+    for name, seed, r in rows:
+        steps = (r["summary"].get("final") or {}).get("chunker_steps")
+        if steps:
+            print(f"{name} seed {seed}: the chunker steps {steps} times on the two sequences "
+                  f"of {P} inputs")
     solved = [r for _, _, r in rows if r["summary"].get("solved")]
     if rows:
         used = sorted(2 * int(r["summary"]["evaluations"]) for r in solved)
