@@ -5,7 +5,7 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag pair [--hidden 32] [--seeds 0-2] [--max-evals 8000]
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
     python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
-                                   [--seconds 1200]
+                                   [--seconds 1200] [--predict head|output]
     python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
@@ -67,8 +67,8 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
 
 
 def chunker_steps(net) -> list[int]:
-    """How many steps the chunker of a history compressor (predict='head') takes on each of
-    the two sequences: the inputs its automatizer's head failed to predict, and the first."""
+    """How many steps the chunker of a history compressor takes on each of the two
+    sequences: the inputs its prediction (head or outputs) missed, and the first."""
     import numpy as np
 
     from evornn.problems import long_lag
@@ -78,8 +78,11 @@ def chunker_steps(net) -> list[int]:
                            **{**o, "readout": "none"})
     feats.genome = net.genome[:feats.n_params]            # the readout's blocks come last
     n1, I = net.block("A_hh").shape[0], X.shape[2]
-    h = feats.forward(X)
-    pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+    if o["predict"] == "output":
+        pred = net.forward(X)
+    else:
+        h = feats.forward(X)
+        pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
     missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
     return (1 + missed.sum(1)).tolist()
 
@@ -116,6 +119,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("what", choices=("bptt", "pair", "evolve", "chunker", "chunker-evolve"))
     ap.add_argument("--sizes", default=None)
+    ap.add_argument("--predict", default="head", choices=("head", "output"))
     ap.add_argument("--forget-bias", type=float, default=5.0)
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seeds", default=None)
@@ -142,8 +146,9 @@ def main() -> None:
         report(rows)
     elif args.what == "chunker":
         H, sizes = args.hidden or 32, args.sizes or "28,4"
-        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
-        rows = [(f"hc {sizes.replace(',', '+')}", s, run("history_compressor", H, s,
+        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}",
+                "--arch-option", f"predict={args.predict}")
+        rows = [(f"hc {sizes.replace(',', '+')} {args.predict}", s, run("history_compressor", H, s,
                                                         args.max_evals or 4000, bptt + opts,
                                                         seconds=args.seconds or 1200))
                 for s in seeds(args.seeds or "0-3")]
