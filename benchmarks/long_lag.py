@@ -54,6 +54,13 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
         d = dirs[0]
         path = d / "summary.json"
         summary = json.loads(path.read_text()) if path.exists() else {}
+        if not summary and (d / "metrics.csv").exists():
+            # stopped by the time box: how far its last finished generation got
+            rows = (d / "metrics.csv").read_text().splitlines()
+            if len(rows) > 1:
+                last = dict(zip(rows[0].split(","), rows[-1].split(",")))
+                summary = {"solved": False, "evaluations": int(last["evaluations"]),
+                           "best_fitness": float(last["best_so_far"]), "stopped": "time box"}
         try:
             net = evornn.load(d)
             from evornn.problems import long_lag
