@@ -81,13 +81,13 @@ def chunker_steps(net) -> list[int]:
     from evornn.problems import long_lag
     o = net.layers[0].opts
     X = long_lag.episodes(P)[0]
-    feats = evornn.Network("history_compressor", net.n_in, net.n_hidden, net.n_hidden,
-                           **{**o, "readout": "none"})
-    feats.genome = net.genome[:feats.n_params]            # the readout's blocks come last
     n1, I = net.block("A_hh").shape[0], X.shape[2]
     if o["predict"] == "output":
         pred = net.forward(X)
     else:
+        feats = evornn.Network("history_compressor", net.n_in, net.n_hidden, net.n_hidden,
+                               **{**o, "readout": "none"})
+        feats.genome = net.genome[:feats.n_params]        # the readout's blocks come last
         h = feats.forward(X)
         pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
     missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
