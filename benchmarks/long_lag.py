@@ -4,6 +4,9 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag bptt [--hidden 32] [--forget-bias 5] [--seeds 0-9] [--max-evals 8000]
     python -m benchmarks.long_lag pair [--hidden 32] [--seeds 0-2] [--max-evals 8000]
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
+    python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
+                                   [--seconds 1200] [--predict head|output]
+    python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
 float32 twins, lr 0.01; one evaluation is one update on both sequences, so the training sequences
@@ -12,7 +15,11 @@ after 32,400 training sequences, LSTM 100% after 5,040 (its Table 2). bptt: our 
 forget gate, which the paper's LSTM did not have: its initial bias --forget-bias keeps the
 cells open, as the paper's constant error carousel is), sigmoid readout. pair: hrnn with
 --hidden units (four modules) and the Elman network whose weight count is nearest. evolve:
-the problem's default optimizer (snes) and network, stopped by a time box.
+the problem's default optimizer (snes) and network, stopped by a time box. chunker: the
+history compressor (an automatizer of sizes[0] units predicting its next input by its own
+head, a chunker of sizes[1] stepping only where that prediction missed, threshold 0.5), by
+BPTT as above with the head's auxiliary loss; chunker-evolve: the same family evolved by
+the problem's default optimizer (snes), stopped by a time box.
 """
 from __future__ import annotations
 
@@ -47,14 +54,44 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
         d = dirs[0]
         path = d / "summary.json"
         summary = json.loads(path.read_text()) if path.exists() else {}
+        if not summary and (d / "metrics.csv").exists():
+            # stopped by the time box: how far its last finished generation got
+            rows = (d / "metrics.csv").read_text().splitlines()
+            if len(rows) > 1:
+                last = dict(zip(rows[0].split(","), rows[-1].split(",")))
+                summary = {"solved": False, "evaluations": int(last["evaluations"]),
+                           "best_fitness": float(last["best_so_far"]), "stopped": "time box"}
         try:
             net = evornn.load(d)
             from evornn.problems import long_lag
             summary.setdefault("final", long_lag.make().solved(net, net.genome, None)[1])
+            if arch == "history_compressor":
+                summary["final"]["chunker_steps"] = chunker_steps(net)
             n = net.n_params
         except Exception:          # a run killed before its first best genome was saved
             n = 0
         return {"summary": summary, "seconds": wall, "n_params": n}
+
+
+def chunker_steps(net) -> list[int]:
+    """How many steps the chunker of a history compressor takes on each of the two
+    sequences: the inputs its prediction (head or outputs) missed, and the first."""
+    import numpy as np
+
+    from evornn.problems import long_lag
+    o = net.layers[0].opts
+    X = long_lag.episodes(P)[0]
+    n1, I = net.block("A_hh").shape[0], X.shape[2]
+    if o["predict"] == "output":
+        pred = net.forward(X)
+    else:
+        feats = evornn.Network("history_compressor", net.n_in, net.n_hidden, net.n_hidden,
+                               **{**o, "readout": "none"})
+        feats.genome = net.genome[:feats.n_params]        # the readout's blocks come last
+        h = feats.forward(X)
+        pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+    missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
+    return (1 + missed.sum(1)).tolist()
 
 
 def seeds(text: str) -> list[int]:
@@ -74,6 +111,11 @@ def report(rows: list[tuple[str, int, dict]]) -> None:
               f"{str(f.get('final_right', '?')) + '/2':>11} "
               f"{str(f.get('other_right', '?')) + '/' + str(2 * (P - 1)):>12} {r['seconds']:5.0f}",
               flush=True)
+    for name, seed, r in rows:
+        steps = (r["summary"].get("final") or {}).get("chunker_steps")
+        if steps:
+            print(f"{name} seed {seed}: the chunker steps {steps} times on the two sequences "
+                  f"of {P} inputs")
     solved = [r for _, _, r in rows if r["summary"].get("solved")]
     if rows:
         used = sorted(2 * int(r["summary"]["evaluations"]) for r in solved)
@@ -82,13 +124,16 @@ def report(rows: list[tuple[str, int, dict]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("bptt", "pair", "evolve"))
+    ap.add_argument("what", choices=("bptt", "pair", "evolve", "chunker", "chunker-evolve"))
+    ap.add_argument("--sizes", default=None)
+    ap.add_argument("--predict", default="head", choices=("head", "output"))
     ap.add_argument("--forget-bias", type=float, default=5.0)
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seeds", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-evals", type=int, default=None)
-    ap.add_argument("--seconds", type=float, default=240)
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="a run's time box (default: 240 for evolve modes, 1200 for chunker)")
     args = ap.parse_args()
     bptt = ("--optimizer", "bptt", "--option", "dtype=float32", "--option", "lr=0.01")
     if args.what == "bptt":
@@ -106,8 +151,23 @@ def main() -> None:
             rows.append((f"hrnn {H}", s, run("hrnn", H, s, args.max_evals or 8000, bptt + sig)))
             rows.append((f"elman {He}", s, run("elman", He, s, args.max_evals or 8000, bptt + sig)))
         report(rows)
+    elif args.what == "chunker":
+        H, sizes = args.hidden or 32, args.sizes or "28,4"
+        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}",
+                "--arch-option", f"predict={args.predict}")
+        rows = [(f"hc {sizes.replace(',', '+')} {args.predict}", s, run("history_compressor", H, s,
+                                                        args.max_evals or 4000, bptt + opts,
+                                                        seconds=args.seconds or 1200))
+                for s in seeds(args.seeds or "0-3")]
+        report(rows)
+    elif args.what == "chunker-evolve":
+        H, sizes = args.hidden or 4, args.sizes or "3,1"
+        opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}")
+        r = run("history_compressor", H, args.seed, args.max_evals or 200_000, opts,
+                seconds=args.seconds or 240)
+        report([(f"hc {sizes.replace(',', '+')} (snes)", args.seed, r)])
     else:
-        r = run("lstm", 4, args.seed, args.max_evals or 200_000, seconds=args.seconds)
+        r = run("lstm", 4, args.seed, args.max_evals or 200_000, seconds=args.seconds or 240)
         report([("lstm 4 (snes)", args.seed, r)])
 
 

@@ -67,6 +67,19 @@ def weighted_loss(y, Y, W):
     return (W * (y - Y) ** 2).sum()
 
 
+def aux_loss(module):
+    """The sum of the layers' auxiliary losses from the last forward call (a layer's own
+    training signal beside the problem's: the history compressor's prediction head), or None."""
+    parts = [m.aux_loss for m in getattr(module, "layers", [module])
+             if getattr(m, "aux_loss", None) is not None]
+    return sum(parts) if parts else None
+
+
+def _with_aux(loss, module):
+    aux = aux_loss(module)
+    return loss if aux is None else loss + aux
+
+
 class GradientTrainer:
     """BPTT, RTRL or CRBP on the problem's batches, behind ask/tell (one genome a generation)."""
 
@@ -196,7 +209,7 @@ class GradientTrainer:
             X = self.prob.resample(np.asarray(X), self._no_grad_forward, seed)
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
         if self.prob.loss is not None:
-            loss = self.prob.loss(self.module(X), Y, W)
+            loss = _with_aux(self.prob.loss(self.module(X), Y, W), self.module)
             self._step(loss)
             self._project()
             return float(loss.detach())
@@ -221,7 +234,7 @@ class GradientTrainer:
             set_state(self.module, None)
         for t0 in range(0, T, window):
             sl = slice(t0, t0 + window)
-            loss = weighted_loss(self.module(X[:, sl]), Y[:, sl], W[:, sl])
+            loss = _with_aux(weighted_loss(self.module(X[:, sl]), Y[:, sl], W[:, sl]), self.module)
             total += float(loss.detach())
             if window < T:
                 set_state(self.module, [_detach(h) for h in get_state(self.module)])

@@ -22,7 +22,8 @@ ARCHS = evornn.architectures()
 def test_the_builtin_families_are_registered():
     assert ARCHS == ["elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
                      "second_order", "ntm", "stack_rnn", "dnc", "hopfield", "bam", "seq2seq",
-                     "recursive", "pixelrnn", "lsm", "hrnn", "rmlp", "lrnn"]
+                     "recursive", "pixelrnn", "lsm", "hrnn", "rmlp", "lrnn",
+                     "history_compressor"]
     assert set(evornn.describe_architectures()) == set(ARCHS)
 
 

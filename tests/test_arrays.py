@@ -50,6 +50,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("hrnn", {"modules": 3, "periods": (1, 3, 5), "readout": "tanh"}),
     ("rmlp", {"layers": (2, 4), "readout": "sigmoid"}),
     ("lrnn", {"output_filters": True, "readout": "sigmoid", "zeros": 1, "poles": 2}),
+    ("history_compressor", {"threshold": 1.3, "collapse": True, "sizes": (4, 2)}),
     (["gru", "ctrnn"], {}),
     ("lstm", {"num_layers": 2}),
     (["esn", "second_order", "jordan"], {}),

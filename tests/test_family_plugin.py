@@ -43,7 +43,8 @@ def test_toy_family_is_listed_and_runs_from_the_cli(tmp_path, capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^  bam .*\n  seq2seq .*\n  recursive .*\n  pixelrnn .*\n  lsm .*\n  hrnn .*\n"
-                     r"  rmlp .*\n  lrnn .*\n  toy +toy leaky-integrator Elman network", out, re.M), out
+                     r"  rmlp .*\n  lrnn .*\n  history_compressor .*\n"
+                     r"  toy +toy leaky-integrator Elman network", out, re.M), out
     code = cli.main(["run", "parity", "--arch", "toy", "--generations", "2", "--quiet",
                      "--out", str(tmp_path)])
     assert code == 1                                   # not solved in 2 generations

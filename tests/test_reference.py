@@ -93,6 +93,8 @@ DEFAULTS = {
     "hrnn": {"readout": "linear", "modules": 4, "periods": None},
     "rmlp": {"readout": "linear", "layers": None},
     "lrnn": {"readout": "linear", "zeros": 2, "poles": 2, "output_filters": False},
+    "history_compressor": {"readout": "linear", "levels": 2, "sizes": None, "predict": "head",
+                           "threshold": 0.5, "stamps": 0.1, "collapse": False},
 }
 
 
@@ -711,6 +713,35 @@ def ref_lrnn(get, X, H, O, o, fixed):
     return {"linear": lambda v: v, "tanh": np.tanh, "sigmoid": sigmoid}[o["readout"]](z)
 
 
+def ref_history_compressor(get, X, H, O, o, fixed):
+    """Schmidhuber's history compressor, a sequence at a time: the chunker steps (with the
+    steps since its last step, times stamps) only where the input differs from the last
+    prediction by more than the threshold in some channel, and at the first step."""
+    n1, n2 = o["sizes"] or (H - H // 2, H // 2)
+    A_ih, A_hh, A_b = get("A_ih"), get("A_hh"), get("A_b")
+    A_ch = get("A_ch") if o["collapse"] else np.zeros((n1, n2))
+    C_ih, C_t, C_hh, C_b = get("C_ih"), get("C_t"), get("C_hh"), get("C_b")
+    I = X.shape[2]
+    R = (I if o["predict"] == "head" else 0) + (n2 if o["collapse"] else 0)
+    P_w, P_b = (get("P_w"), get("P_b")) if R else (None, None)
+    out = []
+    for seq in X:
+        h1, h2, since, pred, ys = np.zeros(n1), np.zeros(n2), 0, None, []
+        for t, x in enumerate(seq):
+            surprise = pred is None or np.abs(x - pred).max() > o["threshold"]
+            h1_new = np.tanh(A_ih @ x + A_hh @ h1 + A_ch @ h2 + A_b)
+            if surprise:
+                h2 = np.tanh(C_ih @ x + C_t * (o["stamps"] * since) + C_hh @ h2 + C_b)
+                since = 0
+            h1 = h1_new
+            since += 1
+            y = apply_readout(get, np.r_[h1, h2][None, None], o["readout"], O)[0, 0]
+            pred = (P_w[:I] @ h1 + P_b[:I]) if o["predict"] == "head" else y[:I]
+            ys.append(y)
+        out.append(ys)
+    return np.array(out)
+
+
 REFERENCES = {
     "elman": ref_elman, "jordan": ref_jordan, "frnn": ref_frnn, "lstm": ref_lstm,
     "gru": ref_gru, "indrnn": ref_indrnn, "ctrnn": ref_ctrnn, "mtrnn": ref_mtrnn,
@@ -720,6 +751,7 @@ REFERENCES = {
     "pixelrnn": ref_pixelrnn,
     "lsm": ref_lsm,
     "hrnn": ref_hrnn, "rmlp": ref_rmlp, "lrnn": ref_lrnn,
+    "history_compressor": ref_history_compressor,
 }
 
 
@@ -978,6 +1010,9 @@ VARIANTS = [
     ("hrnn", {"modules": 5, "readout": "sigmoid"}),                    # periods 1 to 16, T = 7
     ("rmlp", {"layers": (2, 3), "readout": "tanh"}),
     ("rmlp", {"layers": (1, 1, 1, 1, 1)}),
+    # thresholds where some inputs surprise and some do not (inputs in +-1.5)
+    ("history_compressor", {"threshold": 1.4, "sizes": (2, 3), "readout": "tanh"}),
+    ("history_compressor", {"threshold": 1.2, "collapse": True, "stamps": 0.7}),
 ]
 
 

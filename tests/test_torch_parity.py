@@ -171,6 +171,7 @@ VARIANT_CASES = [
     ("hrnn", {"modules": 2, "periods": (2, 3), "readout": "tanh"}),
     ("rmlp", {"layers": (3, 2), "readout": "sigmoid"}),
     ("lrnn", {"output_filters": True, "readout": "tanh", "zeros": 1, "poles": 2}),
+    ("history_compressor", {"threshold": 1.3, "collapse": True, "stamps": 0.5, "readout": "tanh"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -259,7 +260,8 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
-                                                          18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, -1)] \
+                                                          18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30,
+                                                          31)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 

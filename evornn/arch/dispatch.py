@@ -30,7 +30,8 @@ from .kernels import JIT, JIT_NO_CACHE, PLUGINS_VAR
 # index = kind; the order is that of `python -m evornn list`
 BUILTIN = ("elman", "jordan", "frnn", "lstm", "gru", "indrnn", "ctrnn", "mtrnn", "esn",
            "second_order", "dense", "ntm", "stack_rnn", "dnc", "hopfield", "bam", "seq2seq",
-           "recursive", "pixelrnn", "lsm", "hrnn", "rmlp", "lrnn")
+           "recursive", "pixelrnn", "lsm", "hrnn", "rmlp", "lrnn",
+           "history_compressor")
 
 
 def _load_plugin(spec: str):
