@@ -3,7 +3,8 @@ torch NTM, and the memory tasks' results by BPTT and evolution.
 
     python -m benchmarks.memory speed [--repeats 3] [--population 512] [--threads N]
     python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20] [--lr 0.003]
-    python -m benchmarks.memory evolve [--seeds 1,2,3,4,5] [--max-evals 300000]
+    python -m benchmarks.memory evolve [--seeds 1,2,3,4,5] [--max-evals 300000] [--hidden 9]
+        [--slots 12,22] [--sigma0 0.5,0.02] [--margin 0.25] [--restarts 0]
 
 speed: the issue's workload, P = 512 ntm genomes (LSTM controller of 100, memory 128 x 20,
 one read and one write head, shift 3), 9 inputs, 8 sigmoid outputs, B = 16 sequences of T =
@@ -22,14 +23,17 @@ evaluations used, and how far its best network copies (100 episodes at each leng
 
 evolve: the copy task by evolution alone, in two stages as Greve, Jacobsen and Risi (2016)
 began: copy-10 (lengths 1 to 10), then copy (1 to 20) from stage 1's best genome (--init).
-The network is EVOLVED: an ntm with a dense controller of 9 tanh units, memory 22 x 9 (one
-column more than the bits), one read and one write head, shift 3, sigmoid readout: 803
-genes. Each stage runs CMA-ES (pycma, popsize 64; sigma0 0.5, then 0.1; IPOP restarts, up to 9,
-when the median best of 100 generations is no better than of the 100 before) for up to
---max-evals evaluations through `python -m evornn run`, 20 fresh episodes a generation. For each seed:
-each stage's evaluations to solve, and how far the stage-2 champion copies (100 episodes at
-each length 10, 20, ..., 120), with its own memory of 22 slots and with the same genome on
-a memory of 128 (the genome does not depend on N).
+The network is EVOLVED: an ntm with a dense controller of --hidden 9 tanh units, memory
+--slots 12 x 9 in stage 1 and 22 x 9 in stage 2 (the genome does not depend on the slots),
+one read and one write head, shift 3, sigmoid readout: 803 genes. Each stage runs CMA-ES
+(pycma, full covariance, popsize 64; --sigma0 0.5, then 0.02) for up to --max-evals
+evaluations through `python -m evornn run`, 20 fresh episodes a generation, on the hinge
+fitness of --margin 0.25 (copy_task.make(margin=...); `--margin none`: minus the squared
+error); --restarts N adds IPOP restarts when the median best of 100 generations is no
+better than of the 100 before. For each seed: each stage's evaluations to solve, and how far
+the stage-2 champion copies (100 episodes at each length 10, 20, ..., 120) on the stage-2
+memory and with the same genome on a memory of 128. The earlier protocol (docs/problems.md):
+--slots 22,22 --sigma0 0.5,0.1 --margin none --restarts 9.
 """
 from __future__ import annotations
 
@@ -184,48 +188,82 @@ def bptt(args) -> None:
                   + " ".join(f"{100 * w:4.1f}%" for w in r["bits_wrong"].values()), flush=True)
 
 
-EVOLVED = ["--arch", "ntm", "--hidden", "9", "--arch-option", "controller=dense",
-           "--arch-option", "memory=22,9", "--arch-option", "readout=sigmoid",
-           "--optimizer", "cmaes", "--popsize", "64", "--option", "restarts=9",
-           "--option", "stagnation=100"]
-SIGMA0 = {"copy-10": 0.5, "copy": 0.1}      # stage 2 searches near stage 1's champion
+def evolved_args(hidden: int, slots: int, restarts: int) -> list[str]:
+    """The evolved network and optimizer, as `python -m evornn run` options."""
+    args = ["--arch", "ntm", "--hidden", str(hidden), "--arch-option", "controller=dense",
+            "--arch-option", f"memory={slots},9", "--arch-option", "readout=sigmoid",
+            "--optimizer", "cmaes", "--popsize", "64"]
+    return args + (["--option", f"restarts={restarts}", "--option", "stagnation=100"]
+                   if restarts else [])
 
 
-def evolve_stage(problem: str, seed: int, max_evals: int, out: str, init: Path | None) -> Path:
+STAGES = {"copy-10": (1, 10), "copy": (1, 20)}
+
+
+def problem_file(folder: str, problem: str, margin: float | None) -> str:
+    """A problem file for a stage: the registered problem, evolved on the hinge with margin."""
+    path = Path(folder) / f"{problem.replace('-', '_')}_stage.py"
+    path.write_text("from evornn.problems import copy_task\n"
+                    f"PROBLEM = copy_task.make({STAGES[problem]!r}, name={problem!r}, "
+                    f"margin={margin!r})\n")
+    return str(path)
+
+
+def evolve_stage(problem: str, seed: int, args, out: str, init: Path | None) -> Path:
     """One evolution stage through the CLI; its run directory."""
-    cmd = [sys.executable, "-m", "evornn", "run", problem, *EVOLVED, "--sigma0",
-           str(SIGMA0[problem]), "--max-evals",
-           str(max_evals), "--seed", str(seed), "--quiet", "--out", out]
-    subprocess.run(cmd + (["--init", str(init)] if init else []), check=False,
+    first = init is None
+    cmd = [sys.executable, "-m", "evornn", "run", problem_file(out, problem, args.margin),
+           *evolved_args(args.hidden, args.slots[0 if first else 1], args.restarts),
+           "--sigma0", str(args.sigma0[0 if first else 1]), "--max-evals", str(args.max_evals),
+           "--seed", str(seed), "--quiet", "--out", out]
+    subprocess.run(cmd + ([] if first else ["--init", str(init)]), check=False,
                    capture_output=True, text=True)
-    return max(Path(out).iterdir(), key=lambda d: d.stat().st_mtime)
+    return max((d for d in Path(out).iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
 
 
 def evolve(args) -> None:
     from evornn.problems import copy_task
-    print(f"copy-10 then copy, evolved: {' '.join(EVOLVED)}, --max-evals {args.max_evals} a stage; "
-          "copies to: the longest length with < 1% bits wrong, memory 22 / 128")
+    fit = "squared error" if args.margin is None else f"hinge {args.margin:g}"
+    print(f"copy-10 then copy, evolved: {' '.join(evolved_args(args.hidden, args.slots[0], 0))}"
+          f" ({args.slots[1]} slots in stage 2), restarts {args.restarts}, sigma0 {args.sigma0[0]:g} "
+          f"then {args.sigma0[1]:g}, fitness {fit}, "
+          f"--max-evals {args.max_evals} a stage; copies to: the longest length with < 1% bits "
+          "wrong, memory of stage 2 / 128")
     print(f"{'seed':>4} {'copy-10':>16} {'copy 1-20':>16} {'total':>9} {'s':>6} "
           f"{'copies to':>9}")
     for seed in (int(v) for v in args.seeds.split(",")):
         with tempfile.TemporaryDirectory() as out:
             t0, stages, init = time.perf_counter(), [], None
-            for problem in ("copy-10", "copy"):
-                d = evolve_stage(problem, seed, args.max_evals, out, init)
+            for problem in STAGES:
+                d = evolve_stage(problem, seed, args, out, init)
                 s = json.loads((d / "summary.json").read_text())
                 stages.append((bool(s.get("solved")), int(s.get("evaluations", 0))))
                 init = d
                 if not stages[-1][0]:
                     break
             seconds = time.perf_counter() - t0
-            net = evornn.load(init)
-            wide = evornn.Network("ntm", 9, 9, 8, controller="dense", memory=(128, 9),
-                                  readout="sigmoid")
-            reach = [copy_task.generalization(n, net.genome)["generalizes_to"] for n in (net, wide)]
+            best = evornn.load(init).genome
+            reach = [copy_task.generalization(evornn.Network(
+                "ntm", 9, args.hidden, 8, controller="dense", memory=(n, 9), readout="sigmoid"),
+                best)["generalizes_to"] for n in (args.slots[1], 128)]
         cells = [f"{'solved' if ok else 'not'} {n:>9,d}" for ok, n in stages]
         cells += ["-"] * (2 - len(cells))
         print(f"{seed:4d} {cells[0]:>16} {cells[1]:>16} {sum(n for _, n in stages):9,d} "
               f"{seconds:6.0f} {reach[0]:>4d} / {reach[1]:<3d}", flush=True)
+
+
+def _pair(kind):
+    def parse(text: str):
+        try:
+            a, b = (kind(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected two numbers A,B, got {text!r}") from None
+        return a, b
+    return parse
+
+
+def _margin(text: str) -> float | None:
+    return None if text == "none" else float(text)
 
 
 def main() -> None:
@@ -243,6 +281,14 @@ def main() -> None:
     ep = sub.add_parser("evolve", help="an evolved ntm on copy-10, then copy 1-20")
     ep.add_argument("--seeds", default="1,2,3,4,5")
     ep.add_argument("--max-evals", type=int, default=300_000, help="a stage's budget")
+    ep.add_argument("--hidden", type=int, default=9, help="dense controller units")
+    ep.add_argument("--slots", type=_pair(int), default=(12, 22),
+                    help="memory slots in stage 1, stage 2 (the genome does not depend on them)")
+    ep.add_argument("--sigma0", type=_pair(float), default=(0.5, 0.02), help="stage 1, stage 2")
+    ep.add_argument("--margin", type=_margin, default=0.25,
+                    help="the hinge's margin, or none: minus the squared error")
+    ep.add_argument("--restarts", type=int, default=0,
+                    help="IPOP restarts when 100 generations' median best stalls (0: none)")
     args = ap.parse_args()
     {"speed": speed, "bptt": bptt, "evolve": evolve}[args.what](args)
 

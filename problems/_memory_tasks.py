@@ -44,6 +44,14 @@ def fitness(Yhat: np.ndarray, Y: np.ndarray, S: np.ndarray) -> np.ndarray:
     return -(((Yhat - Y) ** 2) * weights(Y, S)).sum(axis=(-3, -2, -1))
 
 
+def hinge(Yhat: np.ndarray, Y: np.ndarray, S: np.ndarray, margin: float) -> np.ndarray:
+    """Minus the mean over the scored bits of max(0, margin - d) / margin, d the output's
+    distance from 0.5 on its target's side (negative when wrong): Yhat [P, n, T, O] -> [P].
+    0 when every bit is right by the margin; outputs of 0.5 everywhere score -1."""
+    d = np.where(Y > 0.5, Yhat - 0.5, 0.5 - Yhat)
+    return -(np.maximum(margin - d, 0.0) * weights(Y, S)).sum(axis=(-3, -2, -1)) / margin
+
+
 def bits_wrong(Yhat: np.ndarray, Y: np.ndarray, S: np.ndarray) -> np.ndarray:
     """[P, n]: how many scored bits of each episode are on the wrong side of 0.5."""
     return (((Yhat > 0.5) != (Y > 0.5)) & S[..., None]).sum(axis=(-2, -1))
@@ -51,13 +59,20 @@ def bits_wrong(Yhat: np.ndarray, Y: np.ndarray, S: np.ndarray) -> np.ndarray:
 
 def make_problem(name: str, description: str, draw: Callable, test_set: Callable, n_in: int,
                  n_out: int, batch: int, n_test: int, info: dict,
-                 generalization: Callable | None = None, **fields) -> Problem:
+                 generalization: Callable | None = None, margin: float | None = None,
+                 **fields) -> Problem:
     """A Problem whose fitness is minus the mean squared error on ``batch`` fresh episodes
-    a generation; solved when every bit of the ``n_test`` episodes of ``test_set(n)`` is
-    right. ``generalization(net, genome) -> dict`` adds figures to a solved champion's info."""
+    a generation (with ``margin``: ``hinge`` instead, for evolution; gradient training keeps
+    the squared error); solved when every bit of the ``n_test`` episodes of ``test_set(n)``
+    is right. ``generalization(net, genome) -> dict`` adds figures to a solved champion's
+    info."""
+    if margin is not None and not 0 < margin <= 0.5:
+        raise ValueError(f"{name}: margin must be a number in (0, 0.5] or None, got {margin!r}")
+
     def evaluate(net, genomes, seed) -> np.ndarray:
         X, Y, S = draw(batch, np.random.default_rng(seed))
-        return fitness(outputs(net, genomes, X), Y, S)
+        Yhat = outputs(net, genomes, X)
+        return fitness(Yhat, Y, S) if margin is None else hinge(Yhat, Y, S, margin)
 
     def data(seed):
         X, Y, S = draw(batch, np.random.default_rng(seed))

@@ -12,7 +12,10 @@ the same error (``batch``). The champion is solved when every bit of 1,000 held-
 episodes of training lengths is right (on its side of 0.5). A solved champion's info
 reports how it generalizes: ``generalizes_to`` is the longest L of 10, 20, ..., 120 up
 to which every tested length has fewer than 1% of its bits wrong (100 episodes each).
-``make(lengths=(1, 10))`` trains on shorter sequences (registered as ``copy-10``).
+``make(lengths=(1, 10))`` trains on shorter sequences (registered as ``copy-10``);
+``make(margin=m)`` evolves on a hinge instead of the squared error: minus the mean of
+max(0, m - d) / m over the recall bits, d an output's distance from 0.5 on its target's
+side, so that bits already right by m no longer count and the last wrong ones do.
 
 The file is copy_task.py: a module named copy would shadow the standard library's
 wherever this folder is on the import path.
@@ -67,8 +70,10 @@ def _reach(net, genome) -> dict:
 
 
 def make(lengths: tuple[int, int] = (1, 20), batch: int = 20, n_test: int = 1000,
-         name: str | None = None, **defaults):
-    """The copy task trained on lengths lo..hi; ``defaults`` override the Problem's fields."""
+         name: str | None = None, margin: float | None = None, **defaults):
+    """The copy task trained on lengths lo..hi; ``margin``: evolve on the hinge fitness
+    (_memory_tasks.hinge) instead of the squared error; ``defaults`` override the Problem's
+    fields."""
     lo, hi = lengths
     if not 1 <= lo <= hi:
         raise ValueError(f"copy: lengths must be (lo, hi) with 1 <= lo <= hi, got {lengths!r}")
@@ -86,7 +91,7 @@ def make(lengths: tuple[int, int] = (1, 20), batch: int = 20, n_test: int = 1000
         f"copy task (Graves 2014): recall {lo}-{hi} random 8-bit vectors after a delimiter; "
         f"solved when every bit of {n_test} test sequences is right; reports generalization "
         f"to length 120", draw, test_set, n_in=BITS + 1, n_out=BITS, batch=batch, n_test=n_test,
-        info={"lengths": [lo, hi]}, generalization=_reach, **fields)
+        info={"lengths": [lo, hi]}, generalization=_reach, margin=margin, **fields)
 
 
 PROBLEMS = [make(), make((1, 10))]

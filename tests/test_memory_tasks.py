@@ -77,6 +77,29 @@ def test_fitness_is_minus_the_mean_squared_error_over_scored_bits_and_bits_are_c
     np.testing.assert_array_equal(_memory_tasks.bits_wrong(one_off, Y, S), [[0, 1]])
 
 
+
+def test_the_hinge_fitness_scores_only_bits_inside_the_margin_and_is_a_problem_option():
+    X, Y, S = copy_task.episodes(np.array([2, 5]), np.random.default_rng(3))
+    sure = np.where(Y > 0.5, 0.8, 0.2)[None]                 # every bit right by 0.3
+    close = sure.copy()
+    close[0, 1, 7, 2] = 0.5 + (0.1 if Y[1, 7, 2] else -0.1)  # one right by 0.1 only
+    wrong = sure.copy()
+    wrong[0, 1, 7, 2] = 0.5 + (-0.1 if Y[1, 7, 2] else 0.1)  # one wrong by 0.1
+    f = _memory_tasks.hinge(np.concatenate([sure, close, wrong, 0.5 + 0 * sure]), Y, S, 0.25)
+    np.testing.assert_allclose(f, [0.0, -0.15 / 0.25 / 56, -0.35 / 0.25 / 56, -1.0])
+    prob = copy_task.make((1, 5), margin=0.25)
+    net = prob.network(n_hidden=4, options={"memory": (8, 9)})
+    G = net.genome + np.random.default_rng(1).standard_normal((3, net.n_params))
+    rng = np.random.default_rng(7)                           # the episodes evaluate draws
+    X, Y, S = copy_task.episodes(rng.integers(1, 6, size=20), rng)
+    Yhat = _memory_tasks.outputs(net, G, X)
+    np.testing.assert_allclose(prob.evaluate(net, G, 7), _memory_tasks.hinge(Yhat, Y, S, 0.25))
+    np.testing.assert_allclose(copy_task.make((1, 5)).evaluate(net, G, 7),
+                               _memory_tasks.fitness(Yhat, Y, S))
+    with pytest.raises(ValueError, match=r"copy-5: margin must be a number in \(0, 0.5\] or None, "
+                                         r"got 0.6"):
+        copy_task.make((1, 5), margin=0.6)
+
 def _oracle(wrong_from=None):
     """outputs() of a network that copies perfectly (every bit wrong from length wrong_from on)."""
     def outputs(net, genomes, X):
