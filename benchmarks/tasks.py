@@ -88,8 +88,9 @@ def genome_measures(X):
 
 
 def build(name, dim, **kw):
-    """evornn.optimizer(name, dim, ...), with GENOME_MEASURES for one that needs measures."""
-    if evornn.optim.needs_measures(name):
+    """evornn.optimizer(name, dim, ...), with GENOME_MEASURES as descriptors for a
+    quality-diversity optimizer (nsga2 without measures is a plain GA on the fitness)."""
+    if "descriptors" in evornn.optim.declared_options(name):
         kw = {"measures": GENOME_MEASURES, **kw}
     return evornn.optimizer(name, dim, **kw)
 
