@@ -160,21 +160,20 @@ class ProgressBar:
 
 
 class ArchiveFile:
-    """archive.npz after every generation, for an optimizer that keeps an archive
-    (map-elites, novelty: its ``archive_arrays()``): the elites' genomes, fitness and
-    descriptor values and the QD history, read by ``report`` and ``evornn.load(cell=...)``."""
+    """archive.npz of an optimizer that keeps an archive (map-elites, novelty: its
+    ``archive_arrays()``): the elites' genomes, fitness and descriptor values and the QD
+    history, read by ``report`` and ``evornn.load(cell=...)``; ``write`` is called with
+    each checkpoint."""
 
     def __init__(self, path: Path, optimizer):
         self.path, self.optimizer = path, optimizer
 
-    def on_generation(self, record: Record) -> None:
+    def write(self) -> None:
+        """The optimizer's archive as it is now, written atomically."""
         import io
         buf = io.BytesIO()
         np.savez(buf, **self.optimizer.archive_arrays())
         atomic_write(self.path, buf.getvalue())
-
-    def on_end(self, summary) -> None:
-        pass
 
 
 class FitnessPlot:

@@ -7,9 +7,9 @@ once a second, and after the last: listeners.Checkpoint), best.npz (the best net
 config and genome, loadable with ``evornn.load``; under ``--device`` the ideal genome, before
 programming, with the fitness its programmed copy scored; written with the checkpoint),
 for nsga2 front.npz, for map-elites and novelty archive.npz (``evornn.load(run_dir,
-cell=...)``) and, at the end, summary.json and fitness.png. ``run_loop(run_dir)``
-continues from the checkpoint to exactly the result an uninterrupted run with the same seed
-would have reached.
+cell=...)``; both written with the checkpoint) and, at the end, summary.json and
+fitness.png. ``run_loop(run_dir)`` continues from the checkpoint to exactly the result an
+uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
 
@@ -344,14 +344,19 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     evaluate = make_evaluator(cfg, prob, net)
     old = run_dir / OLD_CHECKPOINT
     best = BestFile(run_dir, cfg)
+    # best.npz, a QD archive and a front are written with each checkpoint (at most once a
+    # second): rewriting a 3,000-elite archive every generation took as long as the search
+    writers = [best.write]
+    if hasattr(opt, "archive_arrays"):
+        writers.append(_listeners.ArchiveFile(run_dir / ARCHIVE, opt).write)
+    if hasattr(opt, "front"):
+        writers.append(lambda: save_front(run_dir, opt))
     own = [MetricsCSV(run_dir / METRICS, kept),
            Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old)),
-                      before=best.write),
+                      before=lambda: [write() for write in writers]),
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
                                            f"{cfg.problem} {cfg.optimizer}")]),
            FitnessPlot(run_dir)]
-    if hasattr(opt, "archive_arrays"):
-        own.insert(2, _listeners.ArchiveFile(run_dir / ARCHIVE, opt))
     # --log's loggers see a generation before its checkpoint, as metrics.csv does (one that a
     # kill cuts off is run and logged again), and the end after fitness.png is drawn (MLflow
     # takes the run directory's files)
@@ -500,8 +505,6 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         opt.tell(G, f, values)
     else:
         opt.tell(G, f)
-    if hasattr(opt, "front"):
-        save_front(run_dir, opt)
     ok = np.isfinite(f)
     i = int(np.argmax(np.where(ok, f, -np.inf)))
     # a run that keeps a front or an archive spends its budget on it: once solved (tested
