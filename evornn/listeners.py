@@ -159,23 +159,6 @@ class ProgressBar:
         self.bar.close()
 
 
-class ArchiveFile:
-    """archive.npz of an optimizer that keeps an archive (map-elites, novelty: its
-    ``archive_arrays()``): the elites' genomes, fitness and descriptor values and the QD
-    history, read by ``report`` and ``evornn.load(cell=...)``; ``write`` is called with
-    each checkpoint."""
-
-    def __init__(self, path: Path, optimizer):
-        self.path, self.optimizer = path, optimizer
-
-    def write(self) -> None:
-        """The optimizer's archive as it is now, written atomically."""
-        import io
-        buf = io.BytesIO()
-        np.savez(buf, **self.optimizer.archive_arrays())
-        atomic_write(self.path, buf.getvalue())
-
-
 class FitnessPlot:
     """fitness.png when the run finishes; a failed plot is a warning, never a failed run."""
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import listeners as _listeners
 from . import safe_pickle, statefile
 from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
@@ -210,6 +209,15 @@ def read_best(run_dir: Path) -> tuple[np.ndarray, float, "RunConfig"]:
     return g, fitness, cfg
 
 
+def save_archive(run_dir: Path, opt) -> None:
+    """archive.npz: the optimizer's archive_arrays() (map-elites, novelty: the elites'
+    genomes, fitness and descriptor values, the QD history), read by ``report`` and
+    ``evornn.load(cell=...)``."""
+    buf = io.BytesIO()
+    np.savez(buf, **opt.archive_arrays())
+    atomic_write(run_dir / ARCHIVE, buf.getvalue())
+
+
 def save_front(run_dir: Path, opt) -> None:
     """front.npz: the optimizer's front() (genomes, objectives) and the objectives' names."""
     X, F = opt.front()
@@ -348,7 +356,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     # second): rewriting a 3,000-elite archive every generation took as long as the search
     writers = [best.write]
     if hasattr(opt, "archive_arrays"):
-        writers.append(_listeners.ArchiveFile(run_dir / ARCHIVE, opt).write)
+        writers.append(lambda: save_archive(run_dir, opt))
     if hasattr(opt, "front"):
         writers.append(lambda: save_front(run_dir, opt))
     own = [MetricsCSV(run_dir / METRICS, kept),

@@ -60,27 +60,11 @@ def start():
 
 
 @njit(**EXACT)
-def episode(kind, w, cfg, fixed, netstate, steps, dt):
-    """Distance the body travels in ``steps`` steps from rest, leg forward, foot up."""
-    leg = start()
-    x = np.empty((1, 1))
-    y = np.empty((1, int(cfg[3])))
-    netstate[:] = 0.0
-    for _ in range(steps):
-        x[0, 0] = leg[4] * 5.0 / _leg.FORWARD_LIMIT
-        step_any(kind, w, cfg, fixed, netstate, x, y)
-        if not (math.isfinite(y[0, FOOT]) and math.isfinite(y[0, BACKWARD])
-                and math.isfinite(y[0, FORWARD])):
-            return np.nan
-        body_step(leg, y[0, FOOT], y[0, BACKWARD], y[0, FORWARD], dt)
-    return leg[0]
-
-
-@njit(**EXACT)
-def episode_measured(kind, w, cfg, fixed, netstate, steps, dt, row):
-    """``episode`` with its measures: row = (distance, distance / duration, minus the mean
-    over the steps of the squared motor rates' sum); NaN throughout for a network that
-    diverges. The fitness-only episode stays as it was, so its results are unchanged."""
+def episode(kind, w, cfg, fixed, netstate, steps, dt, row):
+    """``steps`` steps from rest, leg forward, foot up: row = (distance travelled, distance /
+    duration, minus the mean over the steps of the squared motor rates' sum); NaN throughout
+    for a network that diverges. The energy's sum does not touch the body, so the distance
+    is the fitness whether or not the measures are asked for."""
     leg = start()
     x = np.empty((1, 1))
     y = np.empty((1, int(cfg[3])))
@@ -101,28 +85,15 @@ def episode_measured(kind, w, cfg, fixed, netstate, steps, dt, row):
 
 
 @per_kind
-def _measured_chunk(kind):
-    """The population loop with measures for the family ``kind``."""
-    @njit(nogil=True, **EXACT)
-    def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
-        w = np.empty(n_packed)
-        netstate = np.empty(n_state + 1)
-        for p in range(lo, hi):
-            pack_any(kind, G[p], cfg, fixed, w)
-            episode_measured(kind, w, cfg, fixed, netstate, steps, dt, out[p])
-    return chunk
-
-
-@per_kind
 def _chunk(kind):
-    """The population loop for the family ``kind``."""
+    """The population loop for the family ``kind``: each genome's episode row."""
     @njit(nogil=True, **EXACT)
     def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, steps, dt, out):
         w = np.empty(n_packed)
         netstate = np.empty(n_state + 1)
         for p in range(lo, hi):
             pack_any(kind, G[p], cfg, fixed, w)
-            out[p] = episode(kind, w, cfg, fixed, netstate, steps, dt)
+            episode(kind, w, cfg, fixed, netstate, steps, dt, out[p])
     return chunk
 
 
@@ -134,13 +105,11 @@ def evaluate(net, genomes, seed=None, measures: bool = False):
     G = net.check_genomes(genomes).astype(np.float64)
     args = (G, lay.cfg, lay.fixed_as(np.float64), max(lay.n_packed, 1), lay.n_state, _leg.STEPS,
             _leg.DT)
+    rows = np.empty((len(G), 3))
+    run_chunks(_chunk(lay.kind), len(G), *args, rows)
     if measures:
-        rows = np.empty((len(G), 3))
-        run_chunks(_measured_chunk(lay.kind), len(G), *args, rows)
         return rows[:, 0].copy(), rows[:, 1:].copy()
-    out = np.empty(len(G))
-    run_chunks(_chunk(lay.kind), len(G), *args, out)
-    return out
+    return rows[:, 0].copy()
 
 
 def trace(net, genome) -> dict:
