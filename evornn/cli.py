@@ -334,23 +334,45 @@ def _run_dir(path: str):
     return d
 
 
+def parse_cell(text: str):
+    """--cell: grid coordinates 'I,J,...' as a tuple, or an elite's number 'N' as an int."""
+    try:
+        parts = [int(p) for p in text.split(",") if p.strip()] if text.strip() else []
+    except ValueError:
+        parts = []
+    if not parts:
+        raise UsageError(f"--cell {text!r}: give grid coordinates I,J (one integer a descriptor, "
+                         "e.g. 3,4; a one-descriptor grid: 3,) or an elite's number N")
+    return tuple(parts) if "," in text else parts[0]
+
+
 def eval_run(args) -> int:
-    """Replay a run's best network and run the problem's success test on it."""
+    """Replay a run's best network, or with --cell an elite of its archive, and run the
+    problem's success test on it."""
     from evornn.report import replay
     from evornn.run import BEST
     d = _run_dir(args.run_dir)
     if not (d / BEST).exists():
         raise UsageError(f"{d} holds no {BEST} yet: no generation has finished")
     from evornn.run import DamagedRunError
+    cell, what = None, "the best network"
+    if args.cell is not None:
+        from evornn.run import archive_genome
+        cell = parse_cell(args.cell)
+        try:
+            archive_genome(d, cell)         # an empty or out-of-range cell: refused before work
+        except (ValueError, DamagedRunError) as e:
+            raise UsageError(str(e)) from None
+        what = f"the elite in cell {cell}" if isinstance(cell, tuple) else f"archived elite {cell}"
     try:
-        r = replay(d)
+        r = replay(d, cell=cell)
     except DamagedRunError as e:
         raise UsageError(str(e)) from None
     except RuntimeError as e:            # e.g. a cupy run replayed where there is no GPU
         raise UsageError(f"{d}: {e}") from None
     verdict = "passes" if r["solved"] else "does not pass"
     extra = "".join(f", {k} {v}" for k, v in r.items() if k not in ("problem", "fitness", "solved"))
-    print(f"{r['problem']}: the best network of {d} has fitness {r['fitness']:.6g} and {verdict} "
+    print(f"{r['problem']}: {what} of {d} has fitness {r['fitness']:.6g} and {verdict} "
           f"the success test{extra}")
     from evornn.run import load
     print(_io_line(load(d)))
@@ -573,8 +595,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--first-seed", type=int, default=0, help="the first run's seed (default 0)")
     add_flags(c, "compare")
     c.set_defaults(func=compare)
-    e = sub.add_parser("eval", help="replay a run's best network and test it")
+    e = sub.add_parser("eval", help="replay a run's best network (or an archive's elite) and test it")
     e.add_argument("run_dir")
+    e.add_argument("--cell", metavar="I,J",
+                   help="a map-elites or novelty run: the elite in grid cell I,J (one integer "
+                        "per descriptor) or the archive's elite number N, instead of the best")
     e.set_defaults(func=eval_run)
     rp = sub.add_parser("report", help="a run's fitness plot and summary")
     rp.add_argument("run_dir")

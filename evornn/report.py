@@ -10,8 +10,9 @@ import numpy as np
 from .listeners import PLOT, plot_fitness, read_metrics  # noqa: F401 (drawn by a run's listener)
 
 
-def replay(run_dir) -> dict:
-    """Evaluate the run's best network again and run the problem's success test on it."""
+def replay(run_dir, cell=None) -> dict:
+    """Evaluate the run's best network (with ``cell``, that elite of its archive, as
+    ``evornn.load``) again and run the problem's success test on it."""
     from .backends import compute_module, use_backend
     from .population import computing
     from .problem import get_problem
@@ -20,7 +21,7 @@ def replay(run_dir) -> dict:
     cfg = RunConfig(**json.loads((d / CONFIG).read_text()))
     use_backend(cfg.backend, cfg.workers)
     prob = get_problem(cfg.problem)
-    net = load(d)
+    net = load(d, cell=cell)
     g = net.genome
     with computing(compute_module(cfg.backend)):
         f = float(np.asarray(prob.evaluate(net, g[None], (cfg.seed, 0)))[0])

@@ -295,6 +295,10 @@ def archive_genome(run_dir, cell) -> np.ndarray:
         raise ValueError(f"cell={cell!r}: give {len(dims)} integer coordinates (a grid of "
                          f"{' x '.join(map(str, dims))} over {', '.join(a['descriptors'])}) or "
                          f"the elite's number (0 .. {n - 1})")
+    if ((c < 0) | (c >= dims)).any():
+        raise ValueError(f"cell={tuple(int(x) for x in c)} is outside the grid of "
+                         f"{' x '.join(map(str, dims))} over {', '.join(a['descriptors'])} "
+                         f"(the coordinates run from 0 to {', '.join(str(int(x) - 1) for x in dims)})")
     hit = np.flatnonzero((a["cells"] == c).all(axis=1))
     if not hit.size:
         raise ValueError(f"cell={tuple(int(x) for x in c)} holds no elite; {n} of the "

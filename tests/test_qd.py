@@ -200,3 +200,33 @@ def test_catch_measures_the_final_offset_and_speed():
             assert list(prob.measures) == ["circle_offset", "diamond_offset", "velocity"]
             np.testing.assert_allclose(f, (1 - v[:, 0] / 50 + v[:, 1] / 50) / 2, rtol=1e-12)
         assert (v[:, -1] >= 0).all() and (v[:, -1] <= 5).all() and v[:, -1].max() > 0
+
+
+def test_eval_cell_replays_an_archived_elite_and_refuses_a_cell_it_cannot(toy, tmp_path, capsys):
+    from evornn import cli
+    cfg = RunConfig(problem=toy, arch="elman", hidden=2, optimizer="map-elites", popsize=10,
+                    sigma0=1.0, max_evals=60, seed=4, options={"cells": 6})
+    d, _ = start(cfg, root=tmp_path / "a", quiet=True)
+    a = read_archive(d)
+    i = int(np.argmax(a["fitness"]))
+    cell = ",".join(str(int(c)) for c in a["cells"][i])
+    assert cli.main(["eval", str(d), "--cell", cell]) == 1          # replayed, not solved
+    out = capsys.readouterr().out
+    assert f"the elite in cell ({cell.replace(',', ', ')}) of {d} has fitness {a['fitness'][i]:.6g}" in out
+    assert cli.main(["eval", str(d), "--cell", "2"]) == 1
+    assert f"archived elite 2 of {d} has fitness {a['fitness'][2]:.6g}" in capsys.readouterr().out
+    empty = next(c for c in np.ndindex(6, 6) if not (a["cells"] == c).all(axis=1).any())
+    n = len(a["fitness"])
+    for arg, message in [(",".join(map(str, empty)), f"cell={empty} holds no elite; {n} of the 36 cells do"),
+                         ("6,0", "cell=(6, 0) is outside the grid of 6 x 6 over a, b (the coordinates "
+                                 "run from 0 to 5, 5)"),
+                         (str(n), f"cell={n}: the archive holds elites 0 .. {n - 1}"),
+                         ("a,b", "--cell 'a,b': give grid coordinates I,J")]:
+        assert cli.main(["eval", str(d), "--cell", arg]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    cfg = RunConfig(problem=toy, arch="elman", hidden=2, optimizer="xnes", popsize=10,
+                    sigma0=1.0, max_evals=20, seed=4)
+    plain, _ = start(cfg, root=tmp_path / "b", quiet=True)
+    assert cli.main(["eval", str(plain), "--cell", "0,0"]) == 2
+    assert "holds no archive.npz: only map-elites and novelty runs keep an archive" in capsys.readouterr().err
