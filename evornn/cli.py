@@ -396,7 +396,7 @@ def report(args) -> int:
     png = plot_fitness(d)
     from evornn.draw import save_drawing
     from evornn.report import plot_traces
-    from evornn.run import ARCHIVE, BEST, DamagedRunError, load
+    from evornn.run import ARCHIVE, BEST, DamagedRunError, load, read_config
     try:
         extra = plot_traces(d) if (d / BEST).exists() else []
         if (d / BEST).exists():
@@ -404,9 +404,15 @@ def report(args) -> int:
         if (d / ARCHIVE).exists():
             from evornn.report import plot_archive
             extra += plot_archive(d)
+        gif_line = None
+        problem = read_config(d).problem
+        if (d / BEST).exists() and problem.startswith("gym:"):
+            from evornn.gym_gif import champion_gif
+            gif, gif_line = champion_gif(d, load(d), problem[len("gym:"):])
+            extra += [gif] if gif is not None else []
     except DamagedRunError as e:         # the plot is drawn; the pictures need the network
         print(f"warning: {e}: no pictures of the best network", file=sys.stderr)
-        extra = []
+        extra, gif_line = [], None
     from evornn.run import FRONT
     if (d / FRONT).exists():
         from evornn.report import plot_front
@@ -418,6 +424,8 @@ def report(args) -> int:
         print(f"{d}: unfinished (resume it with python -m evornn resume {d})")
     if (d / FRONT).exists():
         print(line)
+    if gif_line is not None:
+        print(gif_line)
     print(f"fitness plot: {png}")
     for f in extra:
         print(f"picture: {f}")
