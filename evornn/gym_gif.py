@@ -64,7 +64,7 @@ def episode(env_id: str, net, genome: np.ndarray, seed: int, max_frames: int = 0
     import gymnasium as gym
     if max_frames:
         headless_gl()
-    env = gym.make(env_id, render_mode="rgb_array" if max_frames else None)
+    env = _render_env(env_id) if max_frames else gym.make(env_id)
     limit = env.spec.max_episode_steps or 1000
     every = max(1, math.ceil(limit / max_frames)) if max_frames else 0
     act = policy(env_id, net, genome)
@@ -83,6 +83,23 @@ def episode(env_id: str, net, genome: np.ndarray, seed: int, max_frames: int = 0
     finally:
         env.close()
     return total, frames
+
+
+def _render_env(env_id: str):
+    """The environment rendering rgb_array; MuJoCo's walkers through their 'track' camera,
+    which follows the body (the default free camera stays put and the body runs out of it)."""
+    import gymnasium as gym
+    try:
+        env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
+    except Exception:                     # not a MuJoCo environment: no camera_name
+        return gym.make(env_id, render_mode="rgb_array")
+    try:
+        env.reset(seed=0)
+        env.render()
+        return env
+    except Exception:                     # a MuJoCo environment without a 'track' camera
+        env.close()
+        return gym.make(env_id, render_mode="rgb_array")
 
 
 def _shrink(frame, width: int) -> np.ndarray:
