@@ -46,3 +46,17 @@ def test_report_draws_the_champions_episode_into_a_small_gif(tmp_path, capsys, m
         "no episode.gif: gym:CartPole-v1 could not render rgb_array frames here (RuntimeError: "
         "Could not initialize an OpenGL context) (MuJoCo renders offscreen with MUJOCO_GL=egl "
         "or osmesa and their libraries)"))
+
+
+def test_mujoco_gl_is_egl_on_a_headless_linux_unless_chosen(monkeypatch):
+    from evornn import gym_gif
+    monkeypatch.setattr(gym_gif.sys, "platform", "linux")
+    for display, chosen, want in [(None, None, "egl"), (None, "osmesa", "osmesa"), (":0", None, None)]:
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        for var, value in (("DISPLAY", display), ("MUJOCO_GL", chosen)):
+            if value is None:
+                monkeypatch.delenv(var, raising=False)
+            else:
+                monkeypatch.setenv(var, value)
+        gym_gif.headless_gl()
+        assert gym_gif.os.environ.get("MUJOCO_GL") == want
