@@ -222,7 +222,7 @@ def pictures(tr: dict, run_dir) -> list:
 
 
 PROBLEM = Problem("maze", "deceptive maze: a wheeled robot (rangefinders, goal radar) must reach a "
-                  "goal behind a wall; fitness minus the final distance", n_in=N_IN, n_out=2,
+                  "goal behind three walls; fitness minus the final distance", n_in=N_IN, n_out=2,
                   evaluate=evaluate, solved=_solved, arch="elman", n_hidden=5,
                   arch_options={"readout": "tanh"}, optimizer="xnes", popsize=20, sigma0=1.0,
                   max_evals=20_000, trace=trace, pictures=pictures, check=_layer,
