@@ -29,7 +29,7 @@ import numpy as np
 from . import safe_pickle, statefile
 from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
-from .optim.xp import host
+from .optim.xp import host, on_device
 from .population import computing
 from .run_options import RUN_OPTIONS
 
@@ -525,8 +525,12 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     except ClusterLost as e:                 # Ray itself, not the problem
         raise RunLostCluster(run_dir, str(e)) from e
     except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
+        hint = ""
+        if on_device(G) and isinstance(e, TypeError):    # CuPy refuses implicit host copies
+            hint = ("; it takes its genomes on the host (not only through population_forward): "
+                    "run it with --population host")
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation raised "
-                                  f"{type(e).__name__}: {e}") from e
+                                  f"{type(e).__name__}: {e}{hint}") from e
     if f.shape != (len(G),):
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation returned fitness of "
                                   f"shape {f.shape}; expected ({len(G)},), one float a genome")
