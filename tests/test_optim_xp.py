@@ -202,3 +202,16 @@ def test_the_array_path_takes_device_genomes_as_they_are():
     G[4, 9] = np.nan
     with pytest.raises(ValueError, match="genome 4 has a non-finite weight \\(nan\\) at gene 9"):
         population_forward_array(net, cupy.asarray(G), X, cupy)
+
+
+@pytest.mark.gpu
+@gpu
+def test_a_cupy_run_with_its_population_on_the_device_checkpoints_host_arrays(tmp_path):
+    from evornn import statefile
+    from evornn.run import CHECKPOINT, RunConfig, start
+    cfg = RunConfig("adding", "gru", 4, "snes", 64, 0.5, 3 * 64, 0, backend="cupy",
+                    population="device")
+    d, summary = start(cfg, tmp_path, quiet=True)
+    assert summary["evaluations"] == 3 * 64 and np.isfinite(summary["best_fitness"])
+    saved = statefile.loads((d / CHECKPOINT).read_bytes())["optimizer"]
+    assert isinstance(saved["mean"], np.ndarray) and isinstance(saved["sigma"], np.ndarray)
