@@ -132,12 +132,21 @@ class OpenAIES(Optimizer):
         if self.xp is np:
             self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
             return self.population_from_seeds(self._seeds)
-        self._seeds = np.array([self._device_key()], dtype=np.int64)
+        self._seeds = np.array([self._device_key()], dtype=np.uint64)      # uint64: a key
         E = self.sigma * self._eps(self._seeds)
         X = self.xp.empty((self.popsize, self.dim))
         X[0::2] = self.mean + E
         X[1::2] = self.mean - E
         return X
+
+    def _import(self, key, value):
+        if key == "_seeds" and value is not None and \
+                (np.asarray(value).dtype == np.uint64) != (self.xp is not np):
+            where = "a device" if self.xp is np else "the host"
+            raise ValueError(f"this es state dict was taken between ask and tell on {where}: its "
+                             "pending perturbations are seeds of that stream; load it into an "
+                             "optimizer with the same xp, or take it after tell")
+        return super()._import(key, value)
 
     def _tell(self, X, f, failed):
         o = self.options
