@@ -219,3 +219,13 @@ def test_a_cupy_run_with_its_population_on_the_device_checkpoints_host_arrays(tm
     assert summary["evaluations"] == 3 * 64 and np.isfinite(summary["best_fitness"])
     saved = statefile.loads((d / CHECKPOINT).read_bytes())["optimizer"]
     assert isinstance(saved["mean"], np.ndarray) and isinstance(saved["sigma"], np.ndarray)
+
+
+@pytest.mark.skipif(GPU is not None, reason="a GPU machine runs the benchmark itself")
+def test_the_gpu_benchmark_without_cupy_says_so_in_one_line(monkeypatch):
+    from benchmarks import gpu
+    monkeypatch.setattr("sys.argv", ["gpu", "--loop"])
+    with pytest.raises(SystemExit) as e:
+        gpu.main()
+    msg = str(e.value.code)
+    assert msg.startswith("error: the cupy backend needs CuPy and a CUDA GPU") and "\n" not in msg
