@@ -1,6 +1,7 @@
 """Genome-timesteps per second of the array path on a GPU (CuPy) against the numba CPU kernels.
 
     python -m benchmarks.gpu [--populations 512,16384] [--archs lstm,elman,ctrnn] [--xp cupy]
+    python -m benchmarks.gpu --loop [--populations 16384] [--optimizers snes,es]
 
 Workload: the foundation benchmark's (benchmarks/forward.py): I = 4, H = 32 (CTRNN 16
 neurons, Euler), O = 2, B = 16 sequences, T = 200 steps, float32, at each population
@@ -12,6 +13,13 @@ median of --repeats after a warm-up call at full size (kernels compiled, memory 
 GPU timings end with a device synchronize; "+to host" also copies the outputs back, as the
 cupy backend does for a problem's fitness. max|diff| compares the array path with the
 numba kernels over the first 10 steps (random networks at H = 32 are chaotic later).
+
+--loop times whole generations of the LSTM workload instead: ask, the forward pass of the
+population, a fitness on the device (the last step's squared error), tell; with the
+optimizer's population on the host (drawn there, uploaded each generation, as under
+--population host) and on the device (xp=cupy, as under --population device). Seconds a
+generation, median of --repeats after a warm-up generation, ending with a synchronize.
+Without CuPy or a GPU the script says so in one line (--xp numpy runs it on the CPU).
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ import evornn
 from evornn import arrays
 from evornn.arch import array_ops
 from evornn.arrays import array_module, population_forward_array
+from evornn.optim.xp import host
 from evornn.threads import threads
 
 from .forward import torch_cell
@@ -74,22 +83,62 @@ def torch_cuda(arch, net, G, X):
     return run, torch.cuda.synchronize
 
 
+def loop(xp, name: str, P: int, repeats: int, sync) -> None:
+    """One line: seconds a generation of optimizer name at population P on the LSTM workload,
+    population on the host against on the device."""
+    net = evornn.Network("lstm", I, HIDDEN["lstm"], O, seed=1)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((B, T, I)).astype(np.float32)
+    target = xp.asarray(rng.uniform(-1, 1, B).astype(np.float32))
+    secs = {}
+    for where in ("host", "device"):
+        opt = evornn.optimizer(name, net.n_params, seed=0, popsize=P, sigma0=0.1, x0=net.genome,
+                               xp=np if where == "host" else xp)
+
+        def generation(opt=opt):
+            G = opt.ask()
+            Y = population_forward_array(net, G, X, xp)          # host genomes cross here
+            opt.tell(G, host(-((Y[:, :, -1, 0] - target) ** 2).mean(1)))
+        secs[where] = timed(generation, repeats, sync)[0]
+        del opt, generation
+        if hasattr(xp, "get_default_memory_pool"):
+            xp.get_default_memory_pool().free_all_blocks()
+    mb = P * net.n_params * 8 / 1e6
+    print(f"{name:6} {P:6d} {net.n_params:6d} {mb:10.0f} {secs['host']:9.3f} {secs['device']:9.3f} "
+          f"{secs['host'] / secs['device']:7.2f}x", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--populations", default="512,16384")
+    ap.add_argument("--populations", default=None, help="default 512,16384 (--loop: 16384)")
     ap.add_argument("--archs", default="lstm,elman,ctrnn")
     ap.add_argument("--xp", default="cupy", choices=["cupy", "numpy"])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--no-fuse", action="store_true", help="one kernel per array operation")
+    ap.add_argument("--loop", action="store_true", help="whole generations: the optimizer's "
+                    "population on the host against on the device")
+    ap.add_argument("--optimizers", default="snes", help="with --loop: snes, es or cmaes (xnes: "
+                    "an eigendecomposition of 4,802 x 4,802 a generation)")
     args = ap.parse_args()
     array_ops.FUSE = not args.no_fuse
-    xp = array_module(args.xp)
+    try:
+        xp = array_module(args.xp)
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e} (--xp numpy runs this on the CPU)") from None
     sync = xp.cuda.Device().synchronize if args.xp == "cupy" else (lambda: None)
     dt = np.dtype(args.dtype)
     if args.xp == "cupy":
         props = xp.cuda.runtime.getDeviceProperties(0)
         print(f"GPU: {props['name'].decode()}; CuPy {xp.__version__}")
+    if args.loop:
+        print(f"LSTM I={I} H={HIDDEN['lstm']} O={O} B={B} T={T} float32 in {args.xp}; seconds a "
+              f"generation (ask, forward, fitness, tell), median of {args.repeats}")
+        print(f"{'opt':6} {'P':>6} {'D':>6} {'MB/gen':>10} {'host pop':>9} {'device':>9} {'speedup':>8}")
+        for name in args.optimizers.split(","):
+            for P in map(int, (args.populations or "16384").split(",")):
+                loop(xp, name, P, args.repeats, sync)
+        return
     print(f"I={I} O={O} B={B} T={T} {dt.name}; numba on {threads()} threads; "
           f"M genome-timesteps/s, median of {args.repeats}; outputs stay on the device")
     print(f"{'arch':6} {'P':>6} {'numba cpu':>10} {args.xp:>10} {'+to host':>9} {'torch gpu':>10} "
@@ -98,7 +147,7 @@ def main() -> None:
     for arch in args.archs.split(","):
         net = evornn.Network(arch, I, HIDDEN[arch], O, seed=1)
         X = rng.standard_normal((B, T, I)).astype(dt)
-        for P in map(int, args.populations.split(",")):
+        for P in map(int, (args.populations or "512,16384").split(",")):
             G = (net.genome + 0.5 * rng.standard_normal((P, net.n_params))).astype(dt)
             work = P * B * T / 1e6
             t_nb, y_nb = timed(lambda: evornn.population_forward(net, G, X), args.repeats)

@@ -46,6 +46,22 @@ def to_host(Y) -> np.ndarray:
     return Y.get(out=cupyx.empty_pinned(Y.shape, Y.dtype))
 
 
+def device_genomes(net, G, xp):
+    """Genomes already on the device, checked as ``Network.check_genomes`` checks host ones,
+    without copying them to the host (one number comes back: whether all are finite)."""
+    if G.dtype.kind != "f":
+        raise ValueError(f"genomes must be float32 or float64, got dtype {G.dtype}")
+    if G.ndim == 1:
+        G = G[None]
+    if G.ndim != 2 or G.shape[1] != net.n_params or G.shape[0] == 0:
+        net.check_genomes(np.empty(G.shape, G.dtype))            # its message names the layout
+    if not bool(xp.isfinite(G).all()):
+        p, d = (int(v) for v in xp.argwhere(~xp.isfinite(G))[0])
+        raise ValueError(f"genome {p} has a non-finite weight ({float(G[p, d])}) at gene {d} "
+                         f"({net._gene_name(d)})")
+    return G
+
+
 def population_forward_array(net, genomes, inputs, xp=np):
     """outputs[P, B, T, O] like ``evornn.population_forward``, as batched array operations in
     the array module xp (numpy, or cupy on a GPU). Families: ARRAY_FAMILIES, stacked and
@@ -55,7 +71,10 @@ def population_forward_array(net, genomes, inputs, xp=np):
         raise ValueError(f"the array path does not cover the {bad[0]} family yet; it covers "
                          f"{', '.join(ARRAY_FAMILIES)} (stacked and bidirectional too)")
     X = net.check_inputs(inputs, batched=True)
-    G = xp.asarray(net.check_genomes(genomes).astype(X.dtype, copy=False))
+    if type(genomes).__module__.startswith("cupy"):      # an optimizer's device population
+        G = device_genomes(net, genomes, xp).astype(X.dtype, copy=False)
+    else:
+        G = xp.asarray(net.check_genomes(genomes).astype(X.dtype, copy=False))
     Y = xp.asarray(X)[None]                                    # [1, B, T, I]
     if net.bidirectional:                          # (fwd, bwd) pairs, then the top readout
         for fwd, bwd in zip(net.layers[:-1:2], net.layers[1:-1:2]):

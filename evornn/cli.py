@@ -162,6 +162,11 @@ def _make_config(opts: dict):
                                                 if f.name in full})
     if cfg.address and cfg.backend != "ray":
         raise UsageError(f"--address joins a Ray cluster: it needs --backend ray, not {cfg.backend!r}")
+    from evornn.run import population_module
+    try:
+        population_module(cfg)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return cfg, prob
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from . import safe_pickle, statefile
 from .backends import BACKENDS, ClusterLost, compute_module, make_evaluator, use_backend  # noqa: F401
 from .listeners import Checkpoint, FitnessPlot, MetricsCSV, ProgressBar, Record, atomic_write, previous
+from .optim.xp import host, on_device
 from .population import computing
 from .run_options import RUN_OPTIONS
 
@@ -60,6 +61,7 @@ class RunConfig:
     generations: int | None = _default("generations")
     target: float | None = _default("target")
     backend: str = _default("backend")
+    population: str = _default("population")
     workers: int | None = _default("workers")
     address: str | None = _default("address")
     init: str | None = _default("init")
@@ -95,8 +97,26 @@ def _setup(cfg: RunConfig):
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
     x0 = init_genome(cfg.init, net) if cfg.init else None
     opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0,
-                            cfg.options)
+                            cfg.options, xp=population_module(cfg))
     return prob, net, opt
+
+
+def population_module(cfg: RunConfig) -> str | None:
+    """'cupy' where the run keeps its population on the GPU (``--population device``), else
+    None; a one-line ValueError for a run that cannot."""
+    if getattr(cfg, "population", "host") != "device":
+        return None
+    from .optim.base import device_optimizers
+    if cfg.backend != "cupy":
+        raise ValueError(f"--population device keeps the population on the GPU: it needs "
+                         f"--backend cupy, not {cfg.backend!r}")
+    if cfg.optimizer not in device_optimizers():
+        raise ValueError(f"--population device: optimizer {cfg.optimizer!r} keeps its population "
+                         f"on the host; the device takes {', '.join(device_optimizers())}")
+    if getattr(cfg, "device", None) is not None:
+        raise ValueError("--population device does not combine with --device: the device model "
+                         "programs the genomes on the host")
+    return "cupy"
 
 
 def _device(cfg: RunConfig):
@@ -133,11 +153,12 @@ def start_genome(prob, net) -> np.ndarray:
 
 
 def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None,
-                      options=None):
+                      options=None, xp=None):
     """The optimizer as a run of this problem sets it up: x0 (--init), else the problem's
     ``x0`` (its function's genome, or its choice); bounds
     and, for its own default optimizer, its options (``options`` override them). A gradient
-    method (bptt, rtrl) trains the network itself from x0 or its initialization."""
+    method (bptt, rtrl) trains the network itself from x0 or its initialization. ``xp``:
+    the array module of an evolutionary optimizer's population (None: NumPy)."""
     import evornn
     opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
     if x0 is None and callable(prob.x0):
@@ -156,7 +177,7 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
                 opts[key] = tuple(getattr(prob, key))
     return evornn.optimizer(name, net.n_params, seed=seed, popsize=popsize,
                             sigma0=sigma0 or prob.sigma0, bounds=net.bounds(), x0=x0,
-                            measures=measures, **opts)
+                            measures=measures, **({"xp": xp} if xp is not None else {}), **opts)
 
 
 def problem_measures(prob, optimizer_name: str) -> dict:
@@ -185,7 +206,7 @@ class BestFile:
         self.run_dir, self.cfg, self.pending = run_dir, cfg, None
 
     def keep(self, genome: np.ndarray, fitness: float) -> None:
-        self.pending = (np.array(genome), float(fitness))
+        self.pending = (np.array(host(genome)), float(fitness))
 
     def write(self) -> None:
         if self.pending is not None:
@@ -508,8 +529,12 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     except ClusterLost as e:                 # Ray itself, not the problem
         raise RunLostCluster(run_dir, str(e)) from e
     except Exception as e:                   # a crashed simulator, a lost worker's retries, a bug
+        hint = ""
+        if on_device(G) and isinstance(e, TypeError):    # CuPy refuses implicit host copies
+            hint = ("; it takes its genomes on the host (not only through population_forward): "
+                    "run it with --population host")
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation raised "
-                                  f"{type(e).__name__}: {e}") from e
+                                  f"{type(e).__name__}: {e}{hint}") from e
     if f.shape != (len(G),):
         raise RunStopped(run_dir, f"problem {cfg.problem}: its evaluation returned fitness of "
                                   f"shape {f.shape}; expected ({len(G)},), one float a genome")
@@ -571,9 +596,9 @@ def _solved(prob, net, Gd: np.ndarray, i: int, copies: int, f, fast: bool = Fals
     pass; the last test's figures)."""
     test = (fast and prob.solved_fast) or prob.solved
     if copies == 1:
-        return test(net, Gd[i], float(f[i]))
+        return test(net, host(Gd[i]), float(f[i]))
     for k in range(copies):
-        solved, info = test(net, Gd[i * copies + k], float(f[k]))
+        solved, info = test(net, host(Gd[i * copies + k]), float(f[k]))
         if not solved:
             return False, info
     return True, info

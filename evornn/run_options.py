@@ -38,6 +38,10 @@ def _above_zero(v) -> str | None:
     return None if v is None or v > 0 else f"must be > 0, got {v}"
 
 
+def _population(v) -> str | None:
+    return None if v in ("host", "device") else f"must be host or device, got {v!r}"
+
+
 def _device_name(v) -> str | None:
     from .device import DEVICES
     return None if v is None or v in DEVICES else \
@@ -75,6 +79,10 @@ RUN_OPTIONS: dict[str, RunOption] = {
     "seed": _declare("seed", int, 0, "the random seed (default 0)", compare=False),
     "backend": _declare("backend", str, "threads", "threads (default), serial, ray or cupy "
                         "(python -m evornn list): where the population is evaluated"),
+    "population": _declare("population", str, "host", "with --backend cupy: where the optimizer "
+                           "keeps its population, host (default; the same results as every "
+                           "backend) or device (snes, xnes, es drawn and ranked on the GPU; "
+                           "cmaes handed to it once)", _population),
     "workers": _declare("workers", int, None, "worker threads, or Ray actors (default: the "
                         "CPUs)", at_least(1)),
     "address": _declare("address", str, None, "with --backend ray: a cluster to join (auto or "

@@ -12,6 +12,9 @@ Conventions (all optimizers):
 * ``state_dict()`` / ``load_state_dict()`` capture everything, random generators included,
   so a restored optimizer (also a freshly constructed one, also after pickling the dict)
   continues bit-identically.
+* ``xp``: the array module the population lives in (``evornn.optim.xp``): NumPy, or CuPy for
+  the optimizers that set ``device_ready``; ask() then returns a device array, tell() takes
+  the fitness from the host, and state dicts hold NumPy arrays either way.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import random as _pyrandom
 import numpy as np
 
 from ..options import Option, defaults, did_you_mean, unknown
+from .xp import array_namespace, host, on_device
 
 _REGISTRY: dict[str, type] = {}
 ALL_FAILED_LIMIT = 3          # consecutive all-failed generations that make stop() say so
@@ -64,11 +68,12 @@ def declared_options(name: str) -> dict[str, Option]:
 
 
 def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0: float = 0.5,
-              bounds=None, measures=None, **options) -> "Optimizer":
+              bounds=None, measures=None, xp=None, **options) -> "Optimizer":
     """Build the optimizer called ``name`` for genomes of ``dim`` genes (fitness maximized).
 
     ``evornn.optimizer("cmaes", net.n_params, seed=1, bounds=net.bounds())``; options are
-    per optimizer (an unknown one raises a ValueError listing the valid ones).
+    per optimizer (an unknown one raises a ValueError listing the valid ones). ``xp="cupy"``
+    keeps the population on the GPU (``device_optimizers()``).
     """
     if not isinstance(name, str) or name not in _REGISTRY:
         valid = list(optimizers())
@@ -80,7 +85,12 @@ def optimizer(name: str, dim: int, seed: int = 0, popsize=None, x0=None, sigma0:
     if measures is not None:          # only an optimizer that searches on them takes them
         options["measures"] = measures
     return _REGISTRY[name](dim, seed=seed, popsize=popsize, x0=x0, sigma0=sigma0, bounds=bounds,
-                           **options)
+                           xp=xp, **options)
+
+
+def device_optimizers() -> list[str]:
+    """The optimizers whose population can live on a GPU (``xp="cupy"``), sorted."""
+    return sorted(n for n, c in _REGISTRY.items() if getattr(c, "device_ready", False))
 
 
 def is_int(v) -> bool:
@@ -121,6 +131,7 @@ class Optimizer:
     description = ""
     gradient = False
     needs_measures = False          # told the problem's measures beside the fitness
+    device_ready = False            # its population can live in CuPy (xp)
     default_popsize = 50
     declared_options: dict[str, Option] = {}
     option_defaults: dict = {}
@@ -131,6 +142,7 @@ class Optimizer:
                                   count_or_none),
     }
     _state_keys: tuple = ()
+    _device_keys: tuple = ()        # state arrays that live in xp (host copies in state dicts)
     _base_keys = ("generation", "evaluations", "failures", "all_failed_generations",
                   "_failed_streak", "_best_x", "_best_f", "_pending", "_history")
 
@@ -139,7 +151,7 @@ class Optimizer:
         cls.option_defaults = defaults(cls.declared_options)
 
     def __init__(self, dim, seed=0, popsize=None, x0=None, sigma0=0.5, bounds=None,
-                 measures=None, **options):
+                 measures=None, xp=None, **options):
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
             raise ValueError(f"dim must be a positive integer (the number of genes), got {dim!r}")
         self.dim = D = int(dim)
@@ -169,6 +181,12 @@ class Optimizer:
                              f"{self.name!r}; valid options: {', '.join(sorted(valid)) or 'none'}")
         self.options = {**valid, **options}
         self._check_options(self.options)
+        if not (xp is None or xp is np or xp == "numpy" or self.device_ready):
+            raise ValueError(f"optimizer {self.name!r} keeps its population on the host; xp="
+                             f"'cupy' is for {', '.join(device_optimizers())}")
+        self.xp = array_namespace(xp)
+        # the bounds in xp (for NumPy the same arrays: np.asarray does not copy)
+        self._lo, self._hi = self.xp.asarray(self.lower), self.xp.asarray(self.upper)
         # evolving state
         self._rng = np.random.default_rng([self.seed, 7919])
         self.generation = 0
@@ -264,13 +282,29 @@ class Optimizer:
         return x.copy()
 
     def _clip(self, X: np.ndarray) -> np.ndarray:
-        return np.clip(X, self.lower, self.upper)
+        return self.xp.clip(X, self._lo, self._hi)
+
+    def _normal(self, shape: tuple):
+        """Standard normal draws in xp: the host generator's own on NumPy; on a device,
+        cuRAND's seeded by a key the host generator draws (``evornn.optim.xp``)."""
+        if self.xp is np:
+            return self._rng.standard_normal(shape)
+        from .xp import device_normal
+        return device_normal(self.xp, self._device_key(), shape)
+
+    def _device_key(self) -> int:
+        """A key of the device stream, drawn from the host generator (checkpointed with it)."""
+        return int(self._rng.integers(0, 2**63 - 1))
 
     # -- public interface -------------------------------------------------------------------
     def ask(self) -> np.ndarray:
-        """The population to evaluate next, float64 [popsize, dim], within the bounds."""
+        """The population to evaluate next, float64 [popsize, dim], within the bounds (an
+        array of xp: on the device with CuPy)."""
         if self._pending is None:
-            X = np.ascontiguousarray(self._ask(), dtype=np.float64)
+            X = self._ask()
+            if self.xp is not np:
+                X = self.xp.asarray(X, dtype=self.xp.float64)
+            X = self.xp.ascontiguousarray(X, dtype=self.xp.float64)
             assert X.shape == (self.popsize, self.dim)
             self._pending = self._clip(X)
         return self._pending.copy()
@@ -280,11 +314,11 @@ class Optimizer:
         and, to an optimizer that ``needs_measures``, its measures' values [P, K]."""
         if self._pending is None:
             raise ValueError("tell() called without a pending ask(); call ask() first")
-        X = np.asarray(X, dtype=np.float64)
+        X = self.xp.asarray(X, dtype=self.xp.float64)
         if X.shape != self._pending.shape:
             raise ValueError(f"X must have the shape of the last ask(), {self._pending.shape}, "
                              f"got {X.shape}")
-        f = np.asarray(fitness, dtype=np.float64)
+        f = np.asarray(host(fitness), dtype=np.float64)
         if f.shape != (self.popsize,):
             raise ValueError(f"fitness must have length popsize={self.popsize} (one value per "
                              f"row of X), got shape {f.shape}")
@@ -312,7 +346,7 @@ class Optimizer:
             i = int(np.argmax(f))
             self._history.append(float(f[i]))
             if self._best_x is None or f[i] > self._best_f:
-                self._best_x, self._best_f = X[i].copy(), float(f[i])
+                self._best_x, self._best_f = np.array(host(X[i])), float(f[i])
         self._tell(X, f, failed)
         self._pending = None
         self.generation += 1
@@ -369,11 +403,16 @@ class Optimizer:
     def _export(self, key, value):
         if isinstance(value, LegacyRandom):
             return {"np_state": copy.deepcopy(value.np_state), "py_state": value.py_state}
+        if on_device(value):               # state dicts are host arrays, for any machine
+            return value.get()
         return copy.deepcopy(value)
 
     def _import(self, key, value):
         if key == "_legacy" and isinstance(value, dict):   # older state dicts hold the object
             return LegacyRandom.restored(value["np_state"], value["py_state"])
+        if self.xp is not np and isinstance(value, np.ndarray) and \
+                key in ("_pending",) + self._device_keys:
+            return self.xp.asarray(value)
         return value
 
     def __repr__(self) -> str:

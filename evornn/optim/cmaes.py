@@ -33,6 +33,9 @@ class CMAES(Optimizer):
     regime has used fewer evaluations. ``popsize`` then changes between generations.
     ``stagnation=G`` also restarts when the median of the generations' best fitness over the
     last G generations is no better than over the G before them.
+    With ``xp="cupy"`` pycma still samples on the host and ask() hands the population to the
+    GPU once: pycma's tell weighs every sample (active CMA), so a population drawn on the
+    device would have to come back to the host every generation (docs/scaling.md).
     """
 
     name = "cmaes"
@@ -61,6 +64,7 @@ class CMAES(Optimizer):
     }
     _state_keys = ("_legacy", "_es", "_raw", "popsize", "restarts_done", "_large_popsize",
                    "_budget", "_regime", "_bests")
+    device_ready = True
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))

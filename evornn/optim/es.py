@@ -39,6 +39,9 @@ class OpenAIES(Optimizer):
     paper), ``sigma_lr`` ("auto": the noise std adapts by SNES's rule at (3 + ln D) /
     (5 sqrt D); 0: fixed), ``sigma_decay`` (1.0; sigma *= sigma_decay per generation) down
     to ``sigma_min`` (1e-8). sigma0 is the starting noise std. popsize must be even.
+    With ``xp="cupy"`` the mean, Adam's moments and the perturbations live on the GPU: a
+    generation's perturbations are one device draw from one key (``seeds`` holds that key),
+    not a host generator a pair.
     """
 
     name = "es"
@@ -67,6 +70,8 @@ class OpenAIES(Optimizer):
                                 "must be 'auto' or a number >= 0")),
     }
     _state_keys = ("mean", "sigma", "_m", "_v", "_t", "_seeds")
+    _device_keys = ("mean", "_m", "_v")
+    device_ready = True
 
     def _check_options(self, o):
         super()._check_options(o)
@@ -76,12 +81,15 @@ class OpenAIES(Optimizer):
     def _setup(self):
         lr = self.options["sigma_lr"]
         self._sigma_lr = (3 + np.log(self.dim)) / (5 * np.sqrt(self.dim)) if lr == "auto" else lr
-        self.mean = self.x0.copy()
+        xp = self.xp
+        self.mean = xp.array(self.x0)
         self.sigma = self.sigma0
-        self._m = np.zeros(self.dim)
-        self._v = np.zeros(self.dim)
+        self._m = xp.zeros(self.dim)
+        self._v = xp.zeros(self.dim)
         self._t = 0
         self._seeds = None
+        # a device population crosses to no worker: it is evaluated where it is
+        self.ships_seeds = xp is np
 
     def perturbation(self, seed: int) -> np.ndarray:
         """The standard-normal perturbation eps[D] that integer ``seed`` stands for."""
@@ -112,16 +120,41 @@ class OpenAIES(Optimizer):
     def step_size(self) -> float:
         return float(self.sigma)
 
+    def _eps(self, seeds):
+        """The perturbations eps [P/2, D] of the pending population: one a seed on the host,
+        one device draw from the generation's key (seeds[0]) on a device."""
+        if self.xp is np:
+            return np.array([self.perturbation(s) for s in seeds])
+        from .xp import device_normal
+        return device_normal(self.xp, int(seeds[0]), (self.popsize // 2, self.dim))
+
     def _ask(self):
-        self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
-        return self.population_from_seeds(self._seeds)
+        if self.xp is np:
+            self._seeds = self._rng.integers(0, 2**31 - 1, self.popsize // 2, dtype=np.int64)
+            return self.population_from_seeds(self._seeds)
+        self._seeds = np.array([self._device_key()], dtype=np.uint64)      # uint64: a key
+        E = self.sigma * self._eps(self._seeds)
+        X = self.xp.empty((self.popsize, self.dim))
+        X[0::2] = self.mean + E
+        X[1::2] = self.mean - E
+        return X
+
+    def _import(self, key, value):
+        if key == "_seeds" and value is not None and \
+                (np.asarray(value).dtype == np.uint64) != (self.xp is not np):
+            where = "a device" if self.xp is np else "the host"
+            raise ValueError(f"this es state dict was taken between ask and tell on {where}: its "
+                             "pending perturbations are seeds of that stream; load it into an "
+                             "optimizer with the same xp, or take it after tell")
+        return super()._import(key, value)
 
     def _tell(self, X, f, failed):
         o = self.options
         if not failed.all():
             r = centered_ranks(f)                                 # failures (-inf) rank lowest
-            E = np.array([self.perturbation(s) for s in self._seeds])
-            w = r[0::2] - r[1::2]
+            xp = self.xp
+            E = self._eps(self._seeds)
+            w = xp.asarray(r[0::2] - r[1::2])
             g = w @ E / (self.popsize * self.sigma)               # ascent direction estimate
             g = g - o["weight_decay"] * self.mean
             self._t += 1
@@ -130,7 +163,7 @@ class OpenAIES(Optimizer):
                 self._m = b1 * self._m + (1 - b1) * g
                 self._v = b2 * self._v + (1 - b2) * g * g
                 a = o["lr"] * np.sqrt(1 - b2 ** self._t) / (1 - b1 ** self._t)
-                step = a * self._m / (np.sqrt(self._v) + 1e-8)
+                step = a * self._m / (xp.sqrt(self._v) + 1e-8)
             else:
                 self._m = o["momentum"] * self._m + (1 - o["momentum"]) * g
                 step = o["lr"] * self._m
@@ -139,8 +172,8 @@ class OpenAIES(Optimizer):
                 # a slope they cannot tell that the far samples ahead beat the near ones)
                 u = np.empty(self.popsize)
                 u[np.argsort(-f, kind="stable")] = nes_utilities(self.popsize)
-                z = np.repeat(np.mean(E * E, axis=1) - 1.0, 2)     # a mirrored pair: one |eps|
-                self.sigma = float(self.sigma * np.exp(0.5 * self._sigma_lr * (u @ z)))
-            self.mean = np.clip(self.mean + step, self.lower, self.upper)
+                z = xp.repeat(xp.mean(E * E, axis=1) - 1.0, 2)     # a mirrored pair: one |eps|
+                self.sigma = float(self.sigma * np.exp(0.5 * self._sigma_lr * float(xp.asarray(u) @ z)))
+            self.mean = xp.clip(self.mean + step, self._lo, self._hi)
         self.sigma = max(self.sigma * o["sigma_decay"], o["sigma_min"])
         self._seeds = None

@@ -21,7 +21,8 @@ class SNES(Optimizer):
     x = mean + sigma * s, s ~ N(0, I); with rank utilities u (``nes_utilities``):
     mean += eta_mu * sigma * (u @ s); sigma *= exp(eta_sigma / 2 * u @ (s**2 - 1)).
     Options: ``eta_mu`` (1.0), ``eta_sigma`` (None = (3 + ln D) / (5 sqrt D)).
-    sigma starts at sigma0 for every gene. Default popsize 4 + 3 ln D.
+    sigma starts at sigma0 for every gene. Default popsize 4 + 3 ln D. With ``xp="cupy"``
+    mean, sigma and the draws live on the GPU.
     """
 
     name = "snes"
@@ -34,24 +35,27 @@ class SNES(Optimizer):
                                  "default)", got=False)),
     }
     _state_keys = ("mean", "sigma", "_s")
+    _device_keys = _state_keys
+    device_ready = True
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
 
     def _setup(self):
         D = self.dim
-        self.mean = self.x0.copy()
-        self.sigma = np.full(D, self.sigma0)
+        xp = self.xp
+        self.mean = xp.array(self.x0)
+        self.sigma = xp.full(D, self.sigma0)
         self._s = None
         e = self.options["eta_sigma"]
         self._eta_sigma = e if e is not None else (3 + np.log(D)) / (5 * np.sqrt(D))
 
     @property
     def step_size(self) -> float:
-        return float(np.mean(self.sigma))             # one sigma a gene
+        return float(self.xp.mean(self.sigma))        # one sigma a gene
 
     def _ask(self):
-        self._s = self._rng.standard_normal((self.popsize, self.dim))
+        self._s = self._normal((self.popsize, self.dim))
         return self.mean + self.sigma * self._s
 
     def _tell(self, X, f, failed):
@@ -61,6 +65,8 @@ class SNES(Optimizer):
         order = np.argsort(-f, kind="stable")               # best first; failures last
         u = np.empty(self.popsize)
         u[order] = nes_utilities(self.popsize)
-        self.mean = np.clip(self.mean + self.options["eta_mu"] * self.sigma * (u @ s),
-                            self.lower, self.upper)
-        self.sigma = self.sigma * np.exp(0.5 * self._eta_sigma * (u @ (s * s - 1.0)))
+        xp = self.xp
+        u = xp.asarray(u)                                   # P numbers to the device, if any
+        self.mean = xp.clip(self.mean + self.options["eta_mu"] * self.sigma * (u @ s),
+                            self._lo, self._hi)
+        self.sigma = self.sigma * xp.exp(0.5 * self._eta_sigma * (u @ (s * s - 1.0)))

@@ -8,10 +8,10 @@ from .base import Optimizer, is_int, register
 from .snes import nes_utilities
 
 
-def _expm_sym(M: np.ndarray) -> np.ndarray:
-    """Matrix exponential of a symmetric matrix."""
-    w, V = np.linalg.eigh(0.5 * (M + M.T))
-    return (V * np.exp(w)) @ V.T
+def _expm_sym(M: np.ndarray, xp=np) -> np.ndarray:
+    """Matrix exponential of a symmetric matrix (in array module xp)."""
+    w, V = xp.linalg.eigh(0.5 * (M + M.T))
+    return (V * xp.exp(w)) @ V.T
 
 
 @register
@@ -22,7 +22,8 @@ class XNES(Optimizer):
     Options: ``eta_mu`` (1.0), ``eta_sigma`` and ``eta_B`` (None = 3(3 + ln D)/(5 D sqrt D)),
     ``restart_below`` (None): start again from x0 with sigma0 (the random stream goes on) when
     sigma shrinks below this fraction of sigma0, at most ``restarts`` (10) times; a search
-    that narrows onto a deceptive optimum then gets another try.
+    that narrows onto a deceptive optimum then gets another try. With ``xp="cupy"`` mean, B
+    and the draws live on the GPU.
     """
 
     name = "xnes"
@@ -43,15 +44,17 @@ class XNES(Optimizer):
                            rule(lambda v: is_int(v) and v >= 0, "must be a non-negative integer")),
     }
     _state_keys = ("mean", "sigma", "B", "_s", "restarts_done")
+    _device_keys = ("mean", "B", "_s")
+    device_ready = True
 
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
 
     def _setup(self):
         D = self.dim
-        self.mean = self.x0.copy()
+        self.mean = self.xp.array(self.x0)
         self.sigma = self.sigma0
-        self.B = np.eye(D)
+        self.B = self.xp.eye(D)
         self._s = None
         self.restarts_done = 0
         default = 3 * (3 + np.log(D)) / (5 * D * np.sqrt(D))
@@ -64,27 +67,28 @@ class XNES(Optimizer):
         return float(self.sigma)
 
     def _ask(self):
-        self._s = self._rng.standard_normal((self.popsize, self.dim))
+        self._s = self._normal((self.popsize, self.dim))
         return self.mean + self.sigma * self._s @ self.B.T
 
     def _tell(self, X, f, failed):
         s, self._s = self._s, None
         if failed.all():
             return
-        D = self.dim
+        D, xp = self.dim, self.xp
         order = np.argsort(-f, kind="stable")
         u = np.empty(self.popsize)
         u[order] = nes_utilities(self.popsize)
+        usum, u = u.sum(), xp.asarray(u)                    # P numbers to the device, if any
         g_delta = u @ s
-        g_M = (s.T * u) @ s - u.sum() * np.eye(D)
-        g_sigma = np.trace(g_M) / D
-        g_B = g_M - g_sigma * np.eye(D)
-        self.mean = np.clip(self.mean + self.options["eta_mu"] * self.sigma * self.B @ g_delta,
-                            self.lower, self.upper)
+        g_M = (s.T * u) @ s - usum * xp.eye(D)
+        g_sigma = float(xp.trace(g_M)) / D
+        g_B = g_M - g_sigma * xp.eye(D)
+        self.mean = xp.clip(self.mean + self.options["eta_mu"] * self.sigma * self.B @ g_delta,
+                            self._lo, self._hi)
         self.sigma *= float(np.exp(0.5 * self._eta_sigma * g_sigma))
-        self.B = self.B @ _expm_sym(0.5 * self._eta_B * g_B)
+        self.B = self.B @ _expm_sym(0.5 * self._eta_B * g_B, xp)
         rb = self.options["restart_below"]
         if rb is not None and self.sigma < rb * self.sigma0 and \
                 self.restarts_done < self.options["restarts"]:
-            self.mean, self.sigma, self.B = self.x0.copy(), self.sigma0, np.eye(D)
+            self.mean, self.sigma, self.B = xp.array(self.x0), self.sigma0, xp.eye(D)
             self.restarts_done += 1
