@@ -125,7 +125,8 @@ class LocalEvaluator:
         return self.prob.evaluate(self.net, G, seed)
 
     def close(self) -> None:
-        pass
+        if self.prob.close is not None:
+            self.prob.close()
 
 
 class _Worker:
