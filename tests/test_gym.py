@@ -52,6 +52,7 @@ def test_gym_fitness_is_deterministic_and_continuous_actions_work():
             b = prob.evaluate(net, G, (0, 2))
         finally:
             set_threads(before)
+            prob.close()
         np.testing.assert_array_equal(a, b)
         assert np.all(np.isfinite(a)) and np.all(a < 0) and a.max() > a.min()
 
