@@ -20,7 +20,7 @@ import numpy as np
 
 from evornn.problem import Problem
 
-from ._gym_pool import Pool, run_chunk
+from ._gym_pool import Pool, ready_envs, run_chunk
 
 
 def _spaces(env_id: str):
@@ -140,9 +140,8 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
         act = act_for(net)
         workers = min(threads(), len(G))
         if workers == 1:
-            while len(held["envs"]) < len(G):
-                held["envs"].append(make_env())
-            return run_chunk(held["envs"], net, G, seeds, mean, std, limit, act)
+            envs = ready_envs(held["envs"], len(G), make_env)
+            return run_chunk(envs, net, G, seeds, mean, std, limit, act)
         key = (workers, id(net), unit_outputs(net))
         if held["key"] != key:
             close()

@@ -53,10 +53,43 @@ def run_chunk(envs: list, net, G: np.ndarray, seeds, mean, std, limit: int, act)
     return total, steps, s1, s2
 
 
+def ready_envs(envs: list, n: int, make_env) -> list:
+    """envs (a list kept between calls) ready for n episodes. MuJoCo environments are kept:
+    their reset(seed) restores the whole simulation state (mj_resetData). Others are made
+    anew: Box2D's world keeps its contacts across resets, and BipedalWalker's returns then
+    depend on the episodes the environment ran before (measured)."""
+    if envs and not _resets_fully(envs[0]):
+        for e in envs:
+            e.close()
+        envs.clear()
+    while len(envs) < n:
+        envs.append(make_env())
+    return envs
+
+
+def _resets_fully(env) -> bool:
+    try:
+        from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+    except ImportError:                                  # no mujoco installed
+        return False
+    return isinstance(getattr(env, "unwrapped", env), MujocoEnv)
+
+
+def _die_with_parent() -> None:
+    """On Linux, SIGTERM to this process when its parent dies, even mid-chunk (elsewhere the
+    loop below notices between chunks)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _serve(conn, parent: int, make_env, net, act) -> None:
     """A worker's loop: chunks in, their figures out, until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)         # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)        # not the parent's handler: close() ends us
+    _die_with_parent()
     from evornn import threads
     threads._state.update(n=1, pool=None)                # the parent's pool threads are not here
     envs: list = []
@@ -72,8 +105,7 @@ def _serve(conn, parent: int, make_env, net, act) -> None:
             return
         try:
             G, seeds, mean, std, limit = job
-            while len(envs) < len(G):
-                envs.append(make_env())
+            ready_envs(envs, len(G), make_env)
             conn.send(("ok", run_chunk(envs, net, G, seeds, mean, std, limit, act)))
         except Exception as e:                           # the environment's own error, sent back
             conn.send(("error", f"{type(e).__name__}: {e}"))

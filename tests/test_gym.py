@@ -150,6 +150,9 @@ class _Crashing:
     def step(self, a):
         raise ValueError("the simulator blew up")
 
+    def close(self):
+        pass
+
 
 def test_a_dead_or_failing_worker_ends_the_evaluation_with_one_line_and_no_process_left():
     import multiprocessing as mp
@@ -160,11 +163,13 @@ def test_a_dead_or_failing_worker_ends_the_evaluation_with_one_line_and_no_proce
     G = np.repeat(net.genome[None], 4, axis=0)
     chunks = [(G[:2], [1, 2], np.zeros(3), np.ones(3), 5), (G[2:], [3, 4], np.zeros(3), np.ones(3), 5)]
     pool = Pool(2, _Crashing, net, lambda Y: Y)
+    procs = list(pool.procs)
     with pytest.raises(RuntimeError, match=r"^a gym worker's environment raised ValueError: the "
                                            r"simulator blew up$"):
         pool.map(chunks)
-    assert pool.procs == [] and not mp.active_children()          # stopped and reaped
+    assert pool.procs == [] and all(p.exitcode is not None for p in procs)   # stopped, reaped
     pool = Pool(2, lambda: gym.make("Pendulum-v1"), net, lambda Y: Y)
+    procs = list(pool.procs)
     np.testing.assert_array_equal(pool.map(chunks)[1][1], [5, 5])  # 5 steps each episode
     pid = pool.procs[0].pid
     import os
@@ -172,7 +177,7 @@ def test_a_dead_or_failing_worker_ends_the_evaluation_with_one_line_and_no_proce
     with pytest.raises(RuntimeError, match=rf"^gym worker process {pid} died \(exit code -9\) while "
                                            "stepping its environments$"):
         pool.map(chunks)
-    assert pool.procs == [] and not mp.active_children()
+    assert pool.procs == [] and all(p not in mp.active_children() for p in procs)
 
 
 def test_running_statistics_resume_load_and_the_env_step_budget(tmp_path):
@@ -238,3 +243,25 @@ def test_bad_gym_options_are_one_line_errors(args, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_mujoco_environments_kept_between_generations_give_the_returns_of_fresh_ones():
+    """Workers keep MuJoCo environments (reset(seed) restores the whole state): a generation
+    after another returns the same bits as one run on new environments, 1 or 2 workers."""
+    pytest.importorskip("mujoco")
+    from evornn.problems._gym import make_problem
+    from evornn.threads import set_threads, threads
+    before, got = threads(), []
+    for workers, generations in ((1, (0, 1)), (2, (0, 1)), (2, (1,))):
+        prob = make_problem("Swimmer-v5", episodes=1, max_steps=40, normalize="none")
+        net = prob.network()
+        G = net.genome + 0.5 * np.random.default_rng(6).standard_normal((3, net.n_params))
+        try:
+            set_threads(workers)
+            got.append([prob.evaluate(net, G, (0, g)) for g in generations][-1])
+        finally:
+            prob.close()
+            set_threads(before)
+    np.testing.assert_array_equal(got[0], got[2])
+    np.testing.assert_array_equal(got[1], got[2])
+    assert got[2].min() < got[2].max()
