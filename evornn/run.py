@@ -94,7 +94,8 @@ def fresh_dir(root: Path, base: str) -> Path:
 def run_problem(cfg: RunConfig):
     """The run's Problem: its name with its options (``--problem-option``)."""
     from .problem import get_problem
-    return get_problem(cfg.problem, getattr(cfg, "problem_options", None))
+    options = getattr(cfg, "problem_options", None)
+    return get_problem(cfg.problem, options) if options else get_problem(cfg.problem)
 
 
 def check_problem_fit(cfg: RunConfig, prob) -> None:

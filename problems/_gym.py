@@ -135,10 +135,10 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
         return act
 
     def episodes_of(net, G, seeds) -> tuple:
-        from evornn.threads import threads
+        from evornn.backends import evaluation_workers
         mean, std = stats()
         act = act_for(net)
-        workers = min(threads(), len(G))
+        workers = min(evaluation_workers(), len(G))
         if workers == 1:
             envs = ready_envs(held["envs"], len(G), make_env)
             return run_chunk(envs, net, G, seeds, mean, std, limit, act)

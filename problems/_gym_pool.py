@@ -90,8 +90,8 @@ def _serve(conn, parent: int, make_env, net, act) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)         # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)        # not the parent's handler: close() ends us
     _die_with_parent()
-    from evornn import threads
-    threads._state.update(n=1, pool=None)                # the parent's pool threads are not here
+    from evornn.backends import forked_worker
+    forked_worker()
     envs: list = []
     while True:
         while not conn.poll(1.0):
