@@ -99,6 +99,19 @@ def problem_bytes(prob) -> bytes:
             "threads") from None
 
 
+def evaluation_workers() -> int:
+    """How many workers a problem's own evaluation may use (gym:'s processes): evornn's
+    threads, as ``--workers`` sets them (1 under ``--backend serial``)."""
+    from .threads import threads
+    return threads()
+
+
+def forked_worker() -> None:
+    """Set up a worker process forked from a run: one thread, not the parent's pool."""
+    from .threads import forked
+    forked(1)
+
+
 def make_evaluator(cfg, prob, net) -> Callable:
     """evaluate(genomes, seed) -> fitness for the run's backend; ``.close()`` releases it.
 
@@ -125,7 +138,8 @@ class LocalEvaluator:
         return self.prob.evaluate(self.net, G, seed)
 
     def close(self) -> None:
-        pass
+        if self.prob.close is not None:
+            self.prob.close()
 
 
 class _Worker:

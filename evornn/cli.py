@@ -42,12 +42,12 @@ class UsageError(Exception):
     """Bad input found before any work: printed as one line, exit code 2."""
 
 
-def _check_names(problem: str, arch, optimizer) -> None:
+def _check_names(problem: str, arch, optimizer, problem_options=None) -> None:
     import evornn
     from evornn.options import unknown
     from evornn.problem import get_problem
     try:
-        get_problem(problem)
+        get_problem(problem, problem_options)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if arch is not None and arch not in evornn.architectures():
@@ -132,7 +132,7 @@ def _make_config(opts: dict):
     from evornn.problem import get_problem
     from evornn.run import RunConfig
     from evornn.run_options import RUN_OPTIONS, first_problem, with_defaults
-    _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"))
+    _check_names(opts["problem"], opts.get("arch"), opts.get("optimizer"), opts.get("problem_options"))
     try:
         check_backend(opts.get("backend", RUN_OPTIONS["backend"].default))
     except ValueError as e:
@@ -154,7 +154,7 @@ def _make_config(opts: dict):
         check_installed(log)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    prob = get_problem(opts["problem"])
+    prob = get_problem(opts["problem"], opts.get("problem_options"))
     full = {**with_defaults(opts, prob), "log": log}
     if full["init"]:
         full["init"] = str(Path(full["init"]).resolve())
@@ -162,9 +162,10 @@ def _make_config(opts: dict):
                                                 if f.name in full})
     if cfg.address and cfg.backend != "ray":
         raise UsageError(f"--address joins a Ray cluster: it needs --backend ray, not {cfg.backend!r}")
-    from evornn.run import population_module
+    from evornn.run import check_problem_fit, population_module
     try:
         population_module(cfg)
+        check_problem_fit(cfg, prob)
     except ValueError as e:
         raise UsageError(str(e)) from None
     return cfg, prob

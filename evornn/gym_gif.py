@@ -27,12 +27,14 @@ def headless_gl() -> None:
 
 def policy(env_id: str, net, genome: np.ndarray):
     """obs [O] -> action for the genome's network, as the gym:ENV_ID problem acts: the
-    observation normalized, the outputs onto the action space; a fresh network state."""
+    observation normalized by the network's input_norm (the run's statistics, which
+    evornn.load puts there; none: raw), the outputs onto the action space; a fresh state."""
     import gymnasium as gym
 
     from .problems._gym import unit_outputs
     from .stepper import PopulationStepper
-    space, mean, std = _stats(env_id)
+    space = _space(env_id)
+    mean, std = net.input_norm if net.input_norm is not None else (0.0, 1.0)
     stepper = PopulationStepper(net, np.asarray(genome, np.float64)[None])
     unit = unit_outputs(net)
 
@@ -46,14 +48,12 @@ def policy(env_id: str, net, genome: np.ndarray):
 
 
 @functools.lru_cache(maxsize=8)
-def _stats(env_id: str):
-    """The action space and the problem's observation mean and std (measured once a process)."""
-    from .problems._gym import _normalizer, _spaces
+def _space(env_id: str):
+    """The environment's action space (read once a process)."""
+    from .problems._gym import _spaces
     env, _, space = _spaces(env_id)
-    try:
-        return space, *_normalizer(env)
-    finally:
-        env.close()
+    env.close()
+    return space
 
 
 def episode(env_id: str, net, genome: np.ndarray, seed: int, max_frames: int = 0,

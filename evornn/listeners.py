@@ -46,10 +46,11 @@ class Record:
     done: bool = False       # the run ends after this generation
     stop_reason: str = ""    # why it ends: solved, budget, generations or the optimizer's words
     sigma: float | None = None  # the optimizer's step size after this generation (None: none)
+    counters: dict | None = None  # the problem's running totals (gym: env_steps), if it keeps any
 
     def row(self) -> list:
-        """The metrics.csv row: METRIC_FIELDS in order."""
-        return [getattr(self, k) for k in METRIC_FIELDS]
+        """The metrics.csv row: METRIC_FIELDS in order, then the problem's counters."""
+        return [getattr(self, k) for k in METRIC_FIELDS] + list((self.counters or {}).values())
 
 
 def atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:
@@ -68,16 +69,16 @@ def atomic_write(path: Path, data: bytes, keep: Path | None = None) -> None:
 class MetricsCSV:
     """metrics.csv: a header, then one row a generation. ``kept`` (resuming) is the number of
     generations the checkpoint covers (None: no checkpoint): later rows, written before a
-    kill, are dropped."""
+    kill, are dropped. ``counters``: the problem's counters' names, columns after the rest."""
 
-    def __init__(self, path: Path, kept: int | None = None):
+    def __init__(self, path: Path, kept: int | None = None, counters: Sequence[str] = ()):
         self.path = path
         if path.exists():
             # no checkpoint yet (kept None): a kill came before the first one, after its row
             _truncate_rows(path, kept or 0)
         else:
             with open(path, "w", newline="") as f:
-                csv.writer(f).writerow(METRIC_FIELDS)
+                csv.writer(f).writerow([*METRIC_FIELDS, *counters])
 
     def on_generation(self, record: Record) -> None:
         with open(self.path, "a", newline="") as f:

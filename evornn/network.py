@@ -166,6 +166,20 @@ def _torch_twin():
     return convert
 
 
+def _input_norm(norm, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) as two float vectors of n_in, std > 0, or a one-line ValueError."""
+    try:
+        mean, std = (np.asarray(v, dtype=np.float64) for v in norm)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_norm must be (mean, std), got {norm!r}") from None
+    if mean.shape != (n_in,) or std.shape != (n_in,) or not (np.isfinite(mean).all()
+                                                             and np.isfinite(std).all()
+                                                             and (std > 0).all()):
+        raise ValueError(f"input_norm must be (mean, std): two finite vectors of {n_in} (the "
+                         f"inputs), std > 0; got shapes {mean.shape} and {std.shape}")
+    return mean, std
+
+
 class Network:
     """A recurrent network of a named architecture whose weights are one flat genome.
 
@@ -174,11 +188,13 @@ class Network:
     ``output_map=(scale, shift)`` maps every output y to y * scale + shift, e.g. a sigmoid
     output in [0, 1] to an environment's action in [-1, 1]. ``inputs``/``outputs`` name the
     sensors and motors (``net.inputs``, ``net.outputs``; default in_0.., out_0..).
+    ``input_norm=(mean, std)`` normalizes every input x to (x - mean) / std first (gym:
+    problems' observation statistics); ``evornn.stepper`` takes inputs as given.
     """
 
     def __init__(self, arch, n_in: int, n_hidden, n_out: int, genome=None, seed: int = 0,
                  output_map: tuple[float, float] | None = None, inputs=None, outputs=None,
-                 **options):
+                 input_norm=None, **options):
         self.arch = arch
         self.n_in, self.n_out = n_in, n_out
         self.n_hidden = n_hidden
@@ -193,6 +209,7 @@ class Network:
                 raise ValueError(f"output_map must be finite numbers, got {output_map!r}")
             output_map = (scale, shift)
         self.output_map = output_map
+        self.input_norm = None if input_norm is None else _input_norm(input_norm, n_in)
         self.layers, self.bidirectional = build_layers(arch, n_in, n_hidden, n_out, self.seed,
                                                        dict(options))
         # sensor and motor names (in_0.., out_0.. unless given): labels for plots and reports
@@ -287,6 +304,8 @@ class Network:
             raise ValueError(f"step expects real numbers, got dtype {v.dtype}")
         if v.shape != (self.n_in,):
             raise ValueError(f"step expects x of shape ({self.n_in},), got {v.shape}")
+        if self.input_norm is not None:
+            v = (v - self.input_norm[0]) / self.input_norm[1]
         v = v.astype(np.float64)[None]
         for lay, w, st in zip(self.layers, self._packed, self._state):
             y = np.empty((1, lay.n_out))
@@ -316,6 +335,8 @@ class Network:
         """Outputs for whole sequences from a flushed state: X (T, n_in) or (B, T, n_in)."""
         from .population import forward_layers
         A = self.check_inputs(X)
+        if self.input_norm is not None:
+            A = ((A - self.input_norm[0]) / self.input_norm[1]).astype(A.dtype)
         Y = forward_layers(self, self._genome[None].astype(A.dtype), A if A.ndim == 3 else A[None])
         return Y[0] if A.ndim == 3 else Y[0, 0]
 

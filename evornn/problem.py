@@ -102,6 +102,24 @@ class Problem:
     # evolution keeping the fields above: arch, n_hidden and arch_options (these two apply
     # to that arch), options (the trainer's) and max_evals
     gradient: dict = field(default_factory=dict)
+    # a problem whose evaluation changes as the run goes (gym:'s running observation
+    # statistics; docs/checkpoints.md): () -> its state (what evornn/statefile.py holds),
+    # checkpointed with the run and saved in best.npz beside the champion it evaluated
+    get_state: Callable | None = None
+    # (state) -> None: a saved state put back (resume, evornn.load, eval, report)
+    set_state: Callable | None = None
+    # () -> None: called by the run after each generation's evaluation and champion test;
+    # what the generation gathered joins the state here, so that a whole generation (and its
+    # champion's test) sees one state
+    end_generation: Callable | None = None
+    # () -> {name: int}: running totals of the run's evaluations (gym: env_steps), part of
+    # the state, written to metrics.csv and summary.json
+    counters: Callable | None = None
+    # () -> (mean [n_in], std [n_in]) or None: what the problem's networks' inputs are
+    # normalized by, with the current state (Network's input_norm)
+    input_norm: Callable | None = None
+    # () -> None: releases what evaluate holds (gym's worker processes); called at a run's end
+    close: Callable | None = None
 
     def __post_init__(self):
         bad = sorted(set(self.gradient) - set(GRADIENT_KEYS))
@@ -123,7 +141,8 @@ class Problem:
         arch = arch or self.arch
         opts = {**(self.arch_options if arch == self.arch else {}), **(options or {})}
         net = Network(arch, self.n_in, n_hidden or self.n_hidden, self.n_out, seed=seed,
-                      output_map=self.output_map, inputs=self.inputs, outputs=self.outputs, **opts)
+                      output_map=self.output_map, inputs=self.inputs, outputs=self.outputs,
+                      input_norm=self.input_norm() if self.input_norm else None, **opts)
         if self.check is not None:
             self.check(net)
         return net
@@ -198,8 +217,12 @@ def builtin_problems() -> dict[str, Problem]:
     return out
 
 
-def get_problem(name: str) -> Problem:
-    """A built-in problem by name, or the PROBLEM defined in a .py file given by path."""
+def get_problem(name: str, options: dict | None = None) -> Problem:
+    """A built-in problem by name, or the PROBLEM defined in a .py file given by path;
+    ``options`` (``--problem-option``) go to problems built by a factory (gym:ENV_ID)."""
+    if options and not name.startswith("gym:"):
+        raise ValueError(f"problem {name!r} takes no options (--problem-option); only gym:ENV_ID "
+                         f"problems do, got {', '.join(map(str, options))}")
     if name.endswith(".py"):
         path = Path(name)
         if not path.is_file():
@@ -230,7 +253,7 @@ def get_problem(name: str) -> Problem:
         if env_id not in gym.registry:
             hint = did_you_mean(env_id, gym.registry).replace("mean '", "mean 'gym:", 1)
             raise ValueError(f"unknown gymnasium environment {env_id!r}{hint}")
-        return importlib.import_module(ZOO).FACTORIES["gym"](env_id)
+        return importlib.import_module(ZOO).FACTORIES["gym"](env_id, **(options or {}))
     probs = builtin_problems()
     if name not in probs:
         raise ValueError(f"unknown problem {name!r}{did_you_mean(name, probs)}; valid: "

@@ -15,12 +15,11 @@ def replay(run_dir, cell=None) -> dict:
     ``evornn.load``) again and run the problem's success test on it."""
     from .backends import compute_module, use_backend
     from .population import computing
-    from .problem import get_problem
-    from .run import CONFIG, RunConfig, load
+    from .run import CONFIG, RunConfig, load, load_problem
     d = Path(run_dir)
     cfg = RunConfig(**json.loads((d / CONFIG).read_text()))
     use_backend(cfg.backend, cfg.workers)
-    prob = get_problem(cfg.problem)
+    prob = load_problem(d)                 # with the state its best network was evaluated with
     net = load(d, cell=cell)
     g = net.genome
     with computing(compute_module(cfg.backend)):
@@ -68,11 +67,9 @@ def plot_traces(run_dir) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .problem import get_problem
-    from .run import CONFIG, load
+    from .run import load, load_problem
     d = Path(run_dir)
-    cfg = json.loads((d / CONFIG).read_text())
-    prob = get_problem(cfg["problem"])
+    prob = load_problem(d)
     if prob.trace is None:
         return []
     net = load(d)

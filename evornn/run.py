@@ -70,6 +70,8 @@ class RunConfig:
     log: list | None = _default("log")
     device: str | None = _default("device")
     device_options: dict | None = _default("device_options")
+    problem_options: dict | None = _default("problem_options")
+    max_env_steps: int | None = _default("max_env_steps")
 
 
 def new_run_dir(root: Path, cfg: RunConfig) -> Path:
@@ -91,9 +93,30 @@ def fresh_dir(root: Path, base: str) -> Path:
     raise RuntimeError(f"no free run directory name under {root}")
 
 
-def _setup(cfg: RunConfig):
+def run_problem(cfg: RunConfig):
+    """The run's Problem: its name with its options (``--problem-option``)."""
     from .problem import get_problem
-    prob = get_problem(cfg.problem)
+    options = getattr(cfg, "problem_options", None)
+    return get_problem(cfg.problem, options) if options else get_problem(cfg.problem)
+
+
+def check_problem_fit(cfg: RunConfig, prob) -> None:
+    """A one-line ValueError when the run's options ask what its problem cannot give: an
+    environment-step budget of a problem that counts none, Ray workers for a problem whose
+    state changes as the run goes (each worker would keep its own)."""
+    counted = prob.counters() if prob.counters else {}
+    if getattr(cfg, "max_env_steps", None) is not None and "env_steps" not in counted:
+        raise ValueError(f"--max-env-steps needs a problem that counts environment steps "
+                         f"(gym:ENV_ID); {cfg.problem} counts {', '.join(counted) or 'none'}")
+    if cfg.backend == "ray" and prob.get_state is not None:
+        raise ValueError(f"problem {cfg.problem} keeps a state that changes as the run goes (e.g. "
+                         "running observation statistics), which Ray workers cannot share: use "
+                         "--backend threads (gym: problems step environments on every core), or "
+                         "--problem-option normalize=fixed")
+
+
+def _setup(cfg: RunConfig):
+    prob = run_problem(cfg)
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
     x0 = init_genome(cfg.init, net) if cfg.init else None
     opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0,
@@ -192,10 +215,37 @@ def problem_measures(prob, optimizer_name: str) -> dict:
     return dict(prob.measures)
 
 
-def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float) -> None:
+def save_best(run_dir: Path, cfg: RunConfig, genome: np.ndarray, fitness: float,
+              problem_state=None) -> None:
+    """best.npz: the genome, its fitness, the run's config and, for a problem with a state,
+    the state it was evaluated with (statefile bytes)."""
     buf = io.BytesIO()
-    np.savez(buf, genome=genome, fitness=fitness, config=json.dumps(asdict(cfg)))
+    extra = {} if problem_state is None else {
+        "problem_state": np.frombuffer(statefile.dumps(problem_state), dtype=np.uint8)}
+    np.savez(buf, genome=genome, fitness=fitness, config=json.dumps(asdict(cfg)), **extra)
     atomic_write(run_dir / BEST, buf.getvalue())
+
+
+def read_problem_state(run_dir):
+    """The problem state saved with the best network in best.npz (None: the problem keeps none)."""
+    path = Path(run_dir) / BEST
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "problem_state" not in z.files:
+                return None
+            return statefile.loads(z["problem_state"].tobytes())
+    except Exception as e:
+        raise DamagedRunError(f"{path} is damaged ({type(e).__name__}: {e})") from None
+
+
+def load_problem(run_dir):
+    """The run's Problem with the state its best network was evaluated with put back."""
+    d = Path(run_dir)
+    prob = run_problem(read_config(d))
+    saved = read_problem_state(d) if (d / BEST).exists() else None
+    if saved is not None and prob.set_state is not None:
+        prob.set_state(saved)
+    return prob
 
 
 class BestFile:
@@ -205,8 +255,8 @@ class BestFile:
     def __init__(self, run_dir: Path, cfg: RunConfig):
         self.run_dir, self.cfg, self.pending = run_dir, cfg, None
 
-    def keep(self, genome: np.ndarray, fitness: float) -> None:
-        self.pending = (np.array(host(genome)), float(fitness))
+    def keep(self, genome: np.ndarray, fitness: float, problem_state=None) -> None:
+        self.pending = (np.array(host(genome)), float(fitness), problem_state)
 
     def write(self) -> None:
         if self.pending is not None:
@@ -266,7 +316,6 @@ def load(run_dir, front_index: int | None = None, cell=None) -> "evornn.Network"
     ``front_index`` member k of a multi-objective run's front (front.npz's order); with
     ``cell`` an elite of its archive (map-elites, novelty): a tuple of grid coordinates, or
     the elite's number in the archive."""
-    from .problem import get_problem
     d = Path(run_dir)
     if not (d / BEST).exists():
         raise ValueError(f"{d} holds no {BEST}: not an evornn run directory, or no generation "
@@ -281,8 +330,11 @@ def load(run_dir, front_index: int | None = None, cell=None) -> "evornn.Network"
         genome = G[int(front_index)]
     if cell is not None:
         genome = archive_genome(d, cell)
-    net = get_problem(cfg.problem).network(cfg.arch, cfg.hidden, seed=cfg.seed,
-                                           options=cfg.arch_options)
+    # a problem's state (gym's observation statistics) as the champion was evaluated with it
+    prob = load_problem(d)
+    net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
+    if prob.close is not None:
+        prob.close()
     net.genome = genome
     return net
 
@@ -369,10 +421,13 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
     use_backend(cfg.backend, cfg.workers)
     device = _device(cfg)
     prob, net, opt = _setup(cfg)
+    check_problem_fit(cfg, prob)
     if device is not None:
         from .device import weight_mask
         device = (device, weight_mask(net))
     state, kept = _restore(run_dir, opt)
+    if "problem" in state and prob.set_state is not None:
+        prob.set_state(state["problem"])
     loggers = make_loggers(cfg.log, run_dir, cfg, kept)
     evaluate = make_evaluator(cfg, prob, net)
     old = run_dir / OLD_CHECKPOINT
@@ -384,7 +439,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
         writers.append(lambda: save_archive(run_dir, opt))
     if hasattr(opt, "front"):
         writers.append(lambda: save_front(run_dir, opt))
-    own = [MetricsCSV(run_dir / METRICS, kept),
+    own = [MetricsCSV(run_dir / METRICS, kept, tuple(prob.counters()) if prob.counters else ()),
            Checkpoint(run_dir / CHECKPOINT, opt, state, replaces=(old, previous(old)),
                       before=lambda: [write() for write in writers]),
            *([] if quiet else [ProgressBar(cfg.max_evals, opt.evaluations,
@@ -405,7 +460,7 @@ def _run_locked(run_dir: Path, cfg: RunConfig, quiet: bool, stop_after, listener
                         listener.on_generation(record)
                 done_here += 1
         if state["done"]:
-            summary = _summary(cfg, opt, state)
+            summary = _summary(cfg, opt, state, prob)
             atomic_write(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
     finally:
         evaluate.close()
@@ -558,32 +613,39 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
         # the best network is the best ever, or the champion that solved the problem
         if solved or f[i] > state["best_fitness"]:
             state["best_fitness"] = float(f[i])
-            best.keep(G[i], float(f[i]))
+            best.keep(G[i], float(f[i]), prob.get_state() if prob.get_state else None)
     elif ok.any() and f[i] > state["best_fitness"]:
         state["best_fitness"] = float(f[i])
-        best.keep(G[i], float(f[i]))
+        best.keep(G[i], float(f[i]), prob.get_state() if prob.get_state else None)
+    if prob.end_generation is not None:
+        prob.end_generation()              # the generation's gatherings join the state
+    if prob.get_state is not None:
+        state["problem"] = prob.get_state()
+    counters = prob.counters() if prob.counters else {}
     state["wall"] += time.perf_counter() - t0
     reasons = opt.stop()
+    steps_spent = cfg.max_env_steps is not None and counters.get("env_steps", 0) >= cfg.max_env_steps
     if (state["solved"] and not keep_going) or opt.evaluations >= cfg.max_evals or reasons or \
-            (cfg.generations is not None and opt.generation >= cfg.generations):
+            steps_spent or (cfg.generations is not None and opt.generation >= cfg.generations):
         state["done"] = True
         state["stop"] = "solved" if state["solved"] and not keep_going else (
-            "budget" if opt.evaluations >= cfg.max_evals else "; ".join(reasons) or
-            "generations")
+            "budget" if opt.evaluations >= cfg.max_evals or steps_spent else "; ".join(reasons)
+            or "generations")
     fin = f[ok] if ok.any() else np.array([np.nan])
     return Record(opt.generation, opt.evaluations, float(fin.max()), float(fin.mean()),
                   float(np.median(fin)), float(fin.std()), int((~ok).sum()),
                   state["best_fitness"], round(state["wall"], 4), f, state["done"],
-                  state.get("stop", ""), getattr(opt, "step_size", None))
+                  state.get("stop", ""), getattr(opt, "step_size", None), counters)
 
 
-def _summary(cfg: RunConfig, opt, state: dict) -> dict:
+def _summary(cfg: RunConfig, opt, state: dict, prob=None) -> dict:
     """summary.json of a finished run."""
     return {"problem": cfg.problem, "solved": bool(state["solved"]),
             "evaluations": int(opt.evaluations), "generations": int(opt.generation),
             "best_fitness": float(state["best_fitness"]), "wall_time_s": round(state["wall"], 3),
             "seed": cfg.seed, "optimizer": cfg.optimizer, "arch": cfg.arch,
             "stop_reason": state.get("stop", ""), **state["info"],
+            **(prob.counters() if prob is not None and prob.counters else {}),
             **({"front_size": len(opt.front()[0])} if hasattr(opt, "front") else {}),
             # a gradient trainer's training sequences: its evaluations also count the
             # fitness evaluation of each generation's network, which trains on nothing

@@ -104,6 +104,11 @@ RUN_OPTIONS: dict[str, RunOption] = {
     "device_options": _declare("device_options", dict, None, "an option of the device model, "
                                "repeatable (e.g. --device-option levels=32 --device-option "
                                "read_noise=0.01)", flag="--device-option"),
+    "problem_options": _declare("problem_options", dict, None, "an option of the problem, "
+                                "repeatable (gym:ENV_ID: episodes, max_steps, normalize=running|"
+                                "fixed|none)", flag="--problem-option"),
+    "max_env_steps": _declare("max_env_steps", int, None, "stop after this many environment "
+                              "steps (gym:ENV_ID problems; beside --max-evals)", at_least(1)),
     "config": _declare("config", str, None, "a TOML file with any of these options", key="",
                        compare=False),
 }

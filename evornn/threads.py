@@ -31,6 +31,12 @@ def set_threads(n: int) -> None:
     _state.update(n=n, pool=None)
 
 
+def forked(n: int = 1) -> None:
+    """In a process forked from one that ran kernels: use n threads, forgetting the parent's
+    pool (its threads were not copied)."""
+    _state.update(n=n, pool=None)
+
+
 def run_chunks(fn, n_items: int, *args) -> None:
     """Call fn(lo, hi, *args) over [0, n_items) in chunks spread over the worker threads.
 

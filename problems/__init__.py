@@ -6,10 +6,12 @@ them in the zoo it scans without importing a problem module by name.
 """
 
 
-def gym(env_id: str):
-    """The problem of gymnasium environment env_id (needs gymnasium)."""
-    from ._gym import make_problem
-    return make_problem(env_id)
+def gym(env_id: str, **options):
+    """The problem of gymnasium environment env_id (needs gymnasium); options as
+    _gym.make_problem takes them, checked first (a one-line ValueError)."""
+    from ._gym import check_options, make_problem
+    check_options(env_id, options)
+    return make_problem(env_id, **options)
 
 
 FACTORIES = {"gym": gym}

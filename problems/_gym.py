@@ -3,20 +3,24 @@
 Fitness is the mean return over ``episodes`` episodes; every genome of a generation
 meets the same starting states (episode seeds drawn from the run seed and generation), so
 the comparison inside a generation is fair and the run is reproducible. Observations are
-normalized with a mean and standard deviation measured once, under random actions, from
-a fixed seed. Discrete actions take the argmax of the outputs; continuous (Box) actions
-map the outputs onto the action bounds, from [-1, 1] (tanh or linear readouts, clipped)
-or from [0, 1] (sigmoid rates: ctrnn, mtrnn, sigmoid frnn). The population's networks step
-together (evornn.stepper) and the environments too, as one gymnasium vector environment
-(``vectorization="sync"``, or ``"async"``: one process an environment, for environments
-whose step costs more than a process hop); an episode's return stops counting when it
-terminates, whatever the vector environment's autoreset does after that.
+normalized (``normalize``) by the running mean and standard deviation of the states the
+population's episodes visit, as ARS V2 and OpenAI-ES do ("running": each generation uses
+the statistics frozen at its start, its own states merged in after it), by a mean and
+standard deviation measured once under random actions ("fixed"), or not at all ("none").
+Discrete actions take the argmax of the outputs; continuous (Box) actions map the outputs
+onto the action bounds, from [-1, 1] (tanh or linear readouts, clipped) or from [0, 1]
+(sigmoid rates: ctrnn, mtrnn, sigmoid frnn). The episodes run in worker processes
+(problems/_gym_pool.py), each stepping a chunk of the environments and their networks
+(evornn.stepper), as many as evornn's threads (``--workers``); the results do not depend on
+how many. An episode's return stops counting when it terminates.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from evornn.problem import Problem
+
+from ._gym_pool import Pool, ready_envs, run_chunk
 
 
 def _spaces(env_id: str):
@@ -62,57 +66,103 @@ def unit_outputs(net) -> bool:
                                          and top.family.feature_range(o) == (0.0, 1.0))
 
 
-VECTORIZATION = ("sync", "async")
+NORMALIZE = ("running", "fixed", "none")
+OPTIONS = ("episodes", "max_steps", "normalize")
+TINY_STD = 1e-8            # a coordinate that (almost) never moves is left unscaled
+
+
+def check_options(env_id: str, options: dict) -> None:
+    """A one-line ValueError naming a gym: problem option that is unknown or has a bad value."""
+    for k, v in options.items():
+        if k not in OPTIONS:
+            raise ValueError(f"gym:{env_id}: unknown problem option {k!r}; valid: {', '.join(OPTIONS)}")
+    if "normalize" in options and options["normalize"] not in NORMALIZE:
+        raise ValueError(f"gym:{env_id}: normalize must be one of {', '.join(NORMALIZE)}, got "
+                         f"{options['normalize']!r}")
+    for k in ("episodes", "max_steps"):
+        v = options.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"gym:{env_id}: {k} must be an integer >= 1, got {v!r}")
+
+
+def running_stats(state: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the observations counted in state (0 and 1 before any;
+    1 where a coordinate's deviation is below TINY_STD)."""
+    n = state["count"]
+    d = len(state["sum"])
+    if n < 2:
+        return np.zeros(d), np.ones(d)
+    mean = state["sum"] / n
+    std = np.sqrt(np.maximum(state["sumsq"] / n - mean * mean, 0.0))
+    return mean, np.where(std < TINY_STD, 1.0, std)
 
 
 def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
-                 vectorization: str = "sync") -> Problem:
-    """The Problem for gymnasium environment env_id."""
+                 normalize: str = "running") -> Problem:
+    """The Problem for gymnasium environment env_id (options: check_options)."""
     import gymnasium as gym
-    if vectorization not in VECTORIZATION:
-        raise ValueError(f"vectorization must be one of {', '.join(VECTORIZATION)}, got "
-                         f"{vectorization!r}")
+    check_options(env_id, {"episodes": episodes, "max_steps": max_steps, "normalize": normalize})
     env, obs_space, act_space = _spaces(env_id)
-    mean, std = _normalizer(env)
+    d = int(obs_space.shape[0])
+    fixed = _normalizer(env) if normalize == "fixed" else (np.zeros(d), np.ones(d))
     discrete = isinstance(act_space, gym.spaces.Discrete)
     n_out = int(act_space.n) if discrete else int(act_space.shape[0])
-    inputs = _names(env, "observation", "obs", int(obs_space.shape[0]))
+    inputs = _names(env, "observation", "obs", d)
     outputs = _names(env, "action", "action", n_out)
     env.close()
     threshold = getattr(gym.spec(env_id), "reward_threshold", None)
     limit = max_steps or getattr(gym.spec(env_id), "max_episode_steps", None) or 1000
+    # the run's state: observations counted (their sum and sum of squares) and environment
+    # steps, merged at each generation's end; pending: what the last evaluation gathered
+    state = {"count": 0, "sum": np.zeros(d), "sumsq": np.zeros(d), "env_steps": 0}
+    held = {"pending": None, "pool": None, "key": None, "envs": []}
 
-    def act(Y, unit: bool):
-        if discrete:
-            return np.argmax(Y, axis=1)
-        lo, hi = act_space.low, act_space.high
-        u = np.clip(Y, 0, 1) if unit else (np.clip(Y, -1, 1) + 1) * 0.5
-        return lo + u * (hi - lo)
+    def stats():
+        return running_stats(state) if normalize == "running" else fixed
 
-    def returns(net, genomes, seeds) -> np.ndarray:
-        """Mean return of every genome over the episodes that start from seeds."""
-        from evornn.stepper import PopulationStepper
-        G = np.repeat(np.asarray(genomes, dtype=np.float64), len(seeds), axis=0)
-        stepper = PopulationStepper(net, G)
+    def make_env():
+        return gym.make(env_id)
+
+    def act_for(net):
         unit = unit_outputs(net)
-        envs = gym.make_vec(env_id, num_envs=len(G), vectorization_mode=vectorization)
-        try:
-            obs, _ = envs.reset(seed=[int(seeds[i % len(seeds)]) for i in range(len(G))])
-            total = np.zeros(len(G))
-            alive = np.ones(len(G), bool)
-            for _ in range(limit):
-                obs, r, term, trunc, _ = envs.step(act(stepper.step((obs - mean) / std), unit))
-                total += np.where(alive, r, 0.0)
-                alive &= ~(term | trunc)
-                if not alive.any():
-                    break
-        finally:
-            envs.close()
+
+        def act(Y):
+            if discrete:
+                return np.argmax(Y, axis=1)
+            lo, hi = act_space.low, act_space.high
+            u = np.clip(Y, 0, 1) if unit else (np.clip(Y, -1, 1) + 1) * 0.5
+            return lo + u * (hi - lo)
+        return act
+
+    def episodes_of(net, G, seeds) -> tuple:
+        from evornn.backends import evaluation_workers
+        mean, std = stats()
+        act = act_for(net)
+        workers = min(evaluation_workers(), len(G))
+        if workers == 1:
+            envs = ready_envs(held["envs"], len(G), make_env)
+            return run_chunk(envs, net, G, seeds, mean, std, limit, act)
+        key = (workers, id(net), unit_outputs(net))
+        if held["key"] != key:
+            close()
+            held["pool"], held["key"] = Pool(workers, make_env, net, act), key
+        # two chunks a worker: episodes that end early (a fallen walker) still balance
+        parts = np.array_split(np.arange(len(G)), min(len(G), 2 * workers))
+        out = held["pool"].map([(G[i], seeds[i], mean, std, limit) for i in parts])
+        return tuple(np.concatenate(col) for col in zip(*out))
+
+    def returns(net, genomes, seeds, gather: bool = False) -> np.ndarray:
+        """Mean return of every genome over the episodes that start from seeds."""
+        G = np.repeat(np.asarray(genomes, dtype=np.float64), len(seeds), axis=0)
+        S = np.tile(np.asarray(seeds, dtype=np.int64), len(genomes))
+        total, steps, s1, s2 = episodes_of(net, G, S)
+        if gather:
+            held["pending"] = (int(steps.sum()), s1.sum(0), s2.sum(0))
         return total.reshape(-1, len(seeds)).mean(1)
 
     def evaluate(net, genomes, seed):
         seeds = np.random.default_rng([*seed, 7]).integers(0, 2**31 - 1, episodes)
-        return returns(net, genomes, seeds)
+        return returns(net, genomes, seeds, gather=True)
 
     def solved(net, genome, fitness):
         if threshold is None or fitness < threshold:
@@ -120,8 +170,38 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
         test = returns(net, genome[None], np.arange(10_000, 10_010))[0]   # 10 fresh episodes
         return bool(test >= threshold), {"test_return": float(test), "threshold": threshold}
 
+    def end_generation():
+        if held["pending"] is not None:
+            n, s1, s2 = held["pending"]
+            state.update(count=state["count"] + n, sum=state["sum"] + s1,
+                         sumsq=state["sumsq"] + s2, env_steps=state["env_steps"] + n)
+            held["pending"] = None
+
+    def get_state():
+        return {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+    def set_state(saved):
+        want = {"count": (), "sum": (d,), "sumsq": (d,), "env_steps": ()}
+        if set(saved) != set(want) or any(np.shape(saved[k]) != s for k, s in want.items()):
+            raise ValueError(f"gym:{env_id}: a saved state needs {', '.join(want)} (sums of "
+                             f"{d} observations), got {sorted(saved)}")
+        state.update(count=int(saved["count"]), sum=np.array(saved["sum"], dtype=np.float64),
+                     sumsq=np.array(saved["sumsq"], dtype=np.float64),
+                     env_steps=int(saved["env_steps"]))
+        held["pending"] = None
+
+    def input_norm():
+        return None if normalize == "none" else stats()
+
+    def close():
+        if held["pool"] is not None:
+            held["pool"].close()
+        held["pool"], held["key"] = None, None
+
     return Problem(f"gym:{env_id}", f"gymnasium {env_id}: mean return over {episodes} episodes",
-                   n_in=int(obs_space.shape[0]), n_out=n_out, evaluate=evaluate, solved=solved,
+                   n_in=d, n_out=n_out, evaluate=evaluate, solved=solved,
                    arch="elman", n_hidden=8, arch_options={"readout": "tanh"}, optimizer="xnes",
                    popsize=16, sigma0=0.5, max_evals=20_000,
-                   inputs=inputs, outputs=outputs)
+                   inputs=inputs, outputs=outputs, get_state=get_state, set_state=set_state,
+                   end_generation=end_generation, counters=lambda: {"env_steps": state["env_steps"]},
+                   input_norm=input_norm, close=close)
