@@ -28,6 +28,10 @@ _OVERRIDES = {
         "def {name}(a, off, rows, cols):\n"
         "    \"\"\"a[off:off + rows*cols] seen as [rows, cols] (a view: writes reach a).\"\"\"\n"
         "    return a[off:off + rows * cols].reshape(rows, cols)\n"),
+    "evornn.arch.kernels.borrow2d": (
+        "def {name}(a, off, rows, cols):\n"
+        "    \"\"\"a[off:off + rows*cols] seen as [rows, cols] (a view: writes reach a).\"\"\"\n"
+        "    return a[off:off + rows * cols].reshape(rows, cols)\n"),
     "evornn.arch.kernels.mm_acc": (
         "def {name}(z, x, w):\n"
         "    \"\"\"z[B, M] += x[B, K] @ w[K, M].\"\"\"\n"

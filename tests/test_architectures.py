@@ -11,7 +11,7 @@ from numba import njit
 
 import evornn
 from evornn.arch.dispatch import FAMILIES, pack, step
-from evornn.arch.kernels import JIT, mm_acc, sigmoid, tanh, view2d
+from evornn.arch.kernels import JIT, borrow2d, mm_acc, sigmoid, tanh, view2d
 from evornn.options import Option
 from evornn.threads import set_threads, threads
 from tests.family_cases import sized
@@ -104,22 +104,23 @@ def test_small_matmul_matches_numpy(B, K, M):
 
 
 @njit
-def _view_and_write(a, off, rows, cols):
-    v = view2d(a, off, rows, cols)
+def _view_and_write(a, off, rows, cols, borrowed):
+    v = borrow2d(a, off, rows, cols) if borrowed else view2d(a, off, rows, cols)
     v[rows - 1, cols - 1] = -1.0
     return v.copy()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_view2d_is_a_writable_reshape_and_refuses_out_of_bounds(dtype):
+@pytest.mark.parametrize("borrowed", [False, True], ids=["view2d", "borrow2d"])
+def test_view2d_is_a_writable_reshape_and_refuses_out_of_bounds(dtype, borrowed):
     a = np.arange(40, dtype=dtype)
-    v = _view_and_write(a, 5, 3, 7)
+    v = _view_and_write(a, 5, 3, 7, borrowed)
     want = np.arange(5, 26, dtype=dtype).reshape(3, 7)
     want[2, 6] = -1.0
     np.testing.assert_array_equal(v, want)
     assert a[25] == -1.0 and a[24] == 24.0 and a[26] == 26.0
     with pytest.raises(IndexError, match="out of the array's bounds"):
-        _view_and_write(a, 30, 2, 6)
+        _view_and_write(a, 30, 2, 6, borrowed)
 
 
 def _layer_of(kind):

@@ -32,18 +32,18 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
-    h = kn.view2d(state, 0, B, H)
-    z = kn.view2d(state, B * H, B, H)
+    h = kn.borrow2d(state, 0, B, H)
+    z = kn.borrow2d(state, B * H, B, H)
     bo = (I + H) * H
     kn.set_rows(z, w[bo:bo + H])
-    kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
-    kn.mm_acc(z, h, kn.view2d(w, I * H, H, H))
-    zero = x.dtype.type(0.0)
+    kn.mm_acc(z, x, kn.borrow2d(w, 0, I, H))
+    kn.mm_acc(z, h, kn.borrow2d(w, I * H, H, H))
     if cfg[kn.C_OPT] == 0:
         for b in range(B):
             for j in range(H):
                 h[b, j] = kn.tanh(z[b, j])
     else:
+        zero = x.dtype.type(0.0)
         for b in range(B):
             for j in range(H):
                 h[b, j] = max(z[b, j], zero)

@@ -80,11 +80,7 @@ def _sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@intrinsic
-def _as_2d(typingctx, a, rows, cols):
-    """A C-contiguous [rows, cols] view of the 1-d C-contiguous array a (no checks)."""
-    sig = types.Array(a.dtype, 2, "C")(a, rows, cols)
-
+def _view_codegen(owned):
     def codegen(context, builder, sig, args):
         src = make_array(sig.args[0])(context, builder, value=args[0])
         out = make_array(sig.return_type)(context, builder)
@@ -94,9 +90,24 @@ def _as_2d(typingctx, a, rows, cols):
         c = context.cast(builder, args[2], sig.args[2], types.intp)
         populate_array(out, data=src.data, shape=cgutils.pack_array(builder, [r, c]),
                        strides=cgutils.pack_array(builder, [builder.mul(c, isz), isz]),
-                       itemsize=isz, meminfo=src.meminfo, parent=src.parent)
-        return impl_ret_borrowed(context, builder, sig.return_type, out._getvalue())
-    return sig, codegen
+                       itemsize=isz, meminfo=src.meminfo if owned else None,
+                       parent=src.parent if owned else None)
+        if owned:
+            return impl_ret_borrowed(context, builder, sig.return_type, out._getvalue())
+        return out._getvalue()
+    return codegen
+
+
+@intrinsic
+def _as_2d(typingctx, a, rows, cols):
+    """A C-contiguous [rows, cols] view of the 1-d C-contiguous array a (no checks)."""
+    return types.Array(a.dtype, 2, "C")(a, rows, cols), _view_codegen(True)
+
+
+@intrinsic
+def _as_2d_unowned(typingctx, a, rows, cols):
+    """The same view without a reference to a's memory (no reference counting)."""
+    return types.Array(a.dtype, 2, "C")(a, rows, cols), _view_codegen(False)
 
 
 @njit(**JIT)
@@ -107,6 +118,16 @@ def view2d(a, off, rows, cols):
     if off < 0 or rows < 0 or cols < 0 or off + n > a.size:
         raise IndexError("view2d: view out of the array's bounds")
     return _as_2d(a[off:off + n], rows, cols)
+
+
+@njit(**JIT)
+def borrow2d(a, off, rows, cols):
+    """view2d without a reference to a's memory, for views that die before a does (a step's
+    views of its weights and state): no reference counting (two atomic updates a view)."""
+    n = rows * cols
+    if off < 0 or rows < 0 or cols < 0 or off + n > a.size:
+        raise IndexError("borrow2d: view out of the array's bounds")
+    return _as_2d_unowned(a[off:off + n], rows, cols)
 
 
 @njit(**JIT)
