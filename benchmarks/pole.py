@@ -15,7 +15,7 @@ fails at the problem's budget (40,000 evaluations). Wall time per solve excludes
 compilation (the kernels are compiled before the clock starts). Published and peer
 figures (Stanley and Miikkulainen 2002; Gomez et al. 2008), printed beside ours.
 ``--basis`` picks the default xNES's search space: the problem's own (mirror-symmetric
-controllers), every gene (``none``: the defaults before issue 22), or the mirror basis with
+controllers), every gene (``none``), or the mirror basis with
 (``mirror``, their steps ``--recurrent-scale`` times the others') or without
 (``mirror-feedforward``) recurrent weights.
 """
@@ -33,7 +33,7 @@ from evornn.problems.pole import mirror_basis
 from evornn.run import problem_optimizer
 
 PEERS = {
-    "dpnv": "CoSyNE 3,416 (paper); EvoTorch XNES 20/20, mean 1,978; pycma 16/20, 2,923; "
+    "dpnv": "CoSyNE 3,416, CMA-ES 6,061 (papers); EvoTorch XNES 20/20, mean 1,978; pycma 16/20, 2,923; "
             "neat-python 12/20, 10,062",
     "double-pole": "CMA-ES 895, CoSyNE 954 (papers); NEAT 3,600; ESP 3,800",
     "single-pole": "CoSyNE 98 (paper, 1 pole with velocities)",
