@@ -179,11 +179,14 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
                       options=None, xp=None):
     """The optimizer as a run of this problem sets it up: x0 (--init), else the problem's
     ``x0`` (its function's genome, or its choice); bounds
-    and, for its own default optimizer, its options (``options`` override them). A gradient
-    method (bptt, rtrl) trains the network itself from x0 or its initialization. ``xp``:
-    the array module of an evolutionary optimizer's population (None: NumPy)."""
+    and, for its own default optimizer, its options (``options`` override them; a callable
+    one is called with the network). A gradient method (bptt, rtrl) trains the network
+    itself from x0 or its initialization. ``xp``: the array module of an evolutionary
+    optimizer's population (None: NumPy)."""
     import evornn
-    opts = {**(prob.optimizer_options if name == prob.optimizer else {}), **(options or {})}
+    own = prob.optimizer_options if name == prob.optimizer else {}
+    # a problem's own option may be a function of the network (pole balancing's xNES basis)
+    opts = {**{k: v(net) if callable(v) else v for k, v in own.items()}, **(options or {})}
     if x0 is None and callable(prob.x0):
         x0 = start_genome(prob, net)
     if evornn.optim.is_gradient(name):

@@ -430,3 +430,25 @@ def test_xnes_restarts_when_sigma_collapses():
     np.testing.assert_array_equal(b.ask(), opt.ask())
     with pytest.raises(ValueError, match=r"option restart_below must be in \(0, 1\) or None, got 1.5"):
         make("xnes", restart_below=1.5)
+
+
+def test_xnes_basis_searches_a_subspace_of_the_genomes():
+    """With basis A every genome is x0 + A z: a zero row holds its gene at x0, a row of
+    -1s ties its gene to minus the sum of others; on a sphere the subspace's optimum is found."""
+    A = np.zeros((4, 2))
+    A[0, 0] = A[1, 1] = 1.0
+    A[2] = [-1.0, -1.0]                               # gene 2 = -(gene 0 + gene 1) + 1
+    x0 = np.array([0.0, 0.0, 1.0, 5.0])
+    opt = make("xnes", dim=4, seed=3, x0=x0, sigma0=1.0, basis=A)
+    for _ in range(150):
+        X = opt.ask()
+        np.testing.assert_array_equal(X[:, 3], 5.0)
+        np.testing.assert_allclose(X[:, 2], 1.0 - X[:, 0] - X[:, 1], atol=1e-12)
+        opt.tell(X, sphere(X))
+    # min of z0^2 + z1^2 + (1 - z0 - z1)^2 + 25 is at z0 = z1 = 1/3
+    np.testing.assert_allclose(opt.mean, [1 / 3, 1 / 3, 1 / 3, 5.0], atol=1e-3)
+    plain, none = make("xnes", dim=4, seed=3), make("xnes", dim=4, seed=3, basis=None)
+    np.testing.assert_array_equal(plain.ask(), none.ask())
+    with pytest.raises(ValueError, match=r"option basis must be None or a \[4, L\] matrix of rank L "
+                                         r"\(1 <= L <= 4, finite\), got shape \(4, 2\)"):
+        make("xnes", dim=4, basis=np.ones((4, 2)))

@@ -298,3 +298,28 @@ def test_dpnv_generalization_measure_is_the_fraction_of_an_orthogonal_subset():
         pole.run_chunks(pole._kernels(lay.kind)[1], 625, w, lay.cfg, fx, lay.n_state, grid,
                         False, 2, steps)
         assert v[p, 0] == np.mean(steps[idx] >= 1000)
+
+
+
+@pytest.mark.parametrize("name, recurrent", [("dpnv", 0.5), ("double-pole", 0.0)])
+def test_a_mirror_basis_controller_is_an_odd_function_of_the_state(name, recurrent):
+    """Genomes A z of ``mirror_basis`` answer the mirrored observation sequence (every
+    state input negated, the bias input 0.5 kept) with the negated actions, step after step
+    once the flushed state (a = 0, not the rest state 0.5) has decayed: at once without
+    recurrence."""
+    from evornn.problem import get_problem
+    net = get_problem(name).network()
+    n_in, H = net.layers[0].n_in, net.layers[0].n_hidden
+    A = np.array(pole.mirror_basis(n_in, H, recurrent))
+    assert A.shape == (net.n_params, (n_in - 1 + H * bool(recurrent)) * H)
+    rng = np.random.default_rng(0)
+    obs = np.hstack([rng.normal(0, 1, (50, n_in - 1)), np.full((50, 1), 0.5)])
+    for z in rng.normal(0, 3, (4, A.shape[1])):
+        acts = []
+        for sign in (1, -1):
+            net.genome = A @ z
+            net.reset()
+            acts.append([net.step(np.where(np.arange(n_in) < n_in - 1, sign * o, o))[0] for o in obs])
+        gap = np.abs(np.array(acts[0]) + acts[1])
+        assert gap[30:].max() < 1e-9 and np.ptp(acts[0]) > 0.1, gap
+        assert (gap[0] > 1e-3) == bool(recurrent), gap

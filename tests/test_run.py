@@ -21,15 +21,15 @@ def cli(*args, cwd=None):
 def test_run_solves_dpnv_and_writes_a_complete_run_directory(tmp_path):
     r = cli("run", "dpnv", "--seed", "1", "--quiet", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
-    assert "dpnv: SOLVED after 290 evaluations" in r.stdout
+    assert "dpnv: SOLVED after 160 evaluations" in r.stdout
     (d,) = tmp_path.iterdir()
     summary = json.loads((d / "summary.json").read_text())
-    assert summary["solved"] and summary["evaluations"] == 290 and summary["generations"] == 29
+    assert summary["solved"] and summary["evaluations"] == 160 and summary["generations"] == 16
     assert summary["generalization"] >= 200 and summary["seed"] == 1
     assert {"problem", "best_fitness", "wall_time_s"} <= set(summary)
     rows = list(csv.reader(open(d / "metrics.csv")))
-    assert rows[0][:2] == ["generation", "evaluations"] and len(rows) == 1 + 29
-    assert int(rows[-1][1]) == 290
+    assert rows[0][:2] == ["generation", "evaluations"] and len(rows) == 1 + 16
+    assert int(rows[-1][1]) == 160
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["optimizer"] == "xnes" and cfg["arch"] == "frnn" and cfg["hidden"] == 2
     net = evornn.load(d)                     # the best network, usable without the optimizer
@@ -53,7 +53,7 @@ def test_run_solves_dpnv_and_writes_a_complete_run_directory(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     png.unlink()
     r = cli("report", str(d))
-    assert r.returncode == 0 and "dpnv: SOLVED after 290 evaluations" in r.stdout
+    assert r.returncode == 0 and "dpnv: SOLVED after 160 evaluations" in r.stdout
     assert png.stat().st_size > 10_000
     # a second run never overwrites the first
     r2 = cli("run", "dpnv", "--seed", "1", "--quiet", "--out", str(tmp_path), "--generations", "2")

@@ -12,7 +12,7 @@ from evornn.run_options import RUN_OPTIONS, from_toml, with_defaults
 
 # options whose check needs the popsize, the topology or the bounds (in _check_options)
 CHECKED_IN_CONTEXT = {("cosyne", "parents"), ("cosyne", "offspring"), ("ga", "elite"),
-                      ("pso", "k")}
+                      ("pso", "k"), ("xnes", "basis")}
 ALL = list(evornn.optimizers(gradient=True))
 
 

@@ -22,7 +22,9 @@ class XNES(Optimizer):
     Options: ``eta_mu`` (1.0), ``eta_sigma`` and ``eta_B`` (None = 3(3 + ln D)/(5 D sqrt D)),
     ``restart_below`` (None): start again from x0 with sigma0 (the random stream goes on) when
     sigma shrinks below this fraction of sigma0, at most ``restarts`` (10) times; a search
-    that narrows onto a deceptive optimum then gets another try. With ``xp="cupy"`` mean, B
+    that narrows onto a deceptive optimum then gets another try. ``basis`` (None): a [D, L]
+    matrix A; the search then runs over L coordinates z, genome = x0 + A z (fixed genes where
+    a row is 0, tied genes, per-gene scales), and B is L x L. With ``xp="cupy"`` mean, B
     and the draws live on the GPU.
     """
 
@@ -42,6 +44,8 @@ class XNES(Optimizer):
                                 rule(lambda v: v is None or 0 < v < 1, "must be in (0, 1) or None")),
         "restarts": Option(10, "at most this many restarts",
                            rule(lambda v: is_int(v) and v >= 0, "must be a non-negative integer")),
+        "basis": Option(None, "a [D, L] matrix A: search L coordinates z, genome = x0 + A z "
+                              "(None: every gene)", None),
     }
     _state_keys = ("mean", "sigma", "B", "_s", "restarts_done")
     _device_keys = ("mean", "B", "_s")
@@ -50,8 +54,24 @@ class XNES(Optimizer):
     def _default_popsize(self, D):
         return 4 + int(3 * np.log(D))
 
+    def _check_options(self, o):
+        super()._check_options(o)
+        v = o["basis"]
+        if v is None:
+            return
+        try:
+            A = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            A = None
+        if A is None or A.ndim != 2 or A.shape[0] != self.dim or not 1 <= A.shape[1] <= self.dim \
+                or not np.isfinite(A).all() or np.linalg.matrix_rank(A) < A.shape[1]:
+            raise ValueError(f"option basis must be None or a [{self.dim}, L] matrix of rank L "
+                             f"(1 <= L <= {self.dim}, finite), got shape {np.shape(v)}")
+
     def _setup(self):
-        D = self.dim
+        A = self.options["basis"]
+        self._A = None if A is None else self.xp.asarray(np.asarray(A, np.float64))
+        D = self.dim if self._A is None else self._A.shape[1]      # the coordinates searched
         self.mean = self.xp.array(self.x0)
         self.sigma = self.sigma0
         self.B = self.xp.eye(D)
@@ -67,14 +87,15 @@ class XNES(Optimizer):
         return float(self.sigma)
 
     def _ask(self):
-        self._s = self._normal((self.popsize, self.dim))
-        return self.mean + self.sigma * self._s @ self.B.T
+        self._s = self._normal((self.popsize, len(self.B)))
+        Y = self.sigma * self._s @ self.B.T
+        return self.mean + (Y if self._A is None else Y @ self._A.T)
 
     def _tell(self, X, f, failed):
         s, self._s = self._s, None
         if failed.all():
             return
-        D, xp = self.dim, self.xp
+        D, xp = len(self.B), self.xp
         order = np.argsort(-f, kind="stable")
         u = np.empty(self.popsize)
         u[order] = nes_utilities(self.popsize)
@@ -83,8 +104,8 @@ class XNES(Optimizer):
         g_M = (s.T * u) @ s - usum * xp.eye(D)
         g_sigma = float(xp.trace(g_M)) / D
         g_B = g_M - g_sigma * xp.eye(D)
-        self.mean = xp.clip(self.mean + self.options["eta_mu"] * self.sigma * self.B @ g_delta,
-                            self._lo, self._hi)
+        d = self.options["eta_mu"] * self.sigma * self.B @ g_delta
+        self.mean = xp.clip(self.mean + (d if self._A is None else self._A @ d), self._lo, self._hi)
         self.sigma *= float(np.exp(0.5 * self._eta_sigma * g_sigma))
         self.B = self.B @ _expm_sym(0.5 * self._eta_B * g_B, xp)
         rb = self.options["restart_below"]
