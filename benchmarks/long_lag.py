@@ -6,6 +6,7 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
     python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
                                    [--seconds 1200] [--predict head|output]
+                                   [--head-activation linear|sigmoid]
     python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
@@ -18,7 +19,8 @@ cells open, as the paper's constant error carousel is), sigmoid readout. pair: h
 the problem's default optimizer (snes) and network, stopped by a time box. chunker: the
 history compressor (an automatizer of sizes[0] units predicting its next input by its own
 head, a chunker of sizes[1] stepping only where that prediction missed, threshold 0.5), by
-BPTT as above with the head's auxiliary loss; chunker-evolve: the same family evolved by
+BPTT as above with the head's auxiliary loss (--head-activation sigmoid: the head's
+prediction squashed); chunker-evolve: the same family evolved by
 the problem's default optimizer (snes), stopped by a time box.
 """
 from __future__ import annotations
@@ -90,6 +92,8 @@ def chunker_steps(net) -> list[int]:
         feats.genome = net.genome[:feats.n_params]        # the readout's blocks come last
         h = feats.forward(X)
         pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+        if o["head_activation"] == "sigmoid":
+            pred = 1 / (1 + np.exp(-pred))
     missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
     return (1 + missed.sum(1)).tolist()
 
@@ -127,6 +131,7 @@ def main() -> None:
     ap.add_argument("what", choices=("bptt", "pair", "evolve", "chunker", "chunker-evolve"))
     ap.add_argument("--sizes", default=None)
     ap.add_argument("--predict", default="head", choices=("head", "output"))
+    ap.add_argument("--head-activation", default="linear", choices=("linear", "sigmoid"))
     ap.add_argument("--forget-bias", type=float, default=5.0)
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seeds", default=None)
@@ -155,7 +160,11 @@ def main() -> None:
         H, sizes = args.hidden or 32, args.sizes or "28,4"
         opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}",
                 "--arch-option", f"predict={args.predict}")
-        rows = [(f"hc {sizes.replace(',', '+')} {args.predict}", s, run("history_compressor", H, s,
+        label = args.predict
+        if args.head_activation != "linear":
+            opts += ("--arch-option", f"head_activation={args.head_activation}")
+            label += f" {args.head_activation}"
+        rows = [(f"hc {sizes.replace(',', '+')} {label}", s, run("history_compressor", H, s,
                                                         args.max_evals or 4000, bptt + opts,
                                                         seconds=args.seconds or 1200))
                 for s in seeds(args.seeds or "0-3")]
