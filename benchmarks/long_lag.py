@@ -14,7 +14,9 @@ float32 twins, lr 0.01; one evaluation is one update on both sequences, so the t
 are twice the evaluations). The paper's rows for p = 100: the chunker solved 33% of trials
 after 32,400 training sequences, LSTM 100% after 5,040 (its Table 2). bptt: our LSTM (a
 forget gate, which the paper's LSTM did not have: its initial bias --forget-bias keeps the
-cells open, as the paper's constant error carousel is), sigmoid readout. pair: hrnn with
+cells open, as the paper's constant error carousel is), sigmoid readout. Each row's margin:
+the final step's target output less its largest other output, the smaller of the two
+sequences' (above 0 where both final predictions are right, and by how much). pair: hrnn with
 --hidden units (four modules) and the Elman network whose weight count is nearest. evolve:
 the problem's default optimizer (snes) and network, stopped by a time box. chunker: the
 history compressor (an automatizer of sizes[0] units predicting its next input by its own
@@ -67,12 +69,27 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
             net = evornn.load(d)
             from evornn.problems import long_lag
             summary.setdefault("final", long_lag.make().solved(net, net.genome, None)[1])
+            summary["final"]["margin"] = final_margin(net)
             if arch == "history_compressor":
                 summary["final"]["chunker_steps"] = chunker_steps(net)
             n = net.n_params
         except Exception:          # a run killed before its first best genome was saved
             n = 0
         return {"summary": summary, "seconds": wall, "n_params": n}
+
+
+def final_margin(net) -> float:
+    """The smaller, over the two sequences, of the final step's target output less its
+    largest other output: above 0 where both final predictions are right, and by how much
+    (outputs of 0.5 for both x and y score 0)."""
+    import numpy as np
+
+    from evornn.problems import long_lag
+    y = long_lag.outputs(net, net.genome[None], long_lag.episodes(P)[0])[0, :, -1]
+    t = long_lag.sequences(P)[:, -1]
+    rest = y.copy()
+    rest[np.arange(2), t] = -np.inf
+    return float((y[np.arange(2), t] - rest.max(1)).min())
 
 
 def chunker_steps(net) -> list[int]:
@@ -105,14 +122,14 @@ def seeds(text: str) -> list[int]:
 
 def report(rows: list[tuple[str, int, dict]]) -> None:
     print(f"{'network':14} {'weights':>7} {'seed':>4} {'solved':>6} {'evals':>7} {'sequences':>9} "
-          f"{'best fitness':>12} {'final right':>11} {'others right':>12} {'s':>5}")
+          f"{'best fitness':>12} {'final right':>11} {'margin':>7} {'others right':>12} {'s':>5}")
     for name, seed, r in rows:
         s = r["summary"]
         f = s.get("final") or s.get("info") or {}
         ev = int(s.get("evaluations", 0))
         print(f"{name:14} {r['n_params']:7,d} {seed:4d} {str(s.get('solved')):>6} {ev:7,d} "
               f"{2 * ev:9,d} {s.get('best_fitness', float('nan')):12.3g} "
-              f"{str(f.get('final_right', '?')) + '/2':>11} "
+              f"{str(f.get('final_right', '?')) + '/2':>11} {f.get('margin', float('nan')):7.3f} "
               f"{str(f.get('other_right', '?')) + '/' + str(2 * (P - 1)):>12} {r['seconds']:5.0f}",
               flush=True)
     for name, seed, r in rows:
