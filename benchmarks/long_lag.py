@@ -170,8 +170,9 @@ def main() -> None:
         He = min(range(1, 4 * H), key=lambda h: abs(evornn.Network("elman", P + 1, h, P + 1).n_params - n))
         rows = []
         for s in seeds(args.seeds or "0-2"):
-            rows.append((f"hrnn {H}", s, run("hrnn", H, s, args.max_evals or 8000, bptt + sig)))
-            rows.append((f"elman {He}", s, run("elman", He, s, args.max_evals or 8000, bptt + sig)))
+            for name, arch, h in ((f"hrnn {H}", "hrnn", H), (f"elman {He}", "elman", He)):
+                rows.append((name, s, run(arch, h, s, args.max_evals or 8000, bptt + sig)))
+                print(json.dumps({"network": name, "seed": s, **rows[-1][2]}, default=str), flush=True)
         report(rows)
     elif args.what == "chunker":
         H, sizes = args.hidden or 32, args.sizes or "28,4"
