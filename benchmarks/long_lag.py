@@ -6,6 +6,7 @@ by BPTT, the clockwork RNN (hrnn) against an Elman network of as many weights, a
     python -m benchmarks.long_lag evolve [--seed 0] [--max-evals 200000] [--seconds 240]
     python -m benchmarks.long_lag chunker [--hidden 32] [--sizes 28,4] [--seeds 0-3] [--max-evals 4000]
                                    [--seconds 1200] [--predict head|output]
+                                   [--head-activation linear|sigmoid]
     python -m benchmarks.long_lag chunker-evolve [--hidden 4] [--sizes 3,1] [--seed 0] [--seconds 240]
 
 Every run goes through `python -m evornn run long-lag` (BPTT: Adam with the run's defaults,
@@ -13,12 +14,15 @@ float32 twins, lr 0.01; one evaluation is one update on both sequences, so the t
 are twice the evaluations). The paper's rows for p = 100: the chunker solved 33% of trials
 after 32,400 training sequences, LSTM 100% after 5,040 (its Table 2). bptt: our LSTM (a
 forget gate, which the paper's LSTM did not have: its initial bias --forget-bias keeps the
-cells open, as the paper's constant error carousel is), sigmoid readout. pair: hrnn with
+cells open, as the paper's constant error carousel is), sigmoid readout. Each row's margin:
+the final step's target output less its largest other output, the smaller of the two
+sequences' (above 0 where both final predictions are right, and by how much). pair: hrnn with
 --hidden units (four modules) and the Elman network whose weight count is nearest. evolve:
 the problem's default optimizer (snes) and network, stopped by a time box. chunker: the
 history compressor (an automatizer of sizes[0] units predicting its next input by its own
 head, a chunker of sizes[1] stepping only where that prediction missed, threshold 0.5), by
-BPTT as above with the head's auxiliary loss; chunker-evolve: the same family evolved by
+BPTT as above with the head's auxiliary loss (--head-activation sigmoid: the head's
+prediction squashed); chunker-evolve: the same family evolved by
 the problem's default optimizer (snes), stopped by a time box.
 """
 from __future__ import annotations
@@ -65,12 +69,27 @@ def run(arch: str, hidden: int, seed: int, max_evals: int, extra=(), seconds: fl
             net = evornn.load(d)
             from evornn.problems import long_lag
             summary.setdefault("final", long_lag.make().solved(net, net.genome, None)[1])
+            summary["final"]["margin"] = final_margin(net)
             if arch == "history_compressor":
                 summary["final"]["chunker_steps"] = chunker_steps(net)
             n = net.n_params
         except Exception:          # a run killed before its first best genome was saved
             n = 0
         return {"summary": summary, "seconds": wall, "n_params": n}
+
+
+def final_margin(net) -> float:
+    """The smaller, over the two sequences, of the final step's target output less its
+    largest other output: above 0 where both final predictions are right, and by how much
+    (outputs of 0.5 for both x and y score 0)."""
+    import numpy as np
+
+    from evornn.problems import long_lag
+    y = long_lag.outputs(net, net.genome[None], long_lag.episodes(P)[0])[0, :, -1]
+    t = long_lag.sequences(P)[:, -1]
+    rest = y.copy()
+    rest[np.arange(2), t] = -np.inf
+    return float((y[np.arange(2), t] - rest.max(1)).min())
 
 
 def chunker_steps(net) -> list[int]:
@@ -90,6 +109,8 @@ def chunker_steps(net) -> list[int]:
         feats.genome = net.genome[:feats.n_params]        # the readout's blocks come last
         h = feats.forward(X)
         pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+        if o["head_activation"] == "sigmoid":
+            pred = 1 / (1 + np.exp(-pred))
     missed = (np.abs(X[:, 1:] - pred[:, :-1]) > o["threshold"]).any(-1)
     return (1 + missed.sum(1)).tolist()
 
@@ -101,14 +122,14 @@ def seeds(text: str) -> list[int]:
 
 def report(rows: list[tuple[str, int, dict]]) -> None:
     print(f"{'network':14} {'weights':>7} {'seed':>4} {'solved':>6} {'evals':>7} {'sequences':>9} "
-          f"{'best fitness':>12} {'final right':>11} {'others right':>12} {'s':>5}")
+          f"{'best fitness':>12} {'final right':>11} {'margin':>7} {'others right':>12} {'s':>5}")
     for name, seed, r in rows:
         s = r["summary"]
         f = s.get("final") or s.get("info") or {}
         ev = int(s.get("evaluations", 0))
         print(f"{name:14} {r['n_params']:7,d} {seed:4d} {str(s.get('solved')):>6} {ev:7,d} "
               f"{2 * ev:9,d} {s.get('best_fitness', float('nan')):12.3g} "
-              f"{str(f.get('final_right', '?')) + '/2':>11} "
+              f"{str(f.get('final_right', '?')) + '/2':>11} {f.get('margin', float('nan')):7.3f} "
               f"{str(f.get('other_right', '?')) + '/' + str(2 * (P - 1)):>12} {r['seconds']:5.0f}",
               flush=True)
     for name, seed, r in rows:
@@ -127,6 +148,7 @@ def main() -> None:
     ap.add_argument("what", choices=("bptt", "pair", "evolve", "chunker", "chunker-evolve"))
     ap.add_argument("--sizes", default=None)
     ap.add_argument("--predict", default="head", choices=("head", "output"))
+    ap.add_argument("--head-activation", default="linear", choices=("linear", "sigmoid"))
     ap.add_argument("--forget-bias", type=float, default=5.0)
     ap.add_argument("--hidden", type=int, default=None)
     ap.add_argument("--seeds", default=None)
@@ -148,14 +170,19 @@ def main() -> None:
         He = min(range(1, 4 * H), key=lambda h: abs(evornn.Network("elman", P + 1, h, P + 1).n_params - n))
         rows = []
         for s in seeds(args.seeds or "0-2"):
-            rows.append((f"hrnn {H}", s, run("hrnn", H, s, args.max_evals or 8000, bptt + sig)))
-            rows.append((f"elman {He}", s, run("elman", He, s, args.max_evals or 8000, bptt + sig)))
+            for name, arch, h in ((f"hrnn {H}", "hrnn", H), (f"elman {He}", "elman", He)):
+                rows.append((name, s, run(arch, h, s, args.max_evals or 8000, bptt + sig)))
+                print(json.dumps({"network": name, "seed": s, **rows[-1][2]}, default=str), flush=True)
         report(rows)
     elif args.what == "chunker":
         H, sizes = args.hidden or 32, args.sizes or "28,4"
         opts = ("--arch-option", "readout=sigmoid", "--arch-option", f"sizes={sizes}",
                 "--arch-option", f"predict={args.predict}")
-        rows = [(f"hc {sizes.replace(',', '+')} {args.predict}", s, run("history_compressor", H, s,
+        label = args.predict
+        if args.head_activation != "linear":
+            opts += ("--arch-option", f"head_activation={args.head_activation}")
+            label += f" {args.head_activation}"
+        rows = [(f"hc {sizes.replace(',', '+')} {label}", s, run("history_compressor", H, s,
                                                         args.max_evals or 4000, bptt + opts,
                                                         seconds=args.seconds or 1200))
                 for s in seeds(args.seeds or "0-3")]

@@ -4,7 +4,11 @@ evolved (or trained) with ideal weights, each champion then programmed onto simu
     python -m benchmarks.memristive [--problems parity,dpnv] [--seeds 5] [--devices 50]
 
 For each problem, training (``ideal``: the problem's own optimizer; ``device``: the same
-under ``--device memristive``; ``bptt``: gradient training with ideal weights, parity only)
+under ``--device memristive``; ``bptt``: gradient training with ideal weights, parity only;
+``bptt-noise``: the same under ``--device memristive`` with option device_noise, each update's
+gradient taken at freshly programmed weights). With ``--updates N`` the gradient trainings
+are not runs that stop once solved: each trains for exactly N updates (batches of the problem)
+and its last weights are programmed.
 and seed, one run within the problem's evaluation budget; its best.npz genome (the ideal
 weights) is then written onto ``--devices`` fresh simulated devices (programming noise, then
 one read with read noise and drift) and each copy is scored by the problem's own fitness and
@@ -33,17 +37,37 @@ def evolve(name: str, training: str, seed: int, device_options: dict, root: Path
            max_evals: int | None):
     """One run; (its best genome, its summary, seconds)."""
     prob = get_problem(name)
-    gradient = training == "bptt"
+    gradient = training in ("bptt", "bptt-noise")
+    on_device = training in ("device", "bptt-noise")
     cfg = RunConfig(problem=name, arch=prob.arch, hidden=prob.n_hidden,
                     optimizer="bptt" if gradient else prob.optimizer,
                     popsize=None if gradient else prob.popsize, sigma0=prob.sigma0,
                     max_evals=max_evals or prob.max_evals, seed=seed,
-                    device="memristive" if training == "device" else None,
-                    device_options=(device_options or None) if training == "device" else None)
+                    options={"device_noise": True} if training == "bptt-noise" else None,
+                    device="memristive" if on_device else None,
+                    device_options=(device_options or None) if on_device else None)
     t0 = time.perf_counter()
     d, summary = start(cfg, root=root, quiet=True)
     genome, _, _ = read_best(d)
     return genome, summary, time.perf_counter() - t0
+
+
+def train_fixed(name: str, training: str, seed: int, device, updates: int):
+    """A gradient training of exactly ``updates`` updates, not stopped when solved; (its last
+    genome, a summary, seconds)."""
+    from evornn.bptt import GradientTrainer
+    prob = get_problem(name)
+    net = prob.network(prob.arch, prob.n_hidden, seed=seed)
+    noise = training == "bptt-noise"
+    tr = GradientTrainer("bptt", prob, net, seed=seed, device=device if noise else None,
+                         device_noise=noise, updates=1)
+    t0 = time.perf_counter()
+    for _ in range(updates):
+        g = tr.ask()
+        tr.tell(g, [0.0])
+    f = float(prob.evaluate(net, g, (EVAL_SEED, 0))[0])
+    return g[0], {"solved": prob.solved(net, g[0], f)[0], "evaluations": updates}, \
+        time.perf_counter() - t0
 
 
 def on_devices(name: str, genome: np.ndarray, device, n: int, seed: int):
@@ -66,6 +90,8 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--devices", type=int, default=50)
     ap.add_argument("--max-evals", type=int, default=None, help="default: the problem's")
+    ap.add_argument("--updates", type=int, default=None,
+                    help="gradient trainings: exactly this many updates, not stopped when solved")
     ap.add_argument("--device-option", action="append", metavar="KEY=VALUE")
     args = ap.parse_args()
     dopts = parse_options(args.device_option, "--device-option")
@@ -78,10 +104,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.problems.split(","):
             for training in args.trainings.split(","):
-                if training == "bptt" and name == "dpnv":
+                if training.startswith("bptt") and name == "dpnv":
                     continue                      # a controller has no targets to train on
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
-                    g, s, secs = evolve(name, training, seed, dopts, Path(tmp), args.max_evals)
+                    if args.updates and training.startswith("bptt"):
+                        g, s, secs = train_fixed(name, training, seed, device, args.updates)
+                    else:
+                        g, s, secs = evolve(name, training, seed, dopts, Path(tmp), args.max_evals)
                     prob = get_problem(name)
                     net = prob.network(prob.arch, prob.n_hidden, seed=seed)
                     f0 = float(prob.evaluate(net, g[None], (EVAL_SEED, 0))[0])

@@ -11,7 +11,10 @@ update (a forward and a backward pass) and every fitness evaluation, so a row of
 metrics.csv compares with evolution's. The loss is the problem's weighted squared error, or
 its own ``Problem.loss`` (ctc-symbols: torch's CTC loss), minus its fitness
 (tests/test_problems.py checks that the two agree); a problem with ``Problem.resample``
-(scheduled sampling) has its inputs remade from the module's own predictions first.
+(scheduled sampling) has its inputs remade from the module's own predictions first. With
+option ``device_noise`` (under a device model) every update runs on the weights as
+programmed onto fresh devices, w + d, and its step moves the ideal weights: w - u, not
+w + d - u (noise injection; docs/memristive.md).
 """
 from __future__ import annotations
 
@@ -85,7 +88,7 @@ class GradientTrainer:
 
     popsize = 1
 
-    def __init__(self, name: str, prob, net, seed: int = 0, x0=None, **options):
+    def __init__(self, name: str, prob, net, seed: int = 0, x0=None, device=None, **options):
         if not is_gradient(name):
             raise ValueError(f"unknown gradient method {name!r}; valid: {', '.join(GRADIENT_METHODS)}")
         if prob.batch is None:
@@ -109,6 +112,11 @@ class GradientTrainer:
         if prob.loss is not None and (stepwise or self.options["window"]):
             raise ValueError(f"problem {prob.name!r} has its own loss over whole sequences: "
                              "--optimizer bptt without a window (no rtrl or crbp)")
+        if self.options["device_noise"] and device is None:
+            raise ValueError("device_noise trains on weights programmed onto simulated devices: "
+                             "it needs a device model (--device memristive)")
+        from .device import weight_mask
+        self.device = (device, weight_mask(net)) if self.options["device_noise"] else None
         torch = _torch()
         self.net = copy.deepcopy(net)
         if x0 is not None:
@@ -201,6 +209,21 @@ class GradientTrainer:
         return total
 
     def _update(self, X, Y, W, seed=(0,)) -> float:
+        if self.device is None:
+            return self._ideal_update(X, Y, W, seed)
+        from .device import program
+        from .twins.convert import genome_from_module, load_genome
+        g = genome_from_module(self.module)
+        rng = np.random.default_rng([*(int(s) for s in seed), 0x6E6F6973])
+        delta = program(g[None], rng, *self.device)[0] - g
+        load_genome(self.module, self.net, g + delta)
+        try:
+            return self._ideal_update(X, Y, W, seed)
+        finally:       # the steps taken from w + d, moved back to w
+            load_genome(self.module, self.net, genome_from_module(self.module) - delta)
+            self._project()
+
+    def _ideal_update(self, X, Y, W, seed=(0,)) -> float:
         torch = _torch()
         for part in self.module.modules():     # training noise (stack_rnn's) from this update's seed
             if hasattr(part, "seed_noise"):

@@ -191,7 +191,9 @@ def _validate(cfg, prob) -> None:
     try:
         from evornn.run import init_genome, problem_optimizer
         x0 = init_genome(cfg.init, net) if cfg.init else None
-        problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0, cfg.options)
+        from evornn.device import make_device
+        problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0, cfg.options,
+                          device=make_device(cfg.device, cfg.device_options))
     except (ValueError, ImportError) as e:
         raise UsageError(str(e)) from None
     if cfg.backend == "ray":

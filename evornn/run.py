@@ -120,7 +120,7 @@ def _setup(cfg: RunConfig):
     net = prob.network(cfg.arch, cfg.hidden, seed=cfg.seed, options=cfg.arch_options)
     x0 = init_genome(cfg.init, net) if cfg.init else None
     opt = problem_optimizer(prob, net, cfg.optimizer, cfg.seed, cfg.popsize, cfg.sigma0, x0,
-                            cfg.options, xp=population_module(cfg))
+                            cfg.options, xp=population_module(cfg), device=_device(cfg))
     return prob, net, opt
 
 
@@ -176,12 +176,13 @@ def start_genome(prob, net) -> np.ndarray:
 
 
 def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None, x0=None,
-                      options=None, xp=None):
+                      options=None, xp=None, device=None):
     """The optimizer as a run of this problem sets it up: x0 (--init), else the problem's
     ``x0`` (its function's genome, or its choice); bounds
     and, for its own default optimizer, its options (``options`` override them; a callable
     one is called with the network). A gradient method (bptt, rtrl) trains the network
-    itself from x0 or its initialization. ``xp``: the array module of an evolutionary
+    itself from x0 or its initialization (``device``: the run's device model, which its
+    option device_noise trains through). ``xp``: the array module of an evolutionary
     optimizer's population (None: NumPy)."""
     import evornn
     own = prob.optimizer_options if name == prob.optimizer else {}
@@ -191,7 +192,7 @@ def problem_optimizer(prob, net, name: str, seed: int, popsize=None, sigma0=None
         x0 = start_genome(prob, net)
     if evornn.optim.is_gradient(name):
         from .bptt import GradientTrainer  # torch is imported when the trainer is built
-        return GradientTrainer(name, prob, net, seed=seed, x0=x0, **opts)
+        return GradientTrainer(name, prob, net, seed=seed, x0=x0, device=device, **opts)
     if x0 is None and prob.x0 == "init":
         x0 = net.genome
     measures = None

@@ -210,3 +210,30 @@ def test_list_shows_the_device_and_its_options(capsys):
                                                                     ["g_min", "0.0"]]
     assert main(["list"]) == 0
     assert "\n  memristive " in capsys.readouterr().out
+
+
+def test_noise_aware_gradients_step_the_ideal_weights_by_the_programmed_weights_gradient():
+    """device_noise: an update's gradient is taken at the programmed weights w + d (d drawn
+    from the update's seed), and the step moves w: SGD gives w - lr grad(w + d), which one
+    ideal step from w + d, less d, reproduces; the same seed draws the same d."""
+    pytest.importorskip("torch")
+    from evornn.bptt import GradientTrainer
+    prob = get_problem("parity")
+    net = prob.network("elman", 3, seed=1)
+    dev = make_device("memristive")
+    sgd = dict(method="sgd", momentum=0.0, clip=None, lr=0.5, updates=1)
+    w = net.genome.copy()
+    noisy = [GradientTrainer("bptt", prob, net, seed=2, device=dev, device_noise=True, **sgd)
+             for _ in range(2)]
+    got = [tr.ask()[0] for tr in noisy]
+    d = program(w[None], np.random.default_rng([2, 0, 0, 0x6E6F6973]), dev, weight_mask(net))[0] - w
+    at_noisy = GradientTrainer("bptt", prob, net, seed=2, x0=w + d, **sgd).ask()[0] - d
+    ideal = GradientTrainer("bptt", prob, net, seed=2, **sgd).ask()[0]
+    assert np.array_equal(got[0], got[1])
+    np.testing.assert_allclose(got[0], at_noisy, rtol=0, atol=1e-12)
+    step_noisy, step_ideal = got[0] - w, ideal - w
+    assert np.abs(step_noisy - step_ideal).max() > 0.1 * np.abs(step_ideal).max()
+    with pytest.raises(ValueError) as e:
+        GradientTrainer("bptt", prob, net, seed=2, device_noise=True)
+    assert str(e.value) == ("device_noise trains on weights programmed onto simulated devices: "
+                            "it needs a device model (--device memristive)")

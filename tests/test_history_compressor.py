@@ -78,6 +78,28 @@ def test_the_auxiliary_loss_is_the_heads_squared_error():
     assert out.aux_loss is None
 
 
+def test_a_sigmoid_head_squashes_the_prediction_in_every_form():
+    """head_activation='sigmoid': kernels, twin (forward and auxiliary loss) and the head's
+    prediction agree, and the surprises are those of sigmoid(P_w h1 + P_b)."""
+    torch = pytest.importorskip("torch")
+    net = evornn.Network(NAME, 3, 6, 2, head_activation="sigmoid", threshold=0.9, seed=3)
+    net.genome = np.random.default_rng(4).normal(0, 0.9, net.n_params)
+    X = np.random.default_rng(5).uniform(-1.5, 1.5, (2, 9, 3))
+    layer = net.to_torch().layers[0]
+    with torch.no_grad():
+        h = layer.features(torch.from_numpy(X)).numpy()
+        y = net.to_torch()(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(y, net.forward(X), rtol=0, atol=1e-12)
+    q = 1 / (1 + np.exp(-(h[..., :3] @ net.block("P_w").T + net.block("P_b"))))
+    assert abs(float(layer.aux_loss) - ((q[:, :-1] - X[:, 1:]) ** 2).mean()) < 1e-12
+    sur = surprises(net, X, 0.9)
+    assert 0 < sur[:, 1:].sum() < sur[:, 1:].size          # the chunker both steps and waits
+    hk = evornn.Network(NAME, 3, 6, 6, readout="none", head_activation="sigmoid", threshold=0.9)
+    hk.genome = net.genome[:hk.n_params]
+    h2 = hk.forward(X)[..., 3:]
+    assert all(np.array_equal(h2[b, t], h2[b, t - 1]) for b, t in zip(*np.nonzero(~sur)))
+
+
 def surprises(net, X, threshold=0.5):
     """[B, T]: where the chunker steps (the head's prediction of each input missed it)."""
     feats = evornn.Network(NAME, net.n_in, net.n_hidden, net.n_hidden, readout="none",
@@ -86,6 +108,8 @@ def surprises(net, X, threshold=0.5):
     h, I = feats.forward(X), X.shape[2]
     n1 = net.block("A_hh").shape[0]
     pred = h[..., :n1] @ net.block("P_w")[:I].T + net.block("P_b")[:I]
+    if net.layers[0].opts["head_activation"] == "sigmoid":
+        pred = 1 / (1 + np.exp(-pred))
     sur = np.ones(X.shape[:2], bool)
     sur[:, 1:] = (np.abs(X[:, 1:] - pred[:, :-1]) > threshold).any(-1)
     return sur
@@ -125,6 +149,11 @@ def test_bptt_learns_a_lag_and_the_chunker_then_steps_once():
                                      "got n_in=3, n_out=2"),
     ({"predict": "input"}, 3, 6, 2, f"{NAME}: option predict='input' is not allowed; choose one "
                                     "of 'head', 'output'"),
+    ({"predict": "output", "head_activation": "sigmoid"}, 3, 6, 3,
+     f"{NAME}: head_activation='sigmoid' squashes the head, which predict='output' does not "
+     "have; use predict='head' or head_activation='linear'"),
+    ({"head_activation": "tanh"}, 3, 6, 2, f"{NAME}: option head_activation='tanh' is not "
+                                           "allowed; choose one of 'linear', 'sigmoid'"),
     ({"threshold": -1}, 3, 6, 2, f"{NAME}: option threshold=-1 must be a non-negative number"),
 ])
 def test_bad_options_are_one_line_errors(kw, I, H, O, message):

@@ -94,7 +94,8 @@ DEFAULTS = {
     "rmlp": {"readout": "linear", "layers": None},
     "lrnn": {"readout": "linear", "zeros": 2, "poles": 2, "output_filters": False},
     "history_compressor": {"readout": "linear", "levels": 2, "sizes": None, "predict": "head",
-                           "threshold": 0.5, "stamps": 0.1, "collapse": False},
+                           "head_activation": "linear", "threshold": 0.5, "stamps": 0.1,
+                           "collapse": False},
 }
 
 
@@ -736,7 +737,8 @@ def ref_history_compressor(get, X, H, O, o, fixed):
             h1 = h1_new
             since += 1
             y = apply_readout(get, np.r_[h1, h2][None, None], o["readout"], O)[0, 0]
-            pred = (P_w[:I] @ h1 + P_b[:I]) if o["predict"] == "head" else y[:I]
+            squash = sigmoid if o["head_activation"] == "sigmoid" else (lambda v: v)
+            pred = squash(P_w[:I] @ h1 + P_b[:I]) if o["predict"] == "head" else y[:I]
             ys.append(y)
         out.append(ys)
     return np.array(out)
@@ -1013,6 +1015,7 @@ VARIANTS = [
     # thresholds where some inputs surprise and some do not (inputs in +-1.5)
     ("history_compressor", {"threshold": 1.4, "sizes": (2, 3), "readout": "tanh"}),
     ("history_compressor", {"threshold": 1.2, "collapse": True, "stamps": 0.7}),
+    ("history_compressor", {"threshold": 0.9, "head_activation": "sigmoid", "collapse": True}),
 ]
 
 

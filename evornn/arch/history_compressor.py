@@ -15,7 +15,10 @@ where s_t = ``stamps`` x (the steps since the chunker's last step; 0 at its firs
 chunker that does not step keeps its state bit for bit. The prediction p_t is the
 automatizer's own head, P_w[:I] h1_t + P_b[:I] (``predict="head"``), or the network's
 outputs y_t themselves (``predict="output"``, which needs n_out = n_in: problems whose
-target is the next input). The surprise is a decision: it has no gradient.
+target is the next input). ``head_activation="sigmoid"`` squashes the head's prediction,
+p_t = sigmoid(P_w[:I] h1_t + P_b[:I]): a linear head on n_1 units has rank n_1 + 1 at most,
+too few for many one-hot symbols, where the sign pattern a sigmoid thresholds needs far
+less. The surprise is a decision: it has no gradient.
 
 ``collapse=True`` adds what distilling the chunker into the automatizer needs: the
 automatizer also reads the chunker's last state (A_ch [n_1, n_2]), and the head has n_2
@@ -72,6 +75,10 @@ def check(I, H, O, opts):
     if sum(n) != H:
         raise ValueError(f"{NAME}: option sizes={opts['sizes']!r} has {sum(n)} units in all but "
                          f"n_hidden={H}; n_hidden is the total of the levels' sizes (--hidden {sum(n)})")
+    if opts["predict"] == "output" and opts["head_activation"] != "linear":
+        raise ValueError(f"{NAME}: head_activation={opts['head_activation']!r} squashes the head, "
+                         "which predict='output' does not have; use predict='head' or "
+                         "head_activation='linear'")
     if opts["predict"] == "output" and O != I:
         raise ValueError(f"{NAME}: predict='output' takes the outputs as the prediction of the next "
                          f"input, so n_out must equal n_in; got n_in={I}, n_out={O}")
@@ -100,8 +107,8 @@ def sizes(I, H, O, opts):
 
 
 def cfg(I, H, O, opts):
-    return [level_sizes(H, opts)[0], 1 if opts["predict"] == "head" else 0,
-            float(opts["threshold"]), float(opts["stamps"])]
+    head = 0 if opts["predict"] != "head" else (2 if opts["head_activation"] == "sigmoid" else 1)
+    return [level_sizes(H, opts)[0], head, float(opts["threshold"]), float(opts["stamps"])]
 
 
 @njit(**kn.JIT)
@@ -169,6 +176,7 @@ def step(w, cfg, fixed, state, x, y):
     H = int(cfg[kn.C_HID])
     n1 = int(cfg[kn.C_OPT + C_N1])
     head = cfg[kn.C_OPT + C_HEAD] != 0
+    squash = cfg[kn.C_OPT + C_HEAD] == 2
     thr = cfg[kn.C_OPT + C_THRESHOLD]
     scale = cfg[kn.C_OPT + C_STAMPS]
     n2 = H - n1
@@ -209,7 +217,7 @@ def step(w, cfg, fixed, state, x, y):
                 s = w[op + I * n1 + i]
                 for k in range(n1):
                     s += h[b, k] * wp[i, k]
-                p[b, i] = s
+                p[b, i] = kn.sigmoid(s) if squash else s
         op += I * n1 + I
     kn.readout(w, op, h, y, int(cfg[kn.C_READOUT]))
     if not head:
@@ -295,7 +303,8 @@ def _array(layer, G, X, xp):
         PwT, Pb = w["P_w"][:, :I].transpose(0, 2, 1), w["P_b"][:, None, :I]
 
         def predict(h):
-            return h[..., :n1] @ PwT + Pb
+            q = h[..., :n1] @ PwT + Pb
+            return ops.sigmoid(xp, q) if o["head_activation"] == "sigmoid" else q
     else:
         def predict(h):
             return ops.readout(xp, w, h[:, :, None], layer)[:, :, 0, :I]
@@ -329,8 +338,11 @@ def _twin_class():
             with torch.no_grad():
                 if self.opts["predict"] == "head":
                     I = self.n_in
-                    return h[..., :self.n1] @ self.P_w[:I].T + self.P_b[:I]
+                    return self._squash(h[..., :self.n1] @ self.P_w[:I].T + self.P_b[:I])
                 return self.readout(h)[..., :self.n_in]
+
+        def _squash(self, q):
+            return torch.sigmoid(q) if self.opts["head_activation"] == "sigmoid" else q
 
         def features(self, x):
             w = {n: getattr(self, n) for n in self.block_names}
@@ -342,14 +354,15 @@ def _twin_class():
             return feats
 
         def _aux(self, x, feats):
-            """Mean squared error of the head: its rows against the next input (predict='head'),
-            and against the chunker's state (collapse, the state as a constant target)."""
+            """Mean squared error of the head: its rows against the next input (predict='head';
+            squashed with head_activation='sigmoid'), and against the chunker's state (collapse,
+            the state as a constant target)."""
             if "P_w" not in self.block_names:
                 return None
             I, terms = self.n_in, []
             q = feats[..., :self.n1] @ self.P_w.T + self.P_b
             if self.opts["predict"] == "head" and x.shape[1] > 1:
-                terms.append(((q[:, :-1, :I] - x[:, 1:]) ** 2).mean())
+                terms.append(((self._squash(q[:, :-1, :I]) - x[:, 1:]) ** 2).mean())
             if self.opts["collapse"]:
                 terms.append(((q[..., -self.n2:] - feats[..., self.n1:].detach()) ** 2).mean())
             return sum(terms) if terms else None
@@ -372,6 +385,9 @@ FAMILY = family(
                                         "chunker)", got=False)),
         "predict": Option("head", "what predicts the next input: the automatizer's own head, or "
                                   "the outputs (n_out = n_in)", choice("head", "output")),
+        "head_activation": Option("linear", "the head's prediction of the next input: linear, "
+                                            "or squashed by a sigmoid (predict='head' only)",
+                                  choice("linear", "sigmoid")),
         "threshold": Option(0.5, "an input is a surprise where some channel differs from its "
                                  "prediction by more than this", non_negative),
         "stamps": Option(0.1, "scale of the time stamp the chunker reads: the steps since its "

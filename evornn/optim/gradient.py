@@ -35,6 +35,10 @@ OPTIONS = {
                     rule(lambda v: v in ("float32", "float64"), "must be float32 or float64")),
     "online": Option(False, "rtrl and crbp only: update the weights after every time step",
                      rule(lambda v: v in (True, False), "must be true or false")),
+    "device_noise": Option(False, "under --device: every update's forward and backward pass runs on "
+                           "the weights programmed onto fresh simulated devices, the step applied "
+                           "to the ideal weights", rule(lambda v: v in (True, False),
+                                                        "must be true or false")),
     "teacher_forcing": Option(1.0, "generative problems: chance a step is fed the true value",
                               rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
                                    and 0 <= v <= 1, "must be a number in [0, 1]")),
