@@ -93,4 +93,7 @@ def problem(k: int = 2, n_hidden: int = 100, target: float = TARGET, max_evals: 
         max_evals=max_evals, density=0.1, bias_scaling=bias_scaling)
 
 
-PROBLEMS = [problem(k) for k in (2, 3, 4, 5)]
+# MSO4 and MSO5 were not solved by 100 and 200 units with biases (docs/problems.md); a
+# reservoir of odd units (no biases, tanh odd as the signal is) of 50 and 120 units solves them
+PROBLEMS = [problem(2), problem(3), problem(4, n_hidden=50, bias_scaling=0.0),
+            problem(5, n_hidden=120, bias_scaling=0.0)]
