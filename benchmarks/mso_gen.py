@@ -2,9 +2,10 @@
 
     python -m benchmarks.mso_gen [--rows 0,1,...] [--seed S]
 
-Each row is one or two `python -m evornn run mso-gen` runs (Adam): a first run from the
-network's initialization, and for two-stage rows a second run started (--init) from the
-first's best network with other options (a lower learning rate, or free-running training).
+Each row is one to three `python -m evornn run mso-gen` runs (Adam): a first run from the
+network's initialization, then runs each started (--init) from the one before's best
+network with other options (a lower learning rate, or free-running training); a row stops
+at its first solved run.
 Printed for each: whether the last run was solved (free-running NRMSE < 0.05 over steps
 301-600), its best teacher-forced one-step MSE (minus the fitness) and the free-running NRMSE
 of two networks: the run's best (by that fitness, its best.npz) and the one the trainer
@@ -37,8 +38,10 @@ ROWS = [
     ("GRU 8, noise 0.01, then scheduled sampling 0.9 -> 0 (closed loop)", [], 0,
      [(NOISE, 2200), (SCHEDULED, 550)]),
     ("hrnn 16, teacher forcing, then lr 0.001", HRNN, 1, [([], 1500), (["lr=0.001"], 550)]),
-    ("hrnn 16, noise 0.01, then lr 0.001", HRNN, 1, [(NOISE, 1500), (NOISE + ["lr=0.001"], 550)]),
-    ("hrnn 16, noise 0.01, then lr 0.001", HRNN, 2, [(NOISE, 1500), (NOISE + ["lr=0.001"], 550)]),
+    ("hrnn 16, noise 0.01, then lr 0.001, then 0.0003", HRNN, 1,
+     [(NOISE, 1500), (NOISE + ["lr=0.001"], 550), (NOISE + ["lr=0.0003"], 550)]),
+    ("hrnn 16, noise 0.01, then lr 0.001, then 0.0003", HRNN, 2,
+     [(NOISE, 1500), (NOISE + ["lr=0.001"], 550), (NOISE + ["lr=0.0003"], 550)]),
 ]
 
 
