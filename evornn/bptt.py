@@ -23,7 +23,7 @@ import copy
 import numpy as np
 
 from .optim.base import is_gradient, optimizers
-from .optim.gradient import OPTIONS
+from .optim.gradient import FEEDBACK_OPTIONS, OPTIONS
 from .options import defaults, did_you_mean
 
 # the registry's gradient entries (evornn.optim.gradient declares them and their options)
@@ -65,6 +65,18 @@ def check_options(name: str, options: dict) -> dict:
     return o
 
 
+def teacher_forcing_at(options: dict, generation: int) -> float:
+    """The chance a step is fed the true value in this generation: teacher_forcing, falling
+    linearly to 0 over ``anneal`` generations when anneal > 0."""
+    tf, n = float(options["teacher_forcing"]), options["anneal"]
+    return tf if not n else tf * max(0.0, 1.0 - generation / n)
+
+
+def sampled(options: dict) -> bool:
+    """Whether training runs step by step, mixing the network's own outputs into its inputs."""
+    return options["teacher_forcing"] < 1 or options["anneal"] > 0
+
+
 def weighted_loss(y, Y, W):
     """sum W (y - Y)^2: minus the problem's fitness when W is the batch's weights."""
     return (W * (y - Y) ** 2).sum()
@@ -99,12 +111,13 @@ class GradientTrainer:
                              "runs on every problem")
         self.name, self.prob, self.seed = name, prob, int(seed)
         self.options = check_options(name, options)
-        if self.options["teacher_forcing"] < 1 and not prob.feedback:
-            raise ValueError(f"teacher_forcing applies to generative problems, whose outputs are "
+        set_fb = [k for k in FEEDBACK_OPTIONS if self.options[k] != OPTION_DEFAULTS[k]]
+        if set_fb and not prob.feedback:
+            raise ValueError(f"{set_fb[0]} applies to generative problems, whose outputs are "
                              f"fed back as inputs; {prob.name!r} has none (mso-gen has)")
         stepwise = name in ("rtrl", "crbp")
-        if self.options["teacher_forcing"] < 1 and (stepwise or self.options["window"]):
-            raise ValueError("teacher_forcing < 1 runs whole sequences by BPTT: no rtrl or "
+        if sampled(self.options) and (stepwise or self.options["window"]):
+            raise ValueError("teacher_forcing < 1 or anneal runs whole sequences by BPTT: no rtrl or "
                              "crbp, no window")
         if prob.loss is not None and self.options["batch"] is not None:
             raise ValueError(f"problem {prob.name!r} has its own loss, whose targets do not split "
@@ -230,13 +243,15 @@ class GradientTrainer:
                 part.seed_noise(seed)
         if self.prob.resample is not None:
             X = self.prob.resample(np.asarray(X), self._no_grad_forward, seed)
+        if self.options["feedback_noise"] > 0:
+            X = self._noisy(np.asarray(X), seed)
         X, Y, W = (torch.as_tensor(np.asarray(a), dtype=self.dtype) for a in (X, Y, W))
         if self.prob.loss is not None:
             loss = _with_aux(self.prob.loss(self.module(X), Y, W), self.module)
             self._step(loss)
             self._project()
             return float(loss.detach())
-        if self.options["teacher_forcing"] < 1:
+        if sampled(self.options):
             loss = weighted_loss(self._sampled_forward(X, seed), Y, W)
             self._step(loss)
             self._project()
@@ -276,15 +291,27 @@ class GradientTrainer:
         with torch.no_grad():
             return self.module(torch.as_tensor(X, dtype=self.dtype)).numpy().astype(np.float64)
 
+    def _noisy(self, X: np.ndarray, seed) -> np.ndarray:
+        """X with Gaussian noise (std feedback_noise, drawn from the update's seed) on the
+        fed-back inputs: the teacher's values made as uncertain as the network's own."""
+        X = X.copy()
+        fb = self.prob.feedback
+        rng = np.random.default_rng([*np.atleast_1d(seed), 1])    # a stream apart from the coins'
+        X[..., :fb] += self.options["feedback_noise"] * rng.standard_normal(X[..., :fb].shape)
+        return X
+
     def _sampled_forward(self, X, seed):
-        """Outputs [B, T, O] with scheduled sampling (Bengio et al. 2015): at each step the
-        feedback inputs are the teacher's with probability teacher_forcing, else the
-        network's previous outputs (held constant: no gradient through the choice)."""
+        """Outputs [B, T, O] with scheduled sampling (Bengio et al. 2015): at each step after
+        the first ``warmup`` the feedback inputs are the teacher's with probability
+        teacher_forcing (annealed), else the network's previous outputs, detached unless
+        ``closed_loop`` (then BPTT runs through the fed-back outputs too)."""
         torch = _torch()
         from .twins.convert import get_state, set_state
         fb = self.prob.feedback
         B, T = X.shape[:2]
-        coin = np.random.default_rng(seed).random((B, T)) < self.options["teacher_forcing"]
+        coin = np.random.default_rng(seed).random((B, T)) < teacher_forcing_at(self.options,
+                                                                                self.generation)
+        coin[:, :self.options["warmup"]] = True
         keep = torch.as_tensor(coin[..., None])
         set_state(self.module, None)
         ys, prev = [], None
@@ -296,7 +323,7 @@ class GradientTrainer:
                                    x[..., fb:]], 2)
                 y = self.module(x)
                 set_state(self.module, get_state(self.module))    # the graph runs on: full BPTT
-                prev = y[:, 0].detach()
+                prev = y[:, 0] if self.options["closed_loop"] else y[:, 0].detach()
                 ys.append(y)
         finally:
             set_state(self.module, None)

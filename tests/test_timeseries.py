@@ -128,3 +128,12 @@ def test_short_runs_reach_their_errors(tmp_path):
     net = evornn.load(d)
     full, _ = mg.champion(net, net.genome)
     assert mg.protocol_nrmse84(full) < 0.15
+
+
+def test_mso4_is_solved_by_its_small_reservoir_without_biases(tmp_path):
+    """MSO4, unsolved by 100 units with biases: its 50 units, whose tanh is odd as the signal
+    is, reach test NRMSE < 1e-3 (seed 3: 210 evaluations)."""
+    cfg = RunConfig(problem="mso4", arch="esn", hidden=None, optimizer="xnes", popsize=None,
+                    sigma0=None, max_evals=300, seed=3)
+    _, summary = start(cfg, root=tmp_path, quiet=True)
+    assert summary["solved"] and summary["evaluations"] <= 300 and summary["test_nrmse"] < 1e-3

@@ -42,7 +42,20 @@ OPTIONS = {
     "teacher_forcing": Option(1.0, "generative problems: chance a step is fed the true value",
                               rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
                                    and 0 <= v <= 1, "must be a number in [0, 1]")),
+    "anneal": Option(0, "generative problems: generations over which teacher_forcing falls linearly "
+                     "to 0 (0: constant)", rule(lambda v: is_int(v) and v >= 0,
+                                                "must be an integer >= 0")),
+    "warmup": Option(0, "generative problems: first steps of each sequence always fed the true value",
+                     rule(lambda v: is_int(v) and v >= 0, "must be an integer >= 0")),
+    "closed_loop": Option(False, "generative problems: gradient flows through the fed-back outputs",
+                          rule(lambda v: v in (True, False), "must be true or false")),
+    "feedback_noise": Option(0.0, "generative problems: std of Gaussian noise on the true fed-back "
+                             "values in training", rule(lambda v: _number(v) and v >= 0,
+                                                        "must be a number >= 0")),
 }
+
+# the options that only mean something when outputs are fed back as inputs (Problem.feedback)
+FEEDBACK_OPTIONS = ("teacher_forcing", "anneal", "warmup", "closed_loop", "feedback_noise")
 
 
 class Gradient:
