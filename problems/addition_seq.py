@@ -111,4 +111,4 @@ def make(name: str = "addition-seq", train: tuple[int, int] = TRAIN, test: tuple
     return tasks.make(t, train, test, seed0=17_970_101, **kw)
 
 
-PROBLEM = make()
+PROBLEMS = [make(), make("addition-seq-lsb", order="lsb")]
