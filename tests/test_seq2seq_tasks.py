@@ -45,6 +45,27 @@ def test_addition_seq_targets_are_the_sums():
     assert Y[0].tolist() == [-1, -1, -1, -1, 1, 5, 10]
 
 
+def test_lsb_order_reverses_operands_and_answer():
+    """order="lsb": the same problems (same seed) with each operand and the answer least
+    significant digit first; the end symbol stays last."""
+    src = addition_seq.flip(addition_seq.parse("123+45="))
+    assert src.tolist() == [3, 2, 1, 10, 5, 4]
+    assert addition_seq.show(addition_seq.lsb_target(src)) == "861$"
+    big = addition_seq.flip(addition_seq.parse("999+1"))
+    assert addition_seq.show(addition_seq.lsb_target(big)) == "0001$"
+    msb, lsb = addition_seq.make(batch=8), addition_seq.make(batch=8, order="lsb")
+    (Xm, Zm, Wm), (Xl, Zl, Wl) = msb.batch((4, 2)), lsb.batch((4, 2))
+    np.testing.assert_array_equal(Wm, Wl)
+    for xm, xl, zm, zl, w in zip(Xm, Xl, Zm, Zl, Wm[..., 0] > 0):
+        enc = xm[:, 12] == 0
+        k = int(np.argmax(~enc))                          # the first decoder step
+        sm, sl = xm[:k, :11].argmax(-1), xl[:k, :11].argmax(-1)
+        np.testing.assert_array_equal(addition_seq.flip(sm), sl)
+        am, al = zm[w].argmax(-1), zl[w].argmax(-1)
+        assert al.tolist() == am[:-1][::-1].tolist() + [10]
+        assert al.tolist() == addition_seq.lsb_target(sl).tolist()
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda: addition_seq.parse("12-3"), "addition-seq: a problem is two decimal numbers joined by "
                                          "'+', e.g. '123+45=', got '12-3'"),
@@ -52,6 +73,8 @@ def test_addition_seq_targets_are_the_sums():
      "sort-seq: every source must be a non-empty sequence of symbols 0-7 (its alphabet), got [1, 8]"),
     (lambda: tasks.encode([np.array([1, 2])], [np.array([11])], 11, task="addition-seq"),
      "addition-seq: every target must be a non-empty sequence of symbols 0-10 (its alphabet), got [11]"),
+    (lambda: addition_seq.make(order="reversed"), "addition-seq: order must be one of msb, lsb (the "
+                                                  "digit order of operands and answer), got 'reversed'"),
     (lambda: sort_seq.make(vocab=1), "sort-seq: the alphabet needs at least 2 symbols, got vocab=1"),
     (lambda: sort_seq.make(train=(5, 4)), "sort-seq: lengths must be ranges (lo, hi) with 1 <= lo <= hi, "
                                           "got train=(5, 4), test=(5, 40)"),
