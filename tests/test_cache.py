@@ -45,3 +45,26 @@ def test_a_changed_problem_file_clears_only_the_problems_cache(tmp_path, monkeyp
     gone.write_text("index")
     cache.ensure_fresh_cache()
     assert not kept.exists() and not gone.exists()
+
+
+def test_a_cache_under_numba_cache_dir_is_cleared_too(tmp_path, monkeypatch):
+    """numba keeps the kernels of folder F in NUMBA_CACHE_DIR/<F's name>_<hash of F's path>."""
+    from numba.core.caching import UserProvidedCacheLocator
+    pkg, base = tmp_path / "pkg", tmp_path / "numba-cache"
+    (pkg / "sub").mkdir(parents=True)
+    kern = pkg / "sub" / "kern.py"
+    kern.write_text("import numba\n")
+    monkeypatch.setattr(cache, "ROOT", pkg)
+    monkeypatch.setattr(cache, "EXTRA", ())
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(base))
+    folder = base / UserProvidedCacheLocator.get_suitable_cache_subpath(str(kern))
+    assert folder.name.startswith("sub_")
+    cache.ensure_fresh_cache()
+    folder.mkdir(parents=True)
+    stale = folder / "kern.step-1.py311.nbi"
+    stale.write_text("index")
+    cache.ensure_fresh_cache()                       # nothing changed: kept
+    assert stale.exists()
+    kern.write_text("import numba\n# changed\n")     # changed: cleared there as well
+    cache.ensure_fresh_cache()
+    assert not stale.exists() and (pkg / "__pycache__" / "numba-sources.sha256").exists()
