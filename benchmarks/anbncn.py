@@ -37,7 +37,7 @@ def bptt_trial(seed: int, hidden: int, generations: int, more: int, n_test: int,
                readout: str) -> dict:
     """One BPTT run: generations to learn n = 1..10, generalization then and after --more."""
     from evornn.bptt import GradientTrainer
-    from problems import anbncn
+    from evornn.problems import anbncn
     prob = anbncn.make(n_train=10, n_test=n_test)
     net = prob.network(arch="lstm", n_hidden=hidden, seed=seed, options={"readout": readout})
     tr = GradientTrainer("bptt", prob, net, seed=seed, lr=lr)
@@ -64,7 +64,7 @@ def bptt_trial(seed: int, hidden: int, generations: int, more: int, n_test: int,
 def evolve_trial(seed: int, hidden: int, n_test: int) -> dict:
     """One evolution run (the problem's defaults) and the generalization of its champion."""
     import evornn
-    from problems import anbncn
+    from evornn.problems import anbncn
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "evornn", "run", "anbncn", "--seed", str(seed), "--hidden",
                str(hidden), "--quiet", "--out", out]

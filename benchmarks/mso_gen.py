@@ -62,8 +62,8 @@ def last_genome(run_dir: Path):
 
 def free_nrmse(net, genome) -> float:
     """The free-running NRMSE on steps 301-600 (the problem's success measure)."""
-    from problems import mso_gen
-    from problems.mso import nrmse
+    from evornn.problems import mso_gen
+    from evornn.problems.mso import nrmse
     y = mso_gen.SCALE * mso_gen.series(mso_gen.N_TEACHER + mso_gen.N_TEST + 1)
     return float(nrmse(y[mso_gen.N_TEACHER:mso_gen.N_TEACHER + mso_gen.N_TEST],
                        mso_gen.free_run(net, genome)))

@@ -68,11 +68,10 @@ def ready_envs(envs: list, n: int, make_env) -> list:
 
 
 def _resets_fully(env) -> bool:
-    try:
-        from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-    except ImportError:                                  # no mujoco installed
-        return False
-    return isinstance(getattr(env, "unwrapped", env), MujocoEnv)
+    # by the class's ancestry, not an import: importing gymnasium's MuJoCo module raises
+    # DependencyNotInstalled (not an ImportError) where mujoco is missing
+    return any(c.__name__ == "MujocoEnv" and c.__module__.startswith("gymnasium.envs.mujoco")
+               for c in type(getattr(env, "unwrapped", env)).__mro__)
 
 
 def _die_with_parent() -> None:
@@ -146,21 +145,30 @@ class Pool:
             ready = wait([*(self.conns[w] for w in busy), *(self.procs[w].sentinel for w in busy)])
             for w in list(busy):
                 if self.conns[w] in ready and self.conns[w].poll():
-                    status, value = self.conns[w].recv()
+                    try:
+                        status, value = self.conns[w].recv()
+                    except (EOFError, OSError):          # the worker died while writing
+                        self._died(w)
                     if status != "ok":
                         raise RuntimeError(f"a gym worker's environment raised {value}")
                     out[busy.pop(w)] = value
                     if todo:
                         self._send(w, todo.pop(), chunks, busy)
                 elif self.procs[w].sentinel in ready:
-                    p = self.procs[w]
-                    p.join()
-                    raise RuntimeError(f"gym worker process {p.pid} died (exit code {p.exitcode}) "
-                                       "while stepping its environments")
+                    self._died(w)
         return out
 
+    def _died(self, w: int) -> None:
+        p = self.procs[w]
+        p.join()
+        raise RuntimeError(f"gym worker process {p.pid} died (exit code {p.exitcode}) "
+                           "while stepping its environments")
+
     def _send(self, w: int, i: int, chunks: list, busy: dict) -> None:
-        self.conns[w].send(chunks[i])
+        try:
+            self.conns[w].send(chunks[i])
+        except OSError:                                  # a broken pipe: the worker is gone
+            self._died(w)
         busy[w] = i
 
     def close(self) -> None:

@@ -317,16 +317,18 @@ def mirror_basis(n_in: int, n_hidden: int, recurrent: float = 1.0) -> tuple:
 
 
 def _mirror(recurrent: float):
-    """The problem's xNES ``basis`` as a function of the network: ``mirror_basis`` for a
-    one-layer sigmoid ``frnn`` read from its neurons without own biases, else None (every gene)."""
+    """The problem's xNES ``basis`` as a function of the network: ``mirror_basis`` for one
+    layer of sigmoid neurons read as the outputs whose genome is exactly W_ih [H, I] then
+    W_hh [H, H] (the default ``frnn``: no own biases), else None (every gene)."""
     def basis(net):
         lay = net.layers[0]
-        o = lay.opts
-        if net.arch != "frnn" or len(net.layers) != 1 or o.get("activation") != "sigmoid" or \
-                o.get("bias") or o.get("readout") != "neurons" or \
-                net.n_params != (lay.n_in + lay.n_hidden) * lay.n_hidden:
+        I, H = lay.n_in, lay.n_hidden
+        blocks = [(b.name, tuple(b.shape), b.offset) for b in net.layout]
+        if len(net.layers) != 1 or lay.opts.get("readout") != "neurons" or \
+                lay.family.feature_range(lay.opts) != (0.0, 1.0) or \
+                blocks != [("W_ih", (H, I), 0), ("W_hh", (H, H), I * H)]:
             return None
-        return mirror_basis(lay.n_in, lay.n_hidden, recurrent)
+        return mirror_basis(I, H, recurrent)
     return basis
 
 
