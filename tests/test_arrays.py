@@ -5,6 +5,7 @@ import pytest
 import evornn
 from evornn.arrays import ARRAY_FAMILIES, array_module, population_forward_array
 from tests.family_cases import sized
+from tests.gpu_cases import GPU
 
 # every architecture (a family added later fails here until it has an array form), then
 # options that change the equations, stacks and bidirectional networks
@@ -61,14 +62,6 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
 ]
 
 
-def _gpu_module():
-    try:
-        return array_module("cupy")
-    except RuntimeError:
-        return None
-
-
-GPU = _gpu_module()
 # the same parity tests run on CuPy where there is a GPU (on a GPU machine: pytest -k cupy)
 MODULES = ["numpy", pytest.param("cupy", marks=[pytest.mark.gpu,
                                                pytest.mark.skipif(GPU is None, reason="no CUDA GPU")])]

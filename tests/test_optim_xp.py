@@ -4,22 +4,11 @@ import numpy as np
 import pytest
 
 import evornn
-from evornn.arrays import array_module
 from evornn.optim.snes import nes_utilities
 from evornn.optim.xp import array_namespace, host
+from tests.gpu_cases import GPU, gpu
 
 DEVICE = ["snes", "xnes", "es", "cmaes"]
-
-
-def _gpu_module():
-    try:
-        return array_module("cupy")
-    except RuntimeError:
-        return None
-
-
-GPU = _gpu_module()
-gpu = pytest.mark.skipif(GPU is None, reason="no CUDA GPU")
 
 
 def run(opt, gens: int, nan_at: int = 2) -> list:
