@@ -155,24 +155,30 @@ class _Worker:
         self.prob = pickle.loads(problem)          # the driver's own Problem, not a re-import
         self.net = self.prob.network(arch, hidden, seed=seed, options=arch_options)
 
-    def evaluate(self, G: np.ndarray, seed, measures: bool = False) -> tuple[np.ndarray, float]:
+    def evaluate(self, G: np.ndarray, seed, measures: bool = False,
+                 state=None) -> tuple[np.ndarray, float, object]:
         """A chunk's fitness (with measures: [n, 1 + K], the fitness then the problem's
-        measures), and the seconds it took (the driver sizes chunks by them)."""
+        measures), the seconds it took (the driver sizes chunks by them) and what the
+        problem gathered (None without gathered()), evaluated under the driver's state."""
         t0 = time.perf_counter()
+        if state is not None:
+            self.prob.set_state(state)
         if measures:
             from .problem import evaluate_measures
             f, v = evaluate_measures(self.prob, self.net, G, seed)
             f = np.column_stack([f, v])
         else:
             f = np.asarray(self.prob.evaluate(self.net, G, seed), dtype=np.float64)
-        return f, time.perf_counter() - t0
+        part = self.prob.gathered() if self.prob.gathered is not None else None
+        return f, time.perf_counter() - t0, part
 
-    def evaluate_seeds(self, rebuild, seeds, mean, args, seed) -> tuple[np.ndarray, float]:
+    def evaluate_seeds(self, rebuild, seeds, mean, args, seed,
+                       state=None) -> tuple[np.ndarray, float, object]:
         """Rebuild a population chunk from its seeds (the optimizer's rebuild function),
-        then evaluate it: its fitness and the seconds both took."""
+        then evaluate it: its fitness, the seconds both took and what the problem gathered."""
         t0 = time.perf_counter()
-        f, _ = self.evaluate(rebuild(seeds, mean, *args), seed)
-        return f, time.perf_counter() - t0
+        f, _, part = self.evaluate(rebuild(seeds, mean, *args), seed, state=state)
+        return f, time.perf_counter() - t0, part
 
     def pid(self) -> int:
         return os.getpid()
@@ -199,6 +205,7 @@ class RayEvaluator:
         from .problem import get_problem
         prob = get_problem(problem) if isinstance(problem, str) else problem
         blob = problem_bytes(prob)                 # a ValueError before Ray starts
+        self._prob = prob
         self._measures = tuple(prob.measures)
         self._ray = ray
         self._started = False
@@ -236,11 +243,13 @@ class RayEvaluator:
     def __call__(self, G: np.ndarray, seed, measures: bool = False):
         G = np.ascontiguousarray(G)
         self.bytes_sent += G.nbytes
+        state = self._state()
         if measures:
             out = self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(
-                G[lo:hi], seed, True), width=1 + len(self._measures))
+                G[lo:hi], seed, True, state), width=1 + len(self._measures))
             return out[:, 0].copy(), out[:, 1:].copy()
-        return self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(G[lo:hi], seed))
+        return self._run(len(G), lambda actor, lo, hi: actor.evaluate.remote(
+            G[lo:hi], seed, False, state))
 
     def evaluate_seeds(self, batch: dict, seed) -> np.ndarray:
         """Fitness of a population given as seeds, shipping the seeds and one mean instead of
@@ -251,12 +260,26 @@ class RayEvaluator:
         self._watch.check(force=True)              # a put without a raylet ends the process
         mean = self._ray.put(batch["mean"])       # once a generation, shared by every chunk
         self.bytes_sent += batch["mean"].nbytes + seeds.nbytes
+        state = self._state()
         return self._run(len(seeds), lambda actor, lo, hi: actor.evaluate_seeds.remote(
-            rebuild, seeds[lo:hi], mean, args, seed), rows=batch["rows"])
+            rebuild, seeds[lo:hi], mean, args, seed, state), rows=batch["rows"])
+
+    def _state(self):
+        """The driver's problem state for this generation's chunks (None: the problem keeps
+        none), put once into the object store: every chunk, a re-run one too, starts from it."""
+        if self._prob.get_state is None:
+            return None
+        self._watch.check(force=True)              # a put without a raylet ends the process
+        return self._ray.put(self._prob.get_state())
 
     def _run(self, n: int, call, rows: int = 1, width: int = 0) -> np.ndarray:
-        """call(actor, lo, hi) for chunks of [0, n) over the actors (ray_pool.ChunkRun)."""
-        return ChunkRun(self.pool, n, call, rows, width=width).run()
+        """call(actor, lo, hi) for chunks of [0, n) over the actors (ray_pool.ChunkRun);
+        what the chunks gathered becomes the driver's problem's, in chunk order."""
+        run = ChunkRun(self.pool, n, call, rows, width=width)
+        out = run.run()
+        if self._prob.set_gathered is not None:
+            self._prob.set_gathered([run.parts[k] for k in sorted(run.parts, key=run.chunks.__getitem__)])
+        return out
 
     def pids(self) -> list[int]:
         """The actors' process ids, once every actor has started (to watch them or, in

@@ -120,6 +120,12 @@ class Problem:
     input_norm: Callable | None = None
     # () -> None: releases what evaluate holds (gym's worker processes); called at a run's end
     close: Callable | None = None
+    # () -> what the last evaluate gathered (picklable) or None: a Ray actor's evaluation of
+    # a chunk sends it back to the driver (docs/checkpoints.md)
+    gathered: Callable | None = None
+    # (parts) -> None: the gathered() of a population's consecutive chunks, in order, become
+    # what is pending, as if one evaluate had run over the whole population
+    set_gathered: Callable | None = None
 
     def __post_init__(self):
         bad = sorted(set(self.gradient) - set(GRADIENT_KEYS))

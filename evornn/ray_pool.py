@@ -161,8 +161,9 @@ class ActorPool:
 
 
 class ChunkRun:
-    """One population's evaluation: call(actor, lo, hi) -> (fitness, seconds) for chunks of
-    [0, n) handed out as actors free up; a chunk whose actor dies is re-run on another.
+    """One population's evaluation: call(actor, lo, hi) -> (fitness, seconds[, part]) for
+    chunks of [0, n) handed out as actors free up; a chunk whose actor dies is re-run on
+    another. ``parts`` keeps each chunk's part by chunk index (a re-run chunk counts once).
     Item i gives fitness rows rows * i .. rows * (i + 1) - 1; with ``width`` each row has
     that many columns (the fitness, then the problem's measures)."""
 
@@ -184,6 +185,7 @@ class ChunkRun:
         self.items, self.busy, self.trips = 0, 0.0, []
         self.slots: dict[int, tuple[int, float]] = {}     # slot -> (items, seconds)
         self.tries: dict[int, int] = {}
+        self.parts: dict[int, object] = {}     # chunk index -> what its evaluation gathered
         self.out = np.empty((self.rows * n, width) if width else self.rows * n)
 
     def run(self) -> np.ndarray:
@@ -257,8 +259,10 @@ class ChunkRun:
         k, s, actor, sent = self.pending.pop(ref)
         lo, hi = self.chunks[k]
         try:
-            f, seconds = ray.get(ref)
+            f, seconds, *part = ray.get(ref)
             self.out[self.rows * lo:self.rows * hi] = f
+            if part and part[0] is not None:
+                self.parts[k] = part[0]
             self.items, self.busy = self.items + hi - lo, self.busy + seconds
             if self.pool.actors[s] is actor:
                 n, sec = self.slots.get(s, (0, 0.0))

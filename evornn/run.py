@@ -103,16 +103,16 @@ def run_problem(cfg: RunConfig):
 def check_problem_fit(cfg: RunConfig, prob) -> None:
     """A one-line ValueError when the run's options ask what its problem cannot give: an
     environment-step budget of a problem that counts none, Ray workers for a problem whose
-    state changes as the run goes (each worker would keep its own)."""
+    state changes as the run goes but cannot hand back what its evaluation gathered."""
     counted = prob.counters() if prob.counters else {}
     if getattr(cfg, "max_env_steps", None) is not None and "env_steps" not in counted:
         raise ValueError(f"--max-env-steps needs a problem that counts environment steps "
                          f"(gym:ENV_ID); {cfg.problem} counts {', '.join(counted) or 'none'}")
-    if cfg.backend == "ray" and prob.get_state is not None:
-        raise ValueError(f"problem {cfg.problem} keeps a state that changes as the run goes (e.g. "
-                         "running observation statistics), which Ray workers cannot share: use "
-                         "--backend threads (gym: problems step environments on every core), or "
-                         "--problem-option normalize=fixed")
+    if cfg.backend == "ray" and prob.get_state is not None and (
+            prob.set_state is None or prob.gathered is None or prob.set_gathered is None):
+        raise ValueError(f"problem {cfg.problem} keeps a state that changes as the run goes but "
+                         "lacks set_state, gathered or set_gathered, which Ray workers need to "
+                         "share it: use --backend threads")
 
 
 def _setup(cfg: RunConfig):

@@ -156,8 +156,8 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
         G = np.repeat(np.asarray(genomes, dtype=np.float64), len(seeds), axis=0)
         S = np.tile(np.asarray(seeds, dtype=np.int64), len(genomes))
         total, steps, s1, s2 = episodes_of(net, G, S)
-        if gather:
-            held["pending"] = (int(steps.sum()), s1.sum(0), s2.sum(0))
+        if gather:          # per episode: summed at the generation's end, in episode order
+            held["pending"] = (steps, s1, s2)
         return total.reshape(-1, len(seeds)).mean(1)
 
     def evaluate(net, genomes, seed):
@@ -172,7 +172,8 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
 
     def end_generation():
         if held["pending"] is not None:
-            n, s1, s2 = held["pending"]
+            steps, s1, s2 = held["pending"]
+            n, s1, s2 = int(steps.sum()), s1.sum(0), s2.sum(0)
             state.update(count=state["count"] + n, sum=state["sum"] + s1,
                          sumsq=state["sumsq"] + s2, env_steps=state["env_steps"] + n)
             held["pending"] = None
@@ -190,6 +191,11 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
                      env_steps=int(saved["env_steps"]))
         held["pending"] = None
 
+    def set_gathered(parts):
+        # chunks' episodes joined in population order: the same sums, to the bit, as one
+        # evaluation of the whole population
+        held["pending"] = tuple(np.concatenate(col) for col in zip(*parts)) if parts else None
+
     def input_norm():
         return None if normalize == "none" else stats()
 
@@ -203,5 +209,6 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
                    arch="elman", n_hidden=8, arch_options={"readout": "tanh"}, optimizer="xnes",
                    popsize=16, sigma0=0.5, max_evals=20_000,
                    inputs=inputs, outputs=outputs, get_state=get_state, set_state=set_state,
-                   end_generation=end_generation, counters=lambda: {"env_steps": state["env_steps"]},
+                   end_generation=end_generation, gathered=lambda: held["pending"],
+                   set_gathered=set_gathered, counters=lambda: {"env_steps": state["env_steps"]},
                    input_norm=input_norm, close=close)

@@ -237,6 +237,53 @@ def test_a_gym_problem_on_ray_equals_threads(local_ray):
     assert want.max() > want.min()
 
 
+def test_running_normalization_on_ray_equals_threads_bit_for_bit(local_ray, tmp_path):
+    """gym:Pendulum-v1 with running observation statistics, 3 generations on 2 actors: each
+    chunk evaluated under the driver's state and its gatherings merged in chunk order give the
+    threads run's metrics, champion and statistics, bit for bit."""
+    pytest.importorskip("gymnasium")
+    import csv
+    from dataclasses import asdict
+
+    from evornn import statefile
+    from evornn.run import CHECKPOINT, CONFIG, RunConfig, new_run_dir, read_problem_state, run_loop
+    out = []
+    for backend in ("threads", "ray"):
+        cfg = RunConfig(problem="gym:Pendulum-v1", arch="elman", hidden=3, optimizer="xnes",
+                        popsize=8, sigma0=0.5, max_evals=10_000, seed=3, generations=3,
+                        backend=backend, workers=2,
+                        problem_options={"episodes": 1, "max_steps": 50, "normalize": "running"})
+        d = new_run_dir(tmp_path / backend, cfg)
+        (d / CONFIG).write_text(json.dumps(asdict(cfg)))
+        summary = run_loop(d, quiet=True)
+        rows = [{k: v for k, v in r.items() if k != "wall_time_s"}
+                for r in csv.DictReader(open(d / "metrics.csv"))]
+        last = statefile.loads((d / CHECKPOINT).read_bytes())["run"]["problem"]
+        out.append((summary, rows, read_problem_state(d), last))
+    (a, ra, ba, sa), (b, rb, bb, sb) = out
+    assert [int(r["env_steps"]) for r in ra] == [400, 800, 1200] and ra == rb
+    assert a["best_fitness"] == b["best_fitness"] and a["env_steps"] == b["env_steps"] == 1200
+    assert sa["count"] == 1200 and len({r["best"] for r in ra}) > 1
+    for k in ("count", "sum", "sumsq", "env_steps"):
+        np.testing.assert_array_equal(sa[k], sb[k])
+        np.testing.assert_array_equal(ba[k], bb[k])
+
+
+def test_a_state_without_the_gathering_hooks_is_refused_ray_in_one_line():
+    from dataclasses import replace
+
+    from evornn.run import RunConfig, check_problem_fit
+    prob = replace(get_problem("dpnv"), get_state=dict, set_state=lambda s: None)
+    cfg = RunConfig(problem="mine.py", arch="elman", hidden=2, optimizer="xnes", popsize=8,
+                    sigma0=0.5, max_evals=100, seed=0, backend="ray")
+    with pytest.raises(ValueError) as e:
+        check_problem_fit(cfg, prob)
+    assert str(e.value) == ("problem mine.py keeps a state that changes as the run goes but lacks "
+                            "set_state, gathered or set_gathered, which Ray workers need to share "
+                            "it: use --backend threads")
+    check_problem_fit(cfg, replace(prob, gathered=lambda: None, set_gathered=lambda p: None))
+
+
 def test_an_unpicklable_problem_is_one_clear_error_before_the_run(tmp_path):
     mine = tmp_path / "locked.py"
     mine.write_text(LOCKED_PROBLEM)
