@@ -27,13 +27,24 @@ import numpy as np
 from evornn.problem import Problem
 
 
+held = {"state": {"shift": 0.0}, "pending": None}
+
+
 def evaluate(net, G, seed):
     time.sleep(0.5)                          # long enough to kill a worker in the middle
-    return -np.sum((G - 0.1 * seed[1]) ** 2, axis=1)
+    held["pending"] = G[:, 0].copy()         # what it gathered: each genome's first gene
+    return -np.sum((G - 0.1 * seed[1] - held["state"]["shift"]) ** 2, axis=1)
+
+
+def set_gathered(parts):
+    held["pending"] = np.concatenate(parts)
 
 
 PROBLEM = Problem("slow-sphere", "a sphere that takes its time", n_in=1, n_out=1, arch="elman",
-                  n_hidden=2, evaluate=evaluate, solved=lambda net, g, f: (f > -1e-3, {}))
+                  n_hidden=2, evaluate=evaluate, solved=lambda net, g, f: (f > -1e-3, {}),
+                  get_state=lambda: dict(held["state"]),
+                  set_state=lambda s: held.update(state=dict(s), pending=None),
+                  gathered=lambda: held["pending"], set_gathered=set_gathered)
 '''
 
 # a user's problem file: module-level data, a compiled helper and a lambda, all sent by value
@@ -114,13 +125,16 @@ def test_same_fitness_as_threads_for_any_number_of_actors(local_ray, workers):
 
 
 def test_a_killed_actor_has_its_chunk_rerun_on_a_replacement(local_ray, tmp_path):
+    """...under the driver's problem state, and what the chunks gathered counts each genome
+    once, in population order."""
     mine = tmp_path / "slow.py"
     mine.write_text(SLOW_PROBLEM)
     prob = get_problem(str(mine))
     net = prob.network()
     G = population(net, n=12)
+    ev = RayEvaluator(prob, "elman", 2, 0, workers=2)
+    prob.set_state({"shift": 0.25})                      # after the actors got their copy
     want = prob.evaluate(net, G, (0, 5))
-    ev = RayEvaluator(str(mine), "elman", 2, 0, workers=2)
     try:
         ev(G[:2], (0, 0))                                 # actors up and warm
         pids = ev.pids()
@@ -132,6 +146,7 @@ def test_a_killed_actor_has_its_chunk_rerun_on_a_replacement(local_ray, tmp_path
         t.join(timeout=120)
         assert ev.replaced == 1 and len(ev.actors) == 2
         np.testing.assert_array_equal(result["f"], want)
+        np.testing.assert_array_equal(prob.gathered(), G[:, 0])
         assert pids[0] not in ev.pids()
         np.testing.assert_array_equal(ev(G, (0, 5)), want)  # and the next generation too
     finally:
