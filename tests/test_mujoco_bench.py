@@ -1,0 +1,17 @@
+"""benchmarks/mujoco.py's steps-to-target reading of metrics.csv."""
+from benchmarks.mujoco import median_steps, steps_to_target
+
+
+def test_steps_to_target_is_the_first_generation_whose_best_reaches_it():
+    rows = [{"best": "90.5", "env_steps": "48000"}, {"best": "128.0", "env_steps": "96000"},
+            {"best": "120.0", "env_steps": "144000"}, {"best": "200.0", "env_steps": "192000"}]
+    assert steps_to_target(rows, 128.0) == 96000          # reached exactly counts
+    assert steps_to_target(rows, 150.0) == 192000
+    assert steps_to_target(rows, 201.0) is None
+
+
+def test_median_counts_a_seed_that_never_reached_as_beyond_the_budget():
+    assert median_steps([300, 100, 200]) == 200
+    assert median_steps([300, None, 100]) == 300
+    assert median_steps([None, None, 100]) is None
+    assert median_steps([100, 200]) == 150
