@@ -1,4 +1,4 @@
-"""benchmarks/mujoco.py's steps-to-target reading of metrics.csv."""
+"""benchmarks/mujoco.py's steps-to-target reading of metrics.csv, and the per-environment gym defaults."""
 from benchmarks.mujoco import median_steps, steps_to_target
 
 
@@ -15,3 +15,11 @@ def test_median_counts_a_seed_that_never_reached_as_beyond_the_budget():
     assert median_steps([300, None, 100]) == 300
     assert median_steps([None, None, 100]) is None
     assert median_steps([100, 200]) == 150
+
+
+def test_swimmer_defaults_to_fixed_normalization_unless_told():
+    from evornn.problems._mujoco_defaults import with_defaults
+    assert with_defaults("Swimmer-v5", {}) == {"normalize": "fixed"}
+    assert with_defaults("Swimmer-v5", {"normalize": "running", "episodes": 2}) == {
+        "normalize": "running", "episodes": 2}
+    assert with_defaults("Hopper-v5", {"episodes": 2}) == {"episodes": 2}
