@@ -40,6 +40,7 @@ ROWS = {
     "idp": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, []),
     "idp-running": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, RUNNING),
     "idp-fixed": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, FIXED),
+    "idp-pop64": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, ["--popsize", "64", "--sigma0", "0.2"]),
 }
 
 
