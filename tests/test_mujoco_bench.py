@@ -23,3 +23,11 @@ def test_swimmer_defaults_to_fixed_normalization_unless_told():
     assert with_defaults("Swimmer-v5", {"normalize": "running", "episodes": 2}) == {
         "normalize": "running", "episodes": 2}
     assert with_defaults("Hopper-v5", {"episodes": 2}) == {"episodes": 2}
+
+
+def test_inverted_double_pendulum_searches_with_its_own_popsize_and_sigma0():
+    from evornn.problem import get_problem
+    p = get_problem("gym:InvertedDoublePendulum-v5")
+    assert (p.popsize, p.sigma0, p.optimizer) == (64, 0.2, "xnes")
+    q = get_problem("gym:Swimmer-v5")
+    assert (q.popsize, q.sigma0) == (16, 0.5)
