@@ -10,8 +10,10 @@ def gym(env_id: str, **options):
     """The problem of gymnasium environment env_id (needs gymnasium); options as
     _gym.make_problem takes them, checked first (a one-line ValueError)."""
     from ._gym import check_options, make_problem
+    from ._mujoco_defaults import with_defaults, with_search_defaults
     check_options(env_id, options)
-    return make_problem(env_id, **options)
+    options = with_defaults(env_id, options)
+    return with_search_defaults(env_id, make_problem(env_id, **options))
 
 
 FACTORIES = {"gym": gym}

@@ -1,0 +1,113 @@
+"""Environment steps to reach the scores of Salimans et al. (2017)'s Table 3 on MuJoCo.
+
+    python -m benchmarks.mujoco [--rows swimmer-fixed,idp] [--seeds 0,1,2] [--budget-factor 1.1]
+                                [--workers 2] [--out DIR] [--stop-at-target]
+
+Each row is ``python -m evornn run gym:ENV --seed S --max-env-steps B ...`` with the row's
+options (a subprocess; B = the budget factor times OpenAI-ES's steps). A seed reaches the
+target at the first generation whose best fitness is at least the target; the best
+fitness of a generation is its best genome's mean return over the problem's episodes (3)
+from that generation's starting states, and the steps counted are ``env_steps`` of
+metrics.csv at that generation's end (every episode evaluated so far, that generation's
+included; champions' test episodes not counted). ``--stop-at-target`` ends each run there
+(the CLI's ``--target``): the same steps, without the rest of the budget. Printed per seed: those steps (or
+``-`` when the budget ran out first), the run's best fitness, and the median over seeds
+(a seed that did not reach counts as more than the budget: the median is ``-`` when half
+or more did not). OpenAI-ES's steps beside it: the paper's Table 3, TRPO's score at 5 M
+steps as the target, on the v1 environments (ours are v5: different models and rewards).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# row name: (environment, target, OpenAI-ES steps in the paper, extra run arguments);
+# a row without normalize= takes the problem's default for its environment
+RUNNING, FIXED = ["--problem-option", "normalize=running"], ["--problem-option", "normalize=fixed"]
+CTRNN = ["--arch", "ctrnn", "--hidden", "8"]
+ROWS = {
+    "swimmer": ("Swimmer-v5", 128.0, 1.39e6, []),
+    "swimmer-running": ("Swimmer-v5", 128.0, 1.39e6, RUNNING),
+    "swimmer-fixed": ("Swimmer-v5", 128.0, 1.39e6, FIXED),
+    "swimmer-ctrnn": ("Swimmer-v5", 128.0, 1.39e6, CTRNN),
+    "swimmer-ctrnn-running": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + RUNNING),
+    "swimmer-ctrnn-fixed": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + FIXED),
+    "halfcheetah": ("HalfCheetah-v5", 2386.0, 2.88e6, []),
+    "idp": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, []),
+    "idp-running": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, RUNNING),
+    "idp-fixed": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, FIXED),
+    "idp-pop64": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, ["--popsize", "64", "--sigma0", "0.2"]),
+}
+
+
+def steps_to_target(rows: list[dict], target: float) -> int | None:
+    """env_steps at the first metrics.csv row whose best is at least target (None: never)."""
+    for r in rows:
+        if float(r["best"]) >= target:
+            return int(r["env_steps"])
+    return None
+
+
+def median_steps(steps: list[int | None]) -> float | None:
+    """Median over seeds, a seed that never reached counting as infinitely many steps."""
+    s = sorted(float("inf") if v is None else float(v) for v in steps)
+    n = len(s)
+    m = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    return None if m == float("inf") else m
+
+
+def one_run(row: str, seed: int, budget: int, workers: int, out: Path,
+            stop: bool = False) -> tuple[int | None, float, int]:
+    """(steps to the row's target or None, the run's best fitness, its env_steps) for one seed;
+    stop: end the run at the target."""
+    env, target, _, extra = ROWS[row]
+    run_dir = out / f"{row}-s{seed}"
+    cmd = [sys.executable, "-m", "evornn", "run", f"gym:{env}", "--seed", str(seed),
+           "--workers", str(workers), "--max-env-steps", str(budget), "--max-evals", str(10**9),
+           "--out", str(run_dir), "--quiet", *extra, *(["--target", str(target)] if stop else [])]
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    if rc not in (0, 1):        # 1: the run ended unsolved (the environment's threshold), as expected
+        raise RuntimeError(f"{' '.join(cmd)} exited with {rc}")
+    (metrics,) = run_dir.glob("*/metrics.csv")
+    with open(metrics) as f:
+        rows = list(csv.DictReader(f))
+    return (steps_to_target(rows, target), max(float(r["best"]) for r in rows),
+            int(rows[-1]["env_steps"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", default="swimmer-running,swimmer-fixed",
+                    help=f"comma-separated, of: {', '.join(ROWS)}")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--budget-factor", type=float, default=1.1,
+                    help="each run's step budget, times OpenAI-ES's steps to the target")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=None, help="keep the run directories here (default: a temporary one)")
+    ap.add_argument("--stop-at-target", action="store_true", help="end each run when it reaches the target")
+    args = ap.parse_args()
+    rows = args.rows.split(",")
+    for r in rows:
+        if r not in ROWS:
+            ap.error(f"unknown row {r!r}; valid: {', '.join(ROWS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out) if args.out else Path(tmp)
+        print("| row | target | seed: steps to target (best) | median | OpenAI-ES (v1) |")
+        print("|---|---|---|---|---|")
+        for row in rows:
+            env, target, es_steps, _ = ROWS[row]
+            budget = int(args.budget_factor * es_steps)
+            got = [(s, *one_run(row, s, budget, args.workers, out, args.stop_at_target)) for s in seeds]
+            cells = ", ".join(f"{s}: {'-' if k is None else f'{k:,}'} ({b:.0f})" for s, k, b, _ in got)
+            med = median_steps([k for _, k, _, _ in got])
+            print(f"| {row} | {target:,.0f} | {cells} | {'-' if med is None else f'{med:,.0f}'} "
+                  f"(budget {budget:,}) | {es_steps:.3g} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""benchmarks/mujoco.py's steps-to-target reading of metrics.csv, and the per-environment gym defaults."""
+from benchmarks.mujoco import median_steps, steps_to_target
+
+
+def test_steps_to_target_is_the_first_generation_whose_best_reaches_it():
+    rows = [{"best": "90.5", "env_steps": "48000"}, {"best": "128.0", "env_steps": "96000"},
+            {"best": "120.0", "env_steps": "144000"}, {"best": "200.0", "env_steps": "192000"}]
+    assert steps_to_target(rows, 128.0) == 96000          # reached exactly counts
+    assert steps_to_target(rows, 150.0) == 192000
+    assert steps_to_target(rows, 201.0) is None
+
+
+def test_median_counts_a_seed_that_never_reached_as_beyond_the_budget():
+    assert median_steps([300, 100, 200]) == 200
+    assert median_steps([300, None, 100]) == 300
+    assert median_steps([None, None, 100]) is None
+    assert median_steps([100, 200]) == 150
+
+
+def test_swimmer_defaults_to_fixed_normalization_unless_told():
+    from evornn.problems._mujoco_defaults import with_defaults
+    assert with_defaults("Swimmer-v5", {}) == {"normalize": "fixed"}
+    assert with_defaults("Swimmer-v5", {"normalize": "running", "episodes": 2}) == {
+        "normalize": "running", "episodes": 2}
+    assert with_defaults("Hopper-v5", {"episodes": 2}) == {"episodes": 2}
+
+
+def test_inverted_double_pendulum_searches_with_its_own_popsize_and_sigma0():
+    from evornn.problem import get_problem
+    p = get_problem("gym:InvertedDoublePendulum-v5")
+    assert (p.popsize, p.sigma0, p.optimizer) == (64, 0.2, "xnes")
+    q = get_problem("gym:Swimmer-v5")
+    assert (q.popsize, q.sigma0) == (16, 0.5)
