@@ -26,7 +26,10 @@ def test_swimmer_defaults_to_fixed_normalization_unless_told():
 
 
 def test_inverted_double_pendulum_searches_with_its_own_popsize_and_sigma0():
+    import pytest
+
     from evornn.problem import get_problem
+    pytest.importorskip("mujoco")                         # the problem reads the environment's spaces
     p = get_problem("gym:InvertedDoublePendulum-v5")
     assert (p.popsize, p.sigma0, p.optimizer) == (64, 0.2, "xnes")
     q = get_problem("gym:Swimmer-v5")
