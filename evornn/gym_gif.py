@@ -29,21 +29,14 @@ def policy(env_id: str, net, genome: np.ndarray):
     """obs [O] -> action for the genome's network, as the gym:ENV_ID problem acts: the
     observation normalized by the network's input_norm (the run's statistics, which
     evornn.load puts there; none: raw), the outputs onto the action space; a fresh state."""
-    import gymnasium as gym
-
-    from .problems._gym import unit_outputs
+    from .problems._gym import act_for, unit_outputs
     from .stepper import PopulationStepper
-    space = _space(env_id)
     mean, std = net.input_norm if net.input_norm is not None else (0.0, 1.0)
     stepper = PopulationStepper(net, np.asarray(genome, np.float64)[None])
-    unit = unit_outputs(net)
+    to_actions = act_for(_space(env_id), unit_outputs(net))
 
     def act(obs):
-        y = stepper.step(((np.asarray(obs, np.float64) - mean) / std)[None])
-        if isinstance(space, gym.spaces.Discrete):
-            return int(np.argmax(y, axis=1)[0])
-        u = np.clip(y[0], 0, 1) if unit else (np.clip(y[0], -1, 1) + 1) * 0.5
-        return space.low + u * (space.high - space.low)
+        return to_actions(stepper.step(((np.asarray(obs, np.float64) - mean) / std)[None]))[0]
     return act
 
 

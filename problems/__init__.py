@@ -8,10 +8,11 @@ them in the zoo it scans without importing a problem module by name.
 
 def gym(env_id: str, **options):
     """The problem of gymnasium environment env_id (needs gymnasium); options as
-    _gym.make_problem takes them, checked first (a one-line ValueError)."""
+    _gym.make_problem takes them, checked first (a one-line ValueError), over the
+    environment's own defaults."""
     from ._gym import check_options, make_problem
     from ._mujoco_defaults import with_defaults, with_search_defaults
-    check_options(env_id, options)
+    check_options(env_id, options)         # an unknown name is one line, not make_problem's TypeError
     options = with_defaults(env_id, options)
     return with_search_defaults(env_id, make_problem(env_id, **options))
 

@@ -71,6 +71,20 @@ OPTIONS = ("episodes", "max_steps", "normalize")
 TINY_STD = 1e-8            # a coordinate that (almost) never moves is left unscaled
 
 
+def act_for(space, unit: bool):
+    """act(Y) for outputs Y [n, O]: the argmax for Discrete actions, else the outputs mapped
+    onto the Box's bounds from [0, 1] (``unit``: sigmoid rates) or from [-1, 1], clipped."""
+    import gymnasium as gym
+    if isinstance(space, gym.spaces.Discrete):
+        return lambda Y: np.argmax(Y, axis=1)
+    lo, hi = space.low, space.high
+
+    def act(Y):
+        u = np.clip(Y, 0, 1) if unit else (np.clip(Y, -1, 1) + 1) * 0.5
+        return lo + u * (hi - lo)
+    return act
+
+
 def check_options(env_id: str, options: dict) -> None:
     """A one-line ValueError naming a gym: problem option that is unknown or has a bad value."""
     for k, v in options.items():
@@ -123,21 +137,10 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
     def make_env():
         return gym.make(env_id)
 
-    def act_for(net):
-        unit = unit_outputs(net)
-
-        def act(Y):
-            if discrete:
-                return np.argmax(Y, axis=1)
-            lo, hi = act_space.low, act_space.high
-            u = np.clip(Y, 0, 1) if unit else (np.clip(Y, -1, 1) + 1) * 0.5
-            return lo + u * (hi - lo)
-        return act
-
     def episodes_of(net, G, seeds) -> tuple:
         from evornn.backends import evaluation_workers
         mean, std = stats()
-        act = act_for(net)
+        act = act_for(act_space, unit_outputs(net))
         workers = min(evaluation_workers(), len(G))
         if workers == 1:
             envs = ready_envs(held["envs"], len(G), make_env)
