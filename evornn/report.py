@@ -189,13 +189,17 @@ def plot_archive(run_dir) -> list[Path]:
     ax = fig.add_subplot()
     if "cells" in a:
         img, rows, cols = grid_image(a["cells"], a["dims"], a["fitness"])
-        # two descriptors: the axes in their units; more: nested, in cells
-        extent = None if len(names) != 2 else (a["lower"][1], a["upper"][1], a["lower"][0],
-                                                a["upper"][0])
+        # one or two descriptors: the axes in their units (one: a single column); more:
+        # nested, in cells
+        lo, hi = a["lower"], a["upper"]
+        extent = ((0, 1, lo[0], hi[0]) if len(names) == 1 else
+                  (lo[1], hi[1], lo[0], hi[0]) if len(names) == 2 else None)
         im = ax.imshow(img, origin="lower", aspect="auto", interpolation="nearest",
                        cmap="viridis", extent=extent)
         ax.set_ylabel(" / ".join(names[i] for i in rows) or "-")
-        ax.set_xlabel(" / ".join(names[i] for i in cols) or "-")
+        ax.set_xlabel(" / ".join(names[i] for i in cols) or "")
+        if not cols:
+            ax.set_xticks([])
         cells = int(np.prod(a["dims"]))
         ax.set_title(f"{len(a['fitness'])} of {cells} cells filled", fontsize=10)
     else:

@@ -13,6 +13,7 @@ uninterrupted run with the same seed would have reached.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -211,11 +212,14 @@ def problem_measures(prob, optimizer_name: str) -> dict:
     """The problem's measures for an optimizer that searches on them, or a one-line
     ValueError naming the problems that declare some."""
     if not prob.measures:
+        from ._zoo import ZOO
         from .problem import builtin_problems, with_measures
+        # and those the zoo's factories make (gym:ENV_ID with feet), which no scan finds
+        made = getattr(importlib.import_module(ZOO), "MEASURED", lambda: [])()
         raise ValueError(f"--optimizer {optimizer_name} searches on measures beside the fitness "
                          f"(behaviour descriptors or objectives), and problem {prob.name!r} "
                          "declares none; problems that do: "
-                         f"{', '.join(with_measures(builtin_problems())) or 'none yet'}")
+                         f"{', '.join([*with_measures(builtin_problems()), *made]) or 'none yet'}")
     return dict(prob.measures)
 
 

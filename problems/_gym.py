@@ -13,6 +13,11 @@ onto the action bounds, from [-1, 1] (tanh or linear readouts, clipped) or from 
 (problems/_gym_pool.py), each stepping a chunk of the environments and their networks
 (evornn.stepper), as many as evornn's threads (``--workers``); the results do not depend on
 how many. An episode's return stops counting when it terminates.
+
+MuJoCo walkers with feet (``FEET``: Hopper, Walker2d, HalfCheetah, Ant, Humanoid) measure
+each foot's contact rate, the fraction of an episode's steps after which the simulator lists
+a contact of that foot's geom with the floor, averaged over the evaluation's episodes: the
+behaviour descriptors of ``--optimizer map-elites`` and ``novelty``, in [0, 1].
 """
 from __future__ import annotations
 
@@ -20,7 +25,39 @@ import numpy as np
 
 from evornn.problem import Problem
 
-from ._gym_pool import Pool, ready_envs, run_chunk
+from ._gym_pool import FLOOR, Pool, ready_envs, run_chunk
+
+# Each MuJoCo walker's feet, by the environment's name without its version: descriptor ->
+# the foot's geom in gymnasium's model (the same names in -v4 and -v5).
+FEET = {
+    "Hopper": {"foot": "foot_geom"},
+    "Walker2d": {"right_foot": "foot_geom", "left_foot": "foot_left_geom"},
+    "HalfCheetah": {"back_foot": "bfoot", "front_foot": "ffoot"},
+    # named by where the legs stand (forward is +x, left +y), not by ant.xml's bodies: its
+    # "front_right_leg" reaches to (-0.2, 0.2), the back left, and "back_leg" to the back right
+    "Ant": {"front_left": "left_ankle_geom", "back_left": "right_ankle_geom",
+            "back_right": "third_ankle_geom", "front_right": "fourth_ankle_geom"},
+    "Humanoid": {"right_foot": "right_foot", "left_foot": "left_foot"},
+}
+
+
+def feet_of(env_id: str, env=None) -> dict:
+    """descriptor -> foot geom of env_id: {} for an environment without a foot table, or
+    (env given) one whose MuJoCo model lacks a geom of it."""
+    feet = FEET.get(env_id.rpartition("-v")[0] or env_id, {})
+    if feet and env is not None:
+        model = env.unwrapped.model
+        try:
+            for name in (*feet.values(), FLOOR):
+                model.geom(name)
+        except KeyError:
+            return {}
+    return feet
+
+
+def with_feet() -> list[str]:
+    """The gym: problems that measure their feet's contact rates (for error messages)."""
+    return [f"gym:{name}-v5" for name in sorted(FEET)]
 
 
 def _spaces(env_id: str):
@@ -123,6 +160,8 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
     n_out = int(act_space.n) if discrete else int(act_space.shape[0])
     inputs = _names(env, "observation", "obs", d)
     outputs = _names(env, "action", "action", n_out)
+    feet = feet_of(env_id, env)
+    geoms = tuple(feet.values())
     env.close()
     threshold = getattr(gym.spec(env_id), "reward_threshold", None)
     limit = max_steps or getattr(gym.spec(env_id), "max_episode_steps", None) or 1000
@@ -137,35 +176,42 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
     def make_env():
         return gym.make(env_id)
 
-    def episodes_of(net, G, seeds) -> tuple:
+    def episodes_of(net, G, seeds, counted=None) -> tuple:
         from evornn.backends import evaluation_workers
         mean, std = stats()
         act = act_for(act_space, unit_outputs(net))
         workers = min(evaluation_workers(), len(G))
         if workers == 1:
             envs = ready_envs(held["envs"], len(G), make_env)
-            return run_chunk(envs, net, G, seeds, mean, std, limit, act)
+            return run_chunk(envs, net, G, seeds, mean, std, limit, act, counted)
         key = (workers, id(net), unit_outputs(net))
         if held["key"] != key:
             close()
             held["pool"], held["key"] = Pool(workers, make_env, net, act), key
         # two chunks a worker: episodes that end early (a fallen walker) still balance
         parts = np.array_split(np.arange(len(G)), min(len(G), 2 * workers))
-        out = held["pool"].map([(G[i], seeds[i], mean, std, limit) for i in parts])
+        more = (counted,) if counted else ()
+        out = held["pool"].map([(G[i], seeds[i], mean, std, limit, *more) for i in parts])
         return tuple(np.concatenate(col) for col in zip(*out))
 
-    def returns(net, genomes, seeds, gather: bool = False) -> np.ndarray:
-        """Mean return of every genome over the episodes that start from seeds."""
+    def returns(net, genomes, seeds, gather: bool = False, contacts: bool = False):
+        """Mean return of every genome over the episodes that start from seeds; with
+        contacts, also each foot's contact rate [P, F]."""
         G = np.repeat(np.asarray(genomes, dtype=np.float64), len(seeds), axis=0)
         S = np.tile(np.asarray(seeds, dtype=np.int64), len(genomes))
-        total, steps, s1, s2 = episodes_of(net, G, S)
+        total, steps, s1, s2, touch = episodes_of(net, G, S, geoms if contacts else None)
         if gather:          # per episode: summed at the generation's end, in episode order
             held["pending"] = (steps, s1, s2)
-        return total.reshape(-1, len(seeds)).mean(1)
+        fitness = total.reshape(-1, len(seeds)).mean(1)
+        if not contacts:
+            return fitness
+        # each episode's rate, then their mean: a short episode (a fall) weighs as a long one
+        rate = touch / steps[:, None]
+        return fitness, rate.reshape(len(genomes), len(seeds), len(geoms)).mean(1)
 
-    def evaluate(net, genomes, seed):
+    def evaluate(net, genomes, seed, measures: bool = False):
         seeds = np.random.default_rng([*seed, 7]).integers(0, 2**31 - 1, episodes)
-        return returns(net, genomes, seeds, gather=True)
+        return returns(net, genomes, seeds, gather=True, contacts=measures and bool(geoms))
 
     def solved(net, genome, fitness):
         if threshold is None or fitness < threshold:
@@ -214,4 +260,6 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
                    inputs=inputs, outputs=outputs, get_state=get_state, set_state=set_state,
                    end_generation=end_generation, gathered=lambda: held["pending"],
                    set_gathered=set_gathered, counters=lambda: {"env_steps": state["env_steps"]},
-                   input_norm=input_norm, close=close)
+                   input_norm=input_norm, close=close,
+                   measures={f"{k}_contact": (0.0, 1.0) for k in feet},
+                   descriptors=tuple(f"{k}_contact" for k in feet))

@@ -2,10 +2,10 @@
 of the population's environments and networks, so that every core steps environments.
 
 Each episode is independent of the others (its own seed, its own network state), and its
-figures (return, steps, the sum and sum of squares of the observations its policy saw) are
-sums over its own steps in time order; a chunk's rows go back in place, so the results are
-the same bits for any number of workers or chunking. One worker runs the chunks in this
-process, no process started.
+figures (return, steps, the sum and sum of squares of the observations its policy saw, the
+steps after which each foot touched the floor) are sums over its own steps in time order;
+a chunk's rows go back in place, so the results are the same bits for any number of
+workers or chunking. One worker runs the chunks in this process, no process started.
 
 Workers are forked once and kept (the environments in each, too) until ``close``; they
 ignore Ctrl-C (the parent stops them), leave when the parent is gone, and a worker that dies
@@ -21,10 +21,29 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
+FLOOR = "floor"          # the ground's geom in gymnasium's MuJoCo models
 
-def run_chunk(envs: list, net, G: np.ndarray, seeds, mean, std, limit: int, act) -> tuple:
+
+def foot_geoms(env, feet) -> tuple[np.ndarray, int]:
+    """The ids of the geoms named feet in env's MuJoCo model, and the floor's."""
+    model = env.unwrapped.model
+    return np.array([model.geom(name).id for name in feet], dtype=np.int64), model.geom(FLOOR).id
+
+
+def touching(data, ids: np.ndarray, floor: int) -> np.ndarray:
+    """Which of the geoms ids [F] the simulator lists in a contact with the floor now (bool
+    [F]): its contacts, data.contact[:ncon], those within a geom's margin included."""
+    g = data.contact.geom
+    other = np.concatenate([g[g[:, 1] == floor, 0], g[g[:, 0] == floor, 1]])
+    return np.isin(ids, other)
+
+
+def run_chunk(envs: list, net, G: np.ndarray, seeds, mean, std, limit: int, act,
+              feet=None) -> tuple:
     """Episodes of genomes G[n] (one each, from seeds[n]) on the first n of envs: returns [n],
-    steps [n], observation sums [n, d] and sums of squares [n, d] over the steps taken."""
+    steps [n], observation sums [n, d] and sums of squares [n, d] over the steps taken, and
+    for each of the MuJoCo geoms named ``feet`` the steps [n, F] after which it touched the
+    floor (F = 0 without feet)."""
     from evornn.stepper import PopulationStepper
     n = len(G)
     stepper = PopulationStepper(net, G)
@@ -34,6 +53,9 @@ def run_chunk(envs: list, net, G: np.ndarray, seeds, mean, std, limit: int, act)
     steps = np.zeros(n, dtype=np.int64)
     s1 = np.zeros((n, obs.shape[1]))
     s2 = np.zeros((n, obs.shape[1]))
+    touch = np.zeros((n, len(feet or ())), dtype=np.int64)
+    if feet:
+        ids, floor = foot_geoms(envs[0], feet)
     alive = np.ones(n, bool)
     for _ in range(limit):
         live = np.flatnonzero(alive)
@@ -46,11 +68,13 @@ def run_chunk(envs: list, net, G: np.ndarray, seeds, mean, std, limit: int, act)
             obs[i] = o
             total[i] += r
             steps[i] += 1
+            if feet:
+                touch[i] += touching(envs[i].unwrapped.data, ids, floor)
             if term or trunc:
                 alive[i] = False
         if not alive.any():
             break
-    return total, steps, s1, s2
+    return total, steps, s1, s2, touch
 
 
 def ready_envs(envs: list, n: int, make_env) -> list:
@@ -103,9 +127,9 @@ def _serve(conn, parent: int, make_env, net, act) -> None:
         if job is None:
             return
         try:
-            G, seeds, mean, std, limit = job
+            G, seeds, mean, std, limit, *feet = job           # feet: only when counted
             ready_envs(envs, len(G), make_env)
-            conn.send(("ok", run_chunk(envs, net, G, seeds, mean, std, limit, act)))
+            conn.send(("ok", run_chunk(envs, net, G, seeds, mean, std, limit, act, *feet)))
         except Exception as e:                           # the environment's own error, sent back
             conn.send(("error", f"{type(e).__name__}: {e}"))
 
