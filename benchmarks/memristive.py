@@ -11,7 +11,8 @@ are not runs that stop once solved: each trains for exactly N updates (batches o
 and its last weights are programmed.
 and seed, one run within the problem's evaluation budget; its best.npz genome (the ideal
 weights) is then written onto ``--devices`` fresh simulated devices (programming noise, then
-one read with read noise and drift) and each copy is scored by the problem's own fitness and
+one read with read noise and drift; with ``--device-option read_noise_every=step`` a read at
+every step) and each copy is scored by the problem's own fitness and
 its own solved test (parity: 1,000 held-out sequences; dpnv: the champion test). Device
 options go with ``--device-option KEY=VALUE``, as for ``run``. docs/memristive.md has the
 results.
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from evornn.cli import parse_options
-from evornn.device import make_device, program, weight_mask
+from evornn.device import make_device, program, program_stepwise, weight_mask
+from evornn.population import reading
 from evornn.problem import get_problem
 from evornn.run import RunConfig, read_best, start
 
@@ -76,9 +78,14 @@ def on_devices(name: str, genome: np.ndarray, device, n: int, seed: int):
     net = prob.network(prob.arch, prob.n_hidden, seed=seed)
     mask = weight_mask(net)
     rng = np.random.default_rng([seed, 0x646576])
-    G = program(np.repeat(genome[None], n, axis=0), rng, device, mask)
-    f = np.asarray(prob.evaluate(net, G, (EVAL_SEED, 0)), dtype=np.float64)
-    solved = np.array([prob.solved(net, G[k], float(f[k]))[0] for k in range(n)])
+    reads = None
+    if device.read_noise_every == "step":
+        G, reads = program_stepwise(np.repeat(genome[None], n, axis=0), rng, device, mask)
+    else:
+        G = program(np.repeat(genome[None], n, axis=0), rng, device, mask)
+    with reading(reads):
+        f = np.asarray(prob.evaluate(net, G, (EVAL_SEED, 0)), dtype=np.float64)
+        solved = np.array([prob.solved(net, G[k], float(f[k]))[0] for k in range(n)])
     return f, solved
 
 

@@ -1,6 +1,7 @@
 """mso-gen by BPTT: teacher forcing against what the literature does for free-running generation.
 
     python -m benchmarks.mso_gen [--rows 0,1,...] [--seed S]
+    python -m benchmarks.mso_gen --pair [--k 2] [--hidden 16] [--seeds 0-2] [--max-evals 1500]
 
 Each row is one to three `python -m evornn run mso-gen` runs (Adam): a first run from the
 network's initialization, then runs each started (--init) from the one before's best
@@ -11,6 +12,13 @@ Printed for each: whether the last run was solved (free-running NRMSE < 0.05 ove
 of two networks: the run's best (by that fitness, its best.npz) and the one the trainer
 ended with (its checkpoint), which differ when the free run is trained. A solved run
 stops at the first generation whose network passes.
+
+--pair: the clockwork RNN (hrnn, --hidden units, its default partition: four modules of
+periods 1, 2, 4, 8) against the Elman network whose weight count is nearest, each by the
+problem's default trainer (BPTT, Adam) for --max-evals evaluations on the same seeds, on
+MSO with --k sines (2: mso-gen itself; 3 to 5: ``mso_gen.problem(k)`` through a problem
+file). Printed per run: the weights, solved, the teacher-forced MSE, the free-running NRMSE
+of its best network and the wall seconds.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import evornn
@@ -60,13 +69,13 @@ def last_genome(run_dir: Path):
     return net, tr.genome()
 
 
-def free_nrmse(net, genome) -> float:
-    """The free-running NRMSE on steps 301-600 (the problem's success measure)."""
+def free_nrmse(net, genome, k: int = 2) -> float:
+    """The free-running NRMSE on steps 301-600 (the problem's success measure), MSO with k sines."""
     from evornn.problems import mso_gen
     from evornn.problems.mso import nrmse
-    y = mso_gen.SCALE * mso_gen.series(mso_gen.N_TEACHER + mso_gen.N_TEST + 1)
+    y = mso_gen.SCALE * mso_gen.series(mso_gen.N_TEACHER + mso_gen.N_TEST + 1, k)
     return float(nrmse(y[mso_gen.N_TEACHER:mso_gen.N_TEACHER + mso_gen.N_TEST],
-                       mso_gen.free_run(net, genome)))
+                       mso_gen.free_run(net, genome, k)))
 
 
 def run(network: list[str], options: list[str], seed: int, evals: int, out: Path,
@@ -87,12 +96,62 @@ def run(network: list[str], options: list[str], seed: int, evals: int, out: Path
             "command": " ".join(["run mso-gen", *args, *(["--init FIRST"] if init else [])])}
 
 
+def pair_run(problem: str, arch: str, hidden: int, seed: int, evals: int, k: int,
+             out: Path) -> dict:
+    """One BPTT run of ``problem`` (a name or a problem file) by the CLI: its summary, the
+    free-running NRMSE of its best network, its weight count and wall seconds."""
+    cmd = [sys.executable, "-m", "evornn", "run", problem, "--arch", arch, "--hidden",
+           str(hidden), "--seed", str(seed), "--max-evals", str(evals), "--quiet", "--out",
+           str(out)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=False, capture_output=True, text=True)     # exit 1: not solved
+    wall = time.perf_counter() - t0
+    d = next(out.iterdir())
+    summary = json.loads((d / "summary.json").read_text())
+    net, genome = best_genome(d)
+    return {"solved": summary["solved"], "evaluations": summary["evaluations"],
+            "mse": -summary["best_fitness"], "free": free_nrmse(net, genome, k),
+            "n_params": net.n_params, "seconds": wall}
+
+
+def pair(k: int, hidden: int, seeds: list[int], evals: int) -> None:
+    """hrnn against the Elman network of (nearly) its weight count on MSO with k sines."""
+    n = evornn.Network("hrnn", 1, hidden, 1).n_params
+    he = min(range(1, 4 * hidden), key=lambda h: abs(evornn.Network("elman", 1, h, 1).n_params - n))
+    print(f"MSO{k}, BPTT (Adam, the problem's defaults), {evals} evaluations; hrnn {hidden} has "
+          f"{n} weights, elman {he} {evornn.Network('elman', 1, he, 1).n_params}", flush=True)
+    print("| network | weights | seed | solved | evaluations | teacher-forced MSE | "
+          "free-running NRMSE | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        problem = "mso-gen"
+        if k != 2:
+            problem = str(Path(tmp) / f"mso{k}_gen.py")
+            Path(problem).write_text("from evornn.problems import mso_gen\n\n"
+                                     f"PROBLEM = mso_gen.problem({k})\n")
+        for s in seeds:
+            for arch, h in (("hrnn", hidden), ("elman", he)):
+                r = pair_run(problem, arch, h, s, evals, k, Path(tmp) / f"{arch}-{s}")
+                print(f"| `{arch}` {h} | {r['n_params']} | {s} | {r['solved']} | "
+                      f"{r['evaluations']} | {r['mse']:.2g} | {r['free']:.3g} | "
+                      f"{r['seconds']:.0f} |", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=",".join(str(i) for i in range(len(ROWS))),
                     help=f"which rows, by index 0-{len(ROWS) - 1}")
     ap.add_argument("--seed", type=int, default=None, help="in place of each row's own seed")
+    ap.add_argument("--pair", action="store_true", help="hrnn against Elman of as many weights")
+    ap.add_argument("--k", type=int, default=2, choices=range(1, 6), help="--pair: MSO's sines")
+    ap.add_argument("--hidden", type=int, default=16, help="--pair: hrnn's units")
+    ap.add_argument("--seeds", default="0-2", help="--pair: seeds, lo-hi")
+    ap.add_argument("--max-evals", type=int, default=1500, help="--pair: evaluations a run")
     a = ap.parse_args(argv)
+    if a.pair:
+        lo, _, hi = a.seeds.partition("-")
+        pair(a.k, a.hidden, list(range(int(lo), int(hi or lo) + 1)), a.max_evals)
+        return
     print("| set-up | seed | solved | evaluations | teacher-forced MSE | free-running NRMSE, best / last "
           "| commands |")
     print("|---|---|---|---|---|---|---|")

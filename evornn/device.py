@@ -9,11 +9,22 @@ has the model, its defaults (Joshi et al., Nature Communications 11, 2473, 2020)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .options import Option, boolean, check, defaults, integer, non_negative, positive, unknown
+from .options import (
+    Option,
+    boolean,
+    check,
+    choice,
+    defaults,
+    integer,
+    non_negative,
+    positive,
+    unknown,
+)
 
 # blocks that are neuron parameters, not synapses: CTRNN time constants and gains, and an
 # ESN's evolvable reservoir scalars stay exact (digital), as a chip's neuron circuits would
@@ -33,7 +44,11 @@ MEMRISTIVE_OPTIONS: dict[str, Option] = {
     "write_noise": Option(0.04, "programming noise, std as a fraction of g_max - g_min, drawn "
                                 "once per programming", non_negative),
     "read_noise": Option(0.03, "read noise, std as a fraction of g_max - g_min, drawn at every "
-                               "evaluation", non_negative),
+                               "read (read_noise_every)", non_negative),
+    "read_noise_every": Option("evaluation", "when the weights are read: once an evaluation (a "
+                                             "slow 1/f fluctuation) or at every time step of "
+                                             "population_forward ('step')",
+                               choice("evaluation", "step")),
     "drift_nu": Option(0.05, "mean drift exponent nu of G(t) = G0 (t / t0)^-nu", non_negative),
     "drift_nu_std": Option(0.008, "device-to-device std of nu, drawn once per programming",
                            non_negative),
@@ -59,6 +74,7 @@ class Memristive:
     w_max: float | None = None
     write_noise: float = 0.04
     read_noise: float = 0.03
+    read_noise_every: str = "evaluation"
     drift_nu: float = 0.05
     drift_nu_std: float = 0.008
     drift_t0: float = 20.0
@@ -185,6 +201,53 @@ def program(genomes: np.ndarray, rng: np.random.Generator, d: Memristive,
     """Write genomes onto fresh devices and read them once: the genomes [P, D] an evaluation
     sees (deterministic given rng's state)."""
     return read(write(genomes, rng, d, mask), rng, d)
+
+
+class StepReads:
+    """Read noise drawn afresh at every time step of ``population_forward`` for the genomes
+    one evaluation programmed (``read_noise_every="step"``); ``reading`` turns it on."""
+
+    def __init__(self, base: np.ndarray, sd: np.ndarray, mask: np.ndarray, key: int):
+        # rows are found by their float32 values: a problem may cast its genomes first
+        self._rows = {r.tobytes(): i for i, r in enumerate(base.astype(np.float32))}
+        self._calls = np.zeros(len(base), np.int64)
+        self._lock = threading.Lock()
+        self.sd, self.mask, self.key, self.used = sd, mask, int(key), False
+
+    def noise_for(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For one forward pass of genomes [P, D] (rows the device programmed): each gene's
+        read-noise std in weight units [P, D] and a seed [P] for its draws."""
+        G = np.atleast_2d(np.asarray(genomes)).astype(np.float32)
+        with self._lock:
+            idx = []
+            for r in G:
+                i = self._rows.get(r.tobytes())
+                if i is None:
+                    raise ValueError("read_noise_every=step: population_forward got a genome the "
+                                     "device did not program in this evaluation")
+                # a row's k-th pass draws from (key, row, k): the same draws however the rows
+                # are split over threads and calls
+                idx.append((i, int(self._calls[i])))
+                self._calls[i] += 1
+            self.used = True
+        rows = np.array([i for i, _ in idx], np.int64)
+        sd = np.where(self.mask[None, :], self.sd[rows][:, None], 0.0)
+        seeds = np.array([np.random.default_rng([self.key, i, k]).integers(2 ** 32)
+                          for i, k in idx], np.int64)
+        return sd, seeds
+
+
+def program_stepwise(genomes: np.ndarray, rng: np.random.Generator, d: Memristive,
+                     mask: np.ndarray | None = None) -> tuple[np.ndarray, StepReads]:
+    """Write genomes onto fresh devices and read them without read noise: the genomes [P, D]
+    an evaluation starts from, and the StepReads adding fresh read noise at every step."""
+    p = write(genomes, rng, d, mask)
+    base = read(p, rng, replace(d, read_noise=0.0))
+    gain = 1.0 / d.drift_factor if d.drift_compensation else 1.0
+    # a weight read is (G+ + n+ - G- - n-) * gain * w_max / span, each n of std read_noise *
+    # span: n+ - n- is one normal of sqrt(2) times that std, one draw a weight a step
+    sd = np.sqrt(2.0) * d.read_noise * gain * p.w_max
+    return base, StepReads(base, sd, p.mask, int(rng.integers(2 ** 63)))
 
 
 def generation_rng(seed: int, generation: int) -> np.random.Generator:

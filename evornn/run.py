@@ -568,15 +568,25 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     t0 = time.perf_counter()
     G = opt.ask()
     seed = (cfg.seed, opt.generation)
-    Gd, copies, values = G, 1, None
+    Gd, copies, values, reads = G, 1, None, None
     wants = getattr(opt, "needs_measures", False)
     try:
         if device is not None:
-            from .device import generation_rng, program
+            from .device import generation_rng, program, program_stepwise
+            from .population import reading
             copies = device[0].samples             # genome p's copies: rows p*copies...
-            Gd = program(np.repeat(G, copies, axis=0), generation_rng(cfg.seed, opt.generation),
-                         device[0], device[1])
-            f = evaluate(Gd, seed, measures=True) if wants else evaluate(Gd, seed)
+            Gr, rng = np.repeat(G, copies, axis=0), generation_rng(cfg.seed, opt.generation)
+            if device[0].read_noise_every == "step":
+                Gd, reads = program_stepwise(Gr, rng, device[0], device[1])
+            else:
+                Gd = program(Gr, rng, device[0], device[1])
+            with reading(reads):
+                f = evaluate(Gd, seed, measures=True) if wants else evaluate(Gd, seed)
+            if reads is not None and not reads.used:
+                raise ValueError("device option read_noise_every=step reads weights at each step "
+                                 "of population_forward in this process; this evaluation did "
+                                 "not run through it (a compiled episode, another backend or "
+                                 "--population device): use read_noise_every=evaluation")
             if wants:
                 f, values = f
                 values = values.reshape(len(G), copies, -1).mean(axis=1)
@@ -612,10 +622,12 @@ def _generation(run_dir: Path, cfg: RunConfig, prob, net, opt, evaluate, state: 
     keep_going = hasattr(opt, "front") or hasattr(opt, "archive_arrays")
     if ok.any() and not (keep_going and state["solved"]):
         fi = f if copies == 1 else f_copies[i]
-        solved, info = _solved(prob, net, Gd, i, copies, fi, fast=True)
-        if not solved and cfg.target is not None and f[i] >= cfg.target:
-            # solved by the target alone: the summary keeps the failed test's figures, in full
-            solved, info = True, _solved(prob, net, Gd, i, copies, fi)[1]
+        from .population import reading
+        with reading(reads):                 # the test reads the devices as the evaluation did
+            solved, info = _solved(prob, net, Gd, i, copies, fi, fast=True)
+            if not solved and cfg.target is not None and f[i] >= cfg.target:
+                # solved by the target alone: the summary keeps the failed test's figures, in full
+                solved, info = True, _solved(prob, net, Gd, i, copies, fi)[1]
         if solved:
             state["solved"], state["info"] = True, info
         # the best network is the best ever, or the champion that solved the problem

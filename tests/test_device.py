@@ -237,3 +237,74 @@ def test_noise_aware_gradients_step_the_ideal_weights_by_the_programmed_weights_
         GradientTrainer("bptt", prob, net, seed=2, device_noise=True)
     assert str(e.value) == ("device_noise trains on weights programmed onto simulated devices: "
                             "it needs a device model (--device memristive)")
+
+
+def test_read_noise_every_evaluation_leaves_a_default_device_run_as_it_was(tmp_path):
+    import hashlib
+    d, _ = start(_cfg(), root=tmp_path, quiet=True)
+    # the fitness of this run measured before read_noise_every existed
+    assert hashlib.sha256(_fitness(d).tobytes()).hexdigest() == \
+        "391c7d77ebb0ca326acb3ff2c185853a86c00362c858f14c2542a8db6e2b3d4e"
+
+
+def test_step_reads_draw_fresh_noise_every_step_with_the_options_std():
+    from evornn.device import program_stepwise
+    from evornn.population import reading
+    net = evornn.Network("elman", 1, 1, 1)                 # W_ih, W_hh, b, W_out, b_out
+    g = np.array([[0.0, 0.0, 0.0, 0.0, 1.0]])
+    d = Memristive(levels=2 ** 20, w_max=1.0, read_noise=0.02, write_noise=0.0, drift_nu=0.0,
+                   drift_nu_std=0.0, read_noise_every="step")
+    base, reads = program_stepwise(g, np.random.default_rng(0), d, weight_mask(net))
+    assert np.allclose(base, g, atol=1e-5)                    # no read noise in the base
+    X = np.zeros((1, 4000, 1))
+    with reading(reads):
+        y = evornn.population_forward(net, base, X)[0, 0, :, 0]
+    # y_t = b_out + its noise, plus products of noises (std 0.02^2): each step a new read
+    # of std sqrt(2) * read_noise * w_max
+    assert np.all(y[1:] != y[:-1]) and np.std(y) == pytest.approx(0.02 * np.sqrt(2), rel=0.08)
+    assert abs(np.mean(y) - 1.0) < 4 * 0.03 / np.sqrt(len(y))
+    with reading(reads):                                      # a second pass: new draws
+        y2 = evornn.population_forward(net, base, X)[0, 0, :, 0]
+    assert not np.allclose(y, y2)
+    # the same seed reads the same noise; outside `reading` the base runs noiselessly
+    _, again = program_stepwise(g, np.random.default_rng(0), d, weight_mask(net))
+    with reading(again):
+        assert np.array_equal(evornn.population_forward(net, base, X)[0, 0, :, 0], y)
+    assert np.allclose(evornn.population_forward(net, base, X), 1.0, atol=1e-5)
+
+
+def test_a_step_read_run_is_seeded_same_on_two_threads_and_resumes_identically(tmp_path):
+    import dataclasses
+    step = {"read_noise_every": "step"}
+    d1, s1 = start(_cfg(device_options=step, workers=1), root=tmp_path / "one", quiet=True)
+    d2, s2 = start(_cfg(device_options=step, workers=2), root=tmp_path / "two", quiet=True)
+    d0, _ = start(_cfg(), root=tmp_path / "evaluation", quiet=True)
+    assert np.array_equal(_fitness(d1), _fitness(d2)) and s1["best_fitness"] == s2["best_fitness"]
+    assert not np.array_equal(_fitness(d1), _fitness(d0))
+    from evornn.listeners import atomic_write
+    from evornn.run import CONFIG, new_run_dir, run_loop
+    cfg = _cfg(device_options=step)
+    d = new_run_dir(tmp_path / "parts", cfg)
+    atomic_write(d / CONFIG, json.dumps(dataclasses.asdict(cfg)).encode())
+    run_loop(d, quiet=True, stop_after=2)
+    run_loop(d, quiet=True)
+    assert np.array_equal(_fitness(d), _fitness(d1)) and len(_fitness(d)) == 6
+
+
+def test_read_noise_every_refuses_other_values_and_evaluations_it_cannot_step(tmp_path):
+    with pytest.raises(ValueError, match="option read_noise_every='always' is not allowed; "
+                                         "choose one of 'evaluation', 'step'"):
+        make_device("memristive", {"read_noise_every": "always"})
+    # a problem that steps its networks itself (as compiled episodes do) never sees the reads
+    f = tmp_path / "own_loop.py"
+    f.write_text("import numpy as np\nfrom evornn.problem import Problem\n"
+                 "PROBLEM = Problem('own-loop', 'steps itself', n_in=1, n_out=1, "
+                 "evaluate=lambda net, G, seed=None: -np.abs(G).sum(1), "
+                 "solved=lambda n, g, f: (False, {}), arch='elman', n_hidden=2, "
+                 "optimizer='snes', max_evals=16)\n")
+    cfg = RunConfig(problem=str(f), arch="elman", hidden=2, optimizer="snes", popsize=8,
+                    sigma0=0.5, max_evals=16, seed=0, device="memristive",
+                    device_options={"read_noise_every": "step"})
+    with pytest.raises(Exception, match="read_noise_every=step reads weights at each step of "
+                                        "population_forward in this process"):
+        start(cfg, root=tmp_path / "runs", quiet=True)

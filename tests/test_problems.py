@@ -61,3 +61,18 @@ def test_batch_hook_is_the_fitness_in_gradient_form(name):
     loss = (W * (out - Y) ** 2).sum(axis=(1, 2, 3))
     # rtol: a problem may evaluate in float64 (mso-gen) where this runs float32 kernels
     np.testing.assert_allclose(-loss, prob.evaluate(net, G, (5, 2)), rtol=1e-6, atol=1e-12)
+
+
+def test_mso_gen_problem_k_builds_msok_and_k2_is_mso_gen():
+    from evornn.problems import mso, mso_gen
+    assert mso_gen.problem(2).evaluate is mso_gen.PROBLEM.evaluate is mso_gen.evaluate
+    p3 = mso_gen.problem(3)
+    X, Y, _ = p3.batch(0)
+    y = mso_gen.SCALE * mso.series(301, 3)
+    assert p3.name == "mso3-gen" and np.array_equal(X[0, :, 0], y[:-1])
+    assert np.array_equal(Y[0, :, 0], y[1:]) and not np.array_equal(X, mso_gen.data(2)[0])
+    net = p3.network("elman", 3, seed=0)
+    G = np.zeros((1, net.n_params))               # outputs 0: the fitness is minus mean y^2
+    assert p3.evaluate(net, G)[0] == pytest.approx(-np.mean(y[101:] ** 2))
+    with pytest.raises(ValueError, match="option k=6 must be one of 1..5"):
+        mso_gen.problem(6)
