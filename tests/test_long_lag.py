@@ -76,3 +76,33 @@ def test_fitness_is_minus_the_weighted_squared_error_of_batch():
     Yhat = evornn.population_forward(net, net.genome[None], X.astype(np.float32))[0]
     assert prob.evaluate(net, net.genome[None], 7)[0] == pytest.approx(
         -(((Yhat - Y) ** 2) * W).sum(), rel=1e-5)
+
+
+def test_paper_success_first_and_kept():
+    """The paper's success (both final predictions right) from each generation's count: when
+    it first held and from when it held to the end, in training sequences."""
+    from benchmarks.long_lag import paper_success
+    assert paper_success([0, 1, 2, 1, 2, 2], 20) == {"first": 60, "kept": 100}
+    assert paper_success([2, 2], 20) == {"first": 20, "kept": 20}
+    assert paper_success([2, 1], 20) == {"first": 20, "kept": None}
+    assert paper_success([1, 0, 1], 20) == {"first": None, "kept": None}
+
+
+def test_traced_solved_logs_each_call(tmp_path):
+    """The traced problem answers as the problem does and appends its final and other
+    predictions right, one line a call."""
+    import json
+
+    from benchmarks.long_lag import traced
+    prob = long_lag.make(p=3)
+    net = prob.network()
+    log = tmp_path / "trace.jsonl"
+    t = traced(prob, log)
+    rng = np.random.default_rng(0)
+    want = []
+    for _ in range(2):
+        g = rng.normal(size=net.n_params)
+        ok, info = prob.solved(net, g, None)
+        assert t.solved(net, g, None) == (ok, info)
+        want.append({"final_right": info["final_right"], "other_right": info["other_right"]})
+    assert [json.loads(line) for line in log.read_text().splitlines()] == want
