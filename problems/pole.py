@@ -24,8 +24,11 @@ from ._pole_physics import DPNV_STEPS, FORCE_MAG, MARKOV_STEPS, START, failed, n
 
 GENERALIZATION_NEEDED = 200   # of the 625 grid starts
 # the run's champion test first balances this many steps from the standard start (the
-# 100,000-step test's beginning): most champions that fail, fail there, cheaply
-SCREEN_STEPS = 10_000
+# 100,000-step test's beginning), then tests the grid, then goes on to 100,000 steps. Many
+# champions that balance 10,000 steps fail between 10,000 and 50,000, and a grid test costs
+# about as much as 100,000 steps: simulated on the champions of 25 seeds (1-5, 10-29), the
+# screen at 50,000 runs 27% fewer steps than at 10,000 (docs/performance.md)
+SCREEN_STEPS = 50_000
 SINGLE_HIDDEN = 2             # measured: 2 neurons solve in ~85 evaluations, 5 in ~140
 
 
@@ -37,12 +40,25 @@ def episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles
     0.1 t / 1000 + 0.9 * 0.75 / sum_{last 100 steps} (|x| + |xdot| + |th1| + |th1dot|).
     """
     s = s0.copy()
+    jiggle = np.zeros(100)
+    netstate[:] = 0
+    t = balance(kind, w, cfg, fixed, netstate, s, markov, 0, max_steps, poles, jiggle)
+    if not damping:
+        return t, float(t)
+    f = 0.1 * t / 1000.0
+    if t > 100:
+        f += 0.9 * 0.75 / jiggle.sum()
+    return t, f
+
+
+@njit(**EXACT)
+def balance(kind, w, cfg, fixed, netstate, s, markov, t, max_steps, poles, jiggle):
+    """Go on balancing from state s (in place) and the network's netstate after t actions,
+    up to max_steps actions; returns the actions balanced. ``jiggle[t % 100]`` keeps each
+    step's |x| + |xdot| + |th1| + |th1dot| (the damping fitness's last 100 steps)."""
     buf = np.empty((4, 6))
     x = np.empty((1, n_inputs(markov, poles)))
     y = np.empty((1, int(cfg[3])))
-    jiggle = np.zeros(100)
-    netstate[:] = 0
-    t = 0
     while t < max_steps:
         observe(s, markov, x, poles)
         step_any(kind, w, cfg, fixed, netstate, x, y)
@@ -57,17 +73,13 @@ def episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, damping, poles
             break
         jiggle[t % 100] = abs(s[0]) + abs(s[1]) + abs(s[2]) + abs(s[3])
         t += 1
-    if not damping:
-        return t, float(t)
-    f = 0.1 * t / 1000.0
-    if t > 100:
-        f += 0.9 * 0.75 / jiggle.sum()
-    return t, f
+    return t
 
 
 @per_kind
 def _kernels(kind):
-    """The population loop, the grid-start loop and one episode, for the family ``kind``."""
+    """The population loop, the grid-start loop, one episode, the grid until its verdict and
+    an episode resumed, for the family ``kind``."""
     @njit(nogil=True, **EXACT)
     def chunk(lo, hi, G, cfg, fixed, n_packed, n_state, markov, max_steps, damping, poles, out):
         w = np.empty(n_packed)
@@ -88,6 +100,10 @@ def _kernels(kind):
     def one(w, cfg, fixed, netstate, s0, markov, max_steps):
         return episode(kind, w, cfg, fixed, netstate, s0, markov, max_steps, False)
 
+    @njit(**EXACT)
+    def resume(w, cfg, fixed, netstate, s, markov, t, max_steps):
+        return balance(kind, w, cfg, fixed, netstate, s, markov, t, max_steps, 2, np.empty(100))
+
     @njit(nogil=True, **EXACT)
     def starts_until(w, cfg, fixed, n_state, starts, markov, poles, need, out):
         # the starts in order until `need` are balanced or too few are left for that
@@ -100,7 +116,7 @@ def _kernels(kind):
             if good >= need or k + 1 - good > n - need:
                 return k + 1
         return n
-    return chunk, starts_chunk, one, starts_until
+    return chunk, starts_chunk, one, starts_until, resume
 
 
 def _layer(net):
@@ -219,8 +235,12 @@ def champion_test(net, genome, markov: bool = False, count: bool = True) -> tupl
         good = generalization(net, genome, markov)
         return good >= GENERALIZATION_NEEDED, good
     # cheapest first: the long test's first steps, the grid until its verdict is certain,
-    # the long test, then the rest of the grid for the count
-    if kern[2](w, lay.cfg, fx, st, START.copy(), markov, SCREEN_STEPS)[0] < SCREEN_STEPS:
+    # the rest of the long test (from where its first steps left it), then the rest of the
+    # grid for the count
+    s = START.copy()
+    st[:] = 0
+    t = kern[4](w, lay.cfg, fx, st, s, markov, 0, SCREEN_STEPS)
+    if t < SCREEN_STEPS:
         return False, None
     order = np.argsort(-_tally, kind="stable")
     starts = grid_starts()[order]
@@ -229,7 +249,7 @@ def champion_test(net, genome, markov: bool = False, count: bool = True) -> tupl
     _learn(order[:ran], steps[:ran])
     if (steps[:ran] >= DPNV_STEPS).sum() < GENERALIZATION_NEEDED:
         return False, None
-    if kern[2](w, lay.cfg, fx, st, START.copy(), markov, MARKOV_STEPS)[0] < MARKOV_STEPS:
+    if kern[4](w, lay.cfg, fx, st, s, markov, t, MARKOV_STEPS) < MARKOV_STEPS:
         return False, None
     run_chunks(kern[1], len(starts) - ran, w, lay.cfg, fx, lay.n_state, starts[ran:], bool(markov),
                2, steps[ran:])

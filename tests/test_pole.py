@@ -112,8 +112,8 @@ def test_cosyne_solves_dpnv_as_in_the_paper():
     assert opt.evaluations <= 4_000                # measured: 1,960 for this seed
 
 
-# champions of `python -m evornn run dpnv` (seed 0), by (steps balanced of the 100,000, grid
-# starts balanced of the 625)
+# champions of `python -m evornn run dpnv` (seed 0; the fifth of the list of seed 4), by
+# (steps balanced of the 100,000, grid starts balanced of the 625)
 CHAMPIONS = {
     (1502, 53): [-4.62974463019806, -19.459684197587723, 20.66976013276251, 9.696164402993553,
                  6.352525438199948, 18.288208660997476, 0.25103361034855065, -2.016719722812898,
@@ -127,6 +127,9 @@ CHAMPIONS = {
     (49282, 245): [-10.78471879902951, -22.732603421680633, 16.42450205147644, 6.7202171599813845,
                    53.94820738356053, -10.307335306259768, 29.33375905894552, 18.396282873909737,
                    -7.169007496637722, 2.7492105855982714, -26.40373440429014, -17.537996946424133],
+    (91210, 378): [-1.5944545595247284, -18.41515020265932, 11.860522554284245, 0.5674506888081172,
+                   -2.7367980272351025, -6.044607703280855, 6.5672979551350465, 5.589758854219914,
+                   -3.334148787877826, 2.7666980990697057, -5.291584655614524, -0.2981741986053903],
     (100000, 228): [-6.63464852797693, -17.43560004318506, 13.338797941119317, 4.880091511009304,
                     -2.367738049468602, -4.00001668506278, 15.087020672810365, -1.274282865159856,
                     -5.0712375290873615, 1.9142431041069514, -10.540966687368671, -5.958127578673834],
@@ -135,8 +138,8 @@ CHAMPIONS = {
 
 @pytest.mark.parametrize("n_threads, order", [(1, "learned"), (2, "learned"), (1, "reversed")])
 def test_the_early_stopping_champion_test_gives_the_full_tests_verdict(n_threads, order, monkeypatch):
-    """Failing at the first 10,000 steps, at the grid before or after the long test, at the
-    long test after the grid, or passing: the same verdict, and the same count when passed,
+    """Failing at the long test's first SCREEN_STEPS, at the grid, at the rest of the long
+    test after the grid, or passing: the same verdict, and the same count when passed,
     whatever order the grid starts are taken in."""
     from evornn.threads import set_threads, threads
     net = pole.network(markov=False, n_hidden=2)
@@ -152,6 +155,21 @@ def test_the_early_stopping_champion_test_gives_the_full_tests_verdict(n_threads
             assert fast == (full[0], full[1] if full[0] else None), (long, grid)
     finally:
         set_threads(before)
+
+
+def test_the_long_test_resumed_after_its_first_steps_is_the_long_test():
+    """The run's champion test balances the first SCREEN_STEPS, tests the grid, then goes on
+    from where it stopped: the same steps as one uninterrupted 100,000-step episode."""
+    net = pole.network(markov=False, n_hidden=2)
+    for long, grid in [(13556, 54), (91210, 378), (100000, 228)]:
+        lay, w, fx, st = pole._packed(net, np.array(CHAMPIONS[long, grid]))
+        kern = pole._kernels(lay.kind)
+        assert kern[2](w, lay.cfg, fx, st, pole.START.copy(), False, 100_000)[0] == long
+        for split in (1_000, pole.SCREEN_STEPS):
+            s, st[:] = pole.START.copy(), 0
+            t = kern[4](w, lay.cfg, fx, st, s, False, 0, split)
+            assert t == min(long, split)
+            assert kern[4](w, lay.cfg, fx, st, s, False, t, 100_000) == long
 
 
 def test_the_grid_stops_once_too_few_starts_are_left():

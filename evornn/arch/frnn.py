@@ -49,14 +49,14 @@ def pack(g, cfg, fixed, w):
 def step(w, cfg, fixed, state, x, y):
     B, I = x.shape
     H = int(cfg[kn.C_HID])
-    a = kn.view2d(state, 0, B, H)
-    z = kn.view2d(state, B * H, B, H)
+    a = kn.borrow2d(state, 0, B, H)
+    z = kn.borrow2d(state, B * H, B, H)
     bo = (I + H) * H
     for b in range(B):
         for j in range(H):
             z[b, j] = w[bo + j]
-    kn.mm_acc(z, x, kn.view2d(w, 0, I, H))
-    kn.mm_acc(z, a, kn.view2d(w, I * H, H, H))
+    kn.mm_acc(z, x, kn.borrow2d(w, 0, I, H))
+    kn.mm_acc(z, a, kn.borrow2d(w, I * H, H, H))
     if cfg[kn.C_OPT] == 0:
         for b in range(B):
             for j in range(H):
