@@ -1,5 +1,5 @@
 """benchmarks/mujoco.py's steps-to-target reading of metrics.csv, and the per-environment gym defaults."""
-from benchmarks.mujoco import median_steps, steps_to_target
+from benchmarks.mujoco import FRESH_KEY, median_steps, steps_to_target, strict_steps
 
 
 def test_steps_to_target_is_the_first_generation_whose_best_reaches_it():
@@ -15,6 +15,17 @@ def test_median_counts_a_seed_that_never_reached_as_beyond_the_budget():
     assert median_steps([300, None, 100]) == 300
     assert median_steps([None, None, 100]) is None
     assert median_steps([100, 200]) == 150
+
+
+def test_strict_reach_needs_the_champion_to_hold_the_target_on_fresh_episodes():
+    assert strict_steps(96000, 131.0, 128.0) == 96000
+    assert strict_steps(96000, 128.0, 128.0) == 96000     # held exactly counts
+    assert strict_steps(96000, 127.9, 128.0) is None      # a lucky start: not reached
+    assert strict_steps(None, 300.0, 128.0) is None       # never reached in training
+    steps = [strict_steps(k, fr, 128.0) for k, fr in [(100, 200.0), (200, 90.0), (300, 150.0)]]
+    assert median_steps(steps) == 300
+    # a training generation's key is (seed, generation): the fresh key is never one
+    assert len(FRESH_KEY) != 2
 
 
 def test_swimmer_defaults_to_fixed_normalization_unless_told():
