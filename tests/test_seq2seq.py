@@ -11,6 +11,8 @@ import evornn
     ({"decoder": "rnn"}, "seq2seq: option decoder='rnn' is not allowed; choose one of 'elman', "
                          "'gru', 'lstm'"),
     ({"max_source": 0}, "seq2seq: option max_source=0 must be an integer >= 1"),
+    ({"attention": "none", "input_feeding": True}, "seq2seq: option input_feeding=True feeds the "
+     "attention context, so it needs attention bahdanau or luong, got attention='none'"),
 ])
 def test_bad_options_are_one_line_errors(kw, message):
     with pytest.raises(ValueError) as e:
