@@ -45,6 +45,7 @@ CASES = [(f, {}) for f in evornn.architectures()] + [
     ("seq2seq", {"attention": "luong", "encoder": "lstm", "decoder": "elman"}),
     ("seq2seq", {"attention": "none", "decoder": "lstm", "readout": "sigmoid"}),
     ("seq2seq", {"max_source": 3, "encoder": "elman"}),               # T = 11 > max_source
+    ("seq2seq", {"input_feeding": True, "attention": "luong", "decoder": "lstm"}),
     (["seq2seq", "gru"], {"attention": "luong"}),
     ("recursive", {"cell": "treelstm", "stack": 3, "readout": "sigmoid"}),   # T = 11 > stack
     ("pixelrnn", {"variant": "diagonal", "image": "3,4", "readout": "sigmoid"}),

@@ -13,12 +13,16 @@ SCRIPT = """
 import sys, numpy as np, evornn
 from tests.family_cases import sized
 out, part = [], int(sys.argv[2])
-for k, arch in enumerate(evornn.architectures()):
+archs = evornn.architectures()
+# option variants with kernel paths of their own, in their family's part and precision
+variants = [("seq2seq", {"input_feeding": True})]
+cases = [(k, arch, {}) for k, arch in enumerate(archs)] + [(archs.index(a), a, o) for a, o in variants]
+for k, arch, opts in cases:
     if k % 2 != part:
         continue
     dt = np.dtype(("float32", "float64")[(k + k // 2) % 2])   # lstm and gru in float32
-    I, H, O = sized(arch, 3, 7, 2)
-    net = evornn.Network(arch, I, H, O, seed=1)
+    I, H, O = sized(arch, 3, 7, 2, opts)
+    net = evornn.Network(arch, I, H, O, seed=1, **opts)
     G = np.clip(net.genome + 0.5 * np.random.default_rng(0).standard_normal((6, net.n_params)),
                 *net.bounds())
     X = np.random.default_rng(1).standard_normal((5, 40, I)).astype(dt)

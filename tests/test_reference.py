@@ -85,7 +85,7 @@ DEFAULTS = {
                  "order_seed": 0},
     "bam": {"readout": "none", "split": None, "units": "binary", "gain": 1.0},
     "seq2seq": {"readout": "linear", "encoder": "gru", "decoder": "gru", "attention": "bahdanau",
-                "max_source": 64},
+                "max_source": 64, "input_feeding": False},
     "recursive": {"readout": "linear", "cell": "plain", "stack": 8},
     "pixelrnn": {"readout": "linear", "variant": "row", "image": "8,8"},
     "lsm": {"readout": "linear", "tau_m": 30.0, "threshold": 15.0, "reset": 13.5,
@@ -504,6 +504,9 @@ def ref_seq2seq(get, X, H, O, o, fixed):
         h, c, mem = np.zeros(H), np.zeros(H), []
         for t in range(X.shape[1]):
             x, decoding = X[b, t, :-1], X[b, t, -1] > 0.5
+            if decoding and o["input_feeding"]:
+                # the step before's context: zero after an encoder step or at t = 0
+                x = np.concatenate([x, feats[b, t - 1, H:] if t else np.zeros(H)])
             h, c = _s2s_cell(get, "dec_" if decoding else "enc_",
                              o["decoder" if decoding else "encoder"], x, h, c)
             feats[b, t, :H] = h
@@ -1005,6 +1008,8 @@ VARIANTS = [
     # T = 7 steps: beyond 2 encoder steps the last slot is overwritten
     ("seq2seq", {"max_source": 2, "attention": "luong"}),
     ("seq2seq", {"max_source": 1, "encoder": "elman", "decoder": "gru"}),
+    ("seq2seq", {"input_feeding": True, "encoder": "lstm", "readout": "sigmoid"}),
+    ("seq2seq", {"input_feeding": True, "attention": "luong", "decoder": "lstm", "max_source": 2}),
     ("recursive", {"cell": "treelstm", "stack": 2, "readout": "sigmoid"}),   # T = 7 > stack
 
 

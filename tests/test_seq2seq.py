@@ -11,6 +11,8 @@ import evornn
     ({"decoder": "rnn"}, "seq2seq: option decoder='rnn' is not allowed; choose one of 'elman', "
                          "'gru', 'lstm'"),
     ({"max_source": 0}, "seq2seq: option max_source=0 must be an integer >= 1"),
+    ({"attention": "none", "input_feeding": True}, "seq2seq: option input_feeding=True feeds the "
+     "attention context, so it needs attention bahdanau or luong, got attention='none'"),
 ])
 def test_bad_options_are_one_line_errors(kw, message):
     with pytest.raises(ValueError) as e:
@@ -43,6 +45,32 @@ def test_decoder_starts_from_the_encoder_state_and_attends_to_its_states():
     Xd = X.copy()
     Xd[0, :, 2] = 1.0                                      # decoding from the start
     assert np.all(net.forward(Xd)[0, :, 4:] == 0)
+
+
+def test_input_feeding_reads_the_step_befores_context():
+    """With the fed columns of dec_W_ih zero, input feeding is the plain network bit for bit;
+    with them set, only the decoder steps after the first change (the first is fed the
+    encoder step's context, 0)."""
+    plain = evornn.Network("seq2seq", 3, 4, 2, seed=1)
+    fed = evornn.Network("seq2seq", 3, 4, 2, seed=1, input_feeding=True)
+    g = np.zeros(fed.n_params)
+    blocks = {b.name: b for b in fed.layout}
+    for b in plain.layout:
+        v = plain.genome[b.offset:b.offset + b.size]
+        if b.name == "dec_W_ih":             # [G, I'] into the first columns of [G, I' + H]
+            v = np.hstack([v.reshape(12, 2), np.zeros((12, 4))]).ravel()
+        g[blocks[b.name].offset:blocks[b.name].offset + v.size] = v
+    X = np.random.default_rng(0).uniform(-1, 1, (2, 7, 3))
+    X[:, :3, 2], X[:, 3:, 2] = 0.0, 1.0
+    fed.genome = g
+    np.testing.assert_array_equal(fed.forward(X), plain.forward(X))
+    W = blocks["dec_W_ih"]
+    g2 = g.copy()
+    g2[W.offset:W.offset + W.size] += 0.5 * np.tile(np.r_[0, 0, 1, 1, 1, 1], 12)
+    fed.genome = g2
+    Y, Y2 = plain.forward(X), fed.forward(X)
+    np.testing.assert_array_equal(Y2[:, :4], Y[:, :4])
+    assert np.abs(Y2[:, 4:] - Y[:, 4:]).min() > 0
 
 
 def test_reverse_seq_layout_and_free_running_decoding():

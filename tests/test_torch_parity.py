@@ -172,6 +172,7 @@ VARIANT_CASES = [
     ("rmlp", {"layers": (3, 2), "readout": "sigmoid"}),
     ("lrnn", {"output_filters": True, "readout": "tanh", "zeros": 1, "poles": 2}),
     ("history_compressor", {"threshold": 1.3, "collapse": True, "stamps": 0.5, "readout": "tanh"}),
+    ("seq2seq", {"input_feeding": True, "max_source": 4, "decoder": "lstm"}),
 ]
 STACK_CASES = [
     (["gru", "ctrnn"], {}),
@@ -261,7 +262,7 @@ def finite_difference_gradient(net, X, Wt, eps=1e-5):
 
 GRAD_CASES = FAMILY_CASES + [VARIANT_CASES[i] for i in (0, 2, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17,
                                                           18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30,
-                                                          31)] \
+                                                          31, 33)] \
     + [STACK_CASES[i] for i in (0, 1, 6, 8, 9, 10, 11)]
 
 

@@ -23,7 +23,10 @@ slots (e_j), with its key k_j: bahdanau k_j = W_k e_j, luong k_j = W e_j. Beyond
 
 and attends: a = softmax(s), context = sum_j a_j e_j (0 while no slot is written). The
 readout sees [h, context] on decoder steps and [h, 0] on encoder steps (outputs that the
-problems leave unscored). With attention "none" there is no memory and the readout sees
+problems leave unscored). With ``input_feeding`` (Luong et al.'s input feeding) a decoder
+step's cell reads [x_t, the previous step's context] (0 after an encoder step), so the
+attended states reach the recurrent step and not only the readout; dec_W_ih is then
+[G, I - 1 + H]. With attention "none" there is no memory and the readout sees
 [h] alone. Blocks: att_Wq [H, H], att_Wk [H, H], att_v [H] (bahdanau) or att_W [H, H]
 (luong), then W_out [O, F], b_out.
 """
@@ -32,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..options import Option, choice, integer
+from ..options import Option, boolean, choice, integer
 from . import array_ops as ops
 from . import kernels as kn
 from .blocks import readout_blocks, uniform
@@ -44,7 +47,7 @@ ELMAN, GRU, LSTM = range(3)
 ATTENTIONS = ("none", "bahdanau", "luong")
 NONE, BAHDANAU, LUONG = range(3)
 # cfg[C_OPT + k]
-C_ENC, C_DEC, C_ATT, C_SLOTS = range(4)
+C_ENC, C_DEC, C_ATT, C_SLOTS, C_FEED = range(5)
 FLAG = 0.5           # a step is a decoder step when its phase input exceeds this
 
 
@@ -60,6 +63,11 @@ def _cell_blocks(prefix: str, cell: str, I: int, H: int) -> list:
     return [uniform(prefix + "W_ih", (G, I), s), uniform(prefix + "W_hh", (G, H), s)] + bias
 
 
+def _fed(H: int, opts: dict) -> int:
+    """Context channels the decoder cell reads besides x: H with input feeding, else 0."""
+    return H if opts.get("input_feeding") else 0
+
+
 def features(I: int, H: int, opts: dict) -> int:
     """Width of what the readout sees: [h, context], or [h] without attention."""
     return H if opts["attention"] == "none" else 2 * H
@@ -71,8 +79,9 @@ def blocks(I, H, O, opts):
            "bahdanau": [uniform("att_Wq", (H, H), s), uniform("att_Wk", (H, H), s),
                         uniform("att_v", (H,), s)],
            "luong": [uniform("att_W", (H, H), s)]}[opts["attention"]]
-    return _cell_blocks("enc_", opts["encoder"], I - 1, H) + _cell_blocks("dec_", opts["decoder"], I - 1, H) \
-        + att + readout_blocks(features(I, H, opts), O, opts["readout"])
+    return _cell_blocks("enc_", opts["encoder"], I - 1, H) \
+        + _cell_blocks("dec_", opts["decoder"], I - 1 + _fed(H, opts), H) + att \
+        + readout_blocks(features(I, H, opts), O, opts["readout"])
 
 
 def _cell_size(cell: str, I: int, H: int) -> int:
@@ -83,22 +92,26 @@ def _cell_size(cell: str, I: int, H: int) -> int:
 def sizes(I, H, O, opts):
     F = features(I, H, opts)
     att = {"none": 0, "bahdanau": 2 * H * H + H, "luong": H * H}[opts["attention"]]
-    packed = _cell_size(opts["encoder"], I - 1, H) + _cell_size(opts["decoder"], I - 1, H) + att \
+    fed = _fed(H, opts)
+    packed = _cell_size(opts["encoder"], I - 1, H) + _cell_size(opts["decoder"], I - 1 + fed, H) + att \
         + kn.readout_size(F, O, kn.READOUTS[opts["readout"]])
     S = 0 if opts["attention"] == "none" else int(opts["max_source"])
-    # h, c, gathered rows (x, h, c, gates, GRU hidden gates, index), features, query,
-    # scores, memory and keys, slots written
-    return packed, 2 * H + (I - 1) + 2 * H + 4 * H + 3 * H + 1 + F + H + S + 2 * S * H + 1
+    # h, c, gathered rows (x and fed context, h, c, gates, GRU hidden gates, index), features,
+    # query, scores, memory and keys, slots written
+    return packed, 2 * H + (I - 1) + fed + 2 * H + 4 * H + 3 * H + 1 + F + H + S + 2 * S * H + 1
 
 
 def cfg(I, H, O, opts):
     return [CELLS.index(opts["encoder"]), CELLS.index(opts["decoder"]),
-            ATTENTIONS.index(opts["attention"]), int(opts["max_source"])]
+            ATTENTIONS.index(opts["attention"]), int(opts["max_source"]), int(bool(_fed(H, opts)))]
 
 
 def check(I, H, O, opts):
     if I < 2:
         raise ValueError(f"seq2seq: n_in must be at least 2 (the inputs, then the phase flag), got {I}")
+    if opts.get("input_feeding") and opts["attention"] == "none":
+        raise ValueError("seq2seq: option input_feeding=True feeds the attention context, so it needs "
+                         "attention bahdanau or luong, got attention='none'")
 
 
 # -- kernels -----------------------------------------------------------------------------------
@@ -125,8 +138,9 @@ def _pack_cell(g, goff, w, woff, cell, I, H):
 def pack(g, cfg, fixed, w):
     I, H, O = int(cfg[kn.C_IN]) - 1, int(cfg[kn.C_HID]), int(cfg[kn.C_OUT])
     att = int(cfg[kn.C_OPT + C_ATT])
+    fed = H if int(cfg[kn.C_OPT + C_FEED]) else 0
     goff, woff = _pack_cell(g, 0, w, 0, int(cfg[kn.C_OPT + C_ENC]), I, H)
-    goff, woff = _pack_cell(g, goff, w, woff, int(cfg[kn.C_OPT + C_DEC]), I, H)
+    goff, woff = _pack_cell(g, goff, w, woff, int(cfg[kn.C_OPT + C_DEC]), I + fed, H)
     if att == BAHDANAU:
         goff, woff = _pack_block(g, goff, w, woff, H, H)
         goff, woff = _pack_block(g, goff, w, woff, H, H)
@@ -168,12 +182,14 @@ def _cell(w, off, cell, x, h, c, z, zh, I, H):
 
 
 @njit(**kn.JIT)
-def _phase(w, off, cell, dec, x, h, c, state, so, I, H):
+def _phase(w, off, cell, dec, x, h, c, state, so, I, fed, feats, H):
     """Every row of this phase (decoder rows if dec) through its cell: gathered into the
     scratch rows at state[so:], stepped together, scattered back; the offset after its
-    weights. A batch's sequences can be in different phases (sources of different lengths)."""
+    weights. A batch's sequences can be in different phases (sources of different lengths).
+    The cell reads x's I inputs, then the ``fed`` context channels of feats (the step before's)."""
     B = x.shape[0]
     G = (1 if cell == ELMAN else 3 if cell == GRU else 4) * H
+    J = I + fed
     idx = kn.view2d(state, so, B, 1)
     so += B
     m = 0
@@ -182,20 +198,22 @@ def _phase(w, off, cell, dec, x, h, c, state, so, I, H):
             idx[m, 0] = b
             m += 1
     if m == 0:
-        return off + (I + H + 1) * G + (H if cell == GRU else 0)
-    xg = kn.view2d(state, so, m, I)
-    hg = kn.view2d(state, so + B * I, m, H)
-    cg = kn.view2d(state, so + B * (I + H), m, H)
-    z = kn.view2d(state, so + B * (I + 2 * H), m, G)
-    zh = kn.view2d(state, so + B * (I + 6 * H), m, 3 * H)
+        return off + (J + H + 1) * G + (H if cell == GRU else 0)
+    xg = kn.view2d(state, so, m, J)
+    hg = kn.view2d(state, so + B * J, m, H)
+    cg = kn.view2d(state, so + B * (J + H), m, H)
+    z = kn.view2d(state, so + B * (J + 2 * H), m, G)
+    zh = kn.view2d(state, so + B * (J + 6 * H), m, 3 * H)
     for i in range(m):
         b = int(idx[i, 0])
         for k in range(I):
             xg[i, k] = x[b, k]
+        for k in range(fed):
+            xg[i, I + k] = feats[b, H + k]
         for j in range(H):
             hg[i, j] = h[b, j]
             cg[i, j] = c[b, j]
-    end = _cell(w, off, cell, xg, hg, cg, z, zh, I, H)
+    end = _cell(w, off, cell, xg, hg, cg, z, zh, J, H)
     for i in range(m):
         b = int(idx[i, 0])
         for j in range(H):
@@ -259,20 +277,22 @@ def step(w, cfg, fixed, state, x, y):
     I, H = I1 - 1, int(cfg[kn.C_HID])
     enc, dec = int(cfg[kn.C_OPT + C_ENC]), int(cfg[kn.C_OPT + C_DEC])
     att = int(cfg[kn.C_OPT + C_ATT])
+    fed = H if int(cfg[kn.C_OPT + C_FEED]) else 0
     S = 0 if att == NONE else int(cfg[kn.C_OPT + C_SLOTS])
     F = H if att == NONE else 2 * H
     h = kn.view2d(state, 0, B, H)
     c = kn.view2d(state, B * H, B, H)
     so = 2 * B * H                 # the gathered rows: index, x, h, c, gates, GRU's hidden gates
-    off = so + B * (1 + I + 9 * H)
+    off = so + B * (1 + I + fed + 9 * H)
     feats = kn.view2d(state, off, B, F)
     q = kn.view2d(state, off + B * F, B, H)
     sc = kn.view2d(state, off + B * (F + H), B, S)
     mem = kn.view2d(state, off + B * (F + H + S), B, S * H)
     keys = kn.view2d(state, off + B * (F + H + S + S * H), B, S * H)
     cnt = kn.view2d(state, off + B * (F + H + S + 2 * S * H), B, 1)
-    wo = _phase(w, 0, enc, False, x, h, c, state, so, I, H)
-    ao = _phase(w, wo, dec, True, x, h, c, state, so, I, H)
+    # feats still holds the step before's: its context is what input feeding reads
+    wo = _phase(w, 0, enc, False, x, h, c, state, so, I, 0, feats, H)
+    ao = _phase(w, wo, dec, True, x, h, c, state, so, I, fed, feats, H)
     ro = ao + (2 * H * H + H if att == BAHDANAU else H * H if att == LUONG else 0)
     zero = x.dtype.type(0.0)
     ko = ao + H * H if att == BAHDANAU else ao        # the packed key map
@@ -318,17 +338,18 @@ def _cell_math(f, cell, x, h, c, w, p):
 
 def _unroll(f, o, w, X, state):
     """Features [..., T, F] of X [..., T, I] from state (h, c, memory [..., S, H], keys, slots
-    written [...]) in operations f; the final state. w: blocks with biases shaped to add to
-    [..., width] rows, att_v to [..., S, H]."""
-    att = o["attention"]
-    h, c, E, K, n = state
+    written [...], and with input feeding the step before's context) in operations f; the
+    final state. w: blocks with biases shaped to add to [..., width] rows, att_v to [..., S, H]."""
+    att, feed = o["attention"], bool(o.get("input_feeding"))
+    h, c, E, K, n = state[:5]
+    prev = state[5] if feed else None
     S = E.shape[-2] if att != "none" else 0
     slot = f.arange(S, like=h)
     feats = []
     for t in range(X.shape[-2]):
         x, dec = X[..., t, :-1], X[..., t, -1:] > FLAG
         he, ce = _cell_math(f, o["encoder"], x, h, c, w, "enc_")
-        hd, cd = _cell_math(f, o["decoder"], x, h, c, w, "dec_")
+        hd, cd = _cell_math(f, o["decoder"], f.cat([x, prev]) if feed else x, h, c, w, "dec_")
         h, c = f.where(dec, hd, he), f.where(dec, cd, ce)
         if att == "none":
             feats.append(h)
@@ -345,9 +366,10 @@ def _unroll(f, o, w, X, state):
             s = (h[..., None, :] * K).sum(-1)
         valid = slot < n[..., None]
         a = f.masked_softmax(s, valid)
-        ctx = (a[..., None] * E).sum(-2)
-        feats.append(f.cat([h, f.where(dec, ctx, f.zeros_like(ctx))]))
-    return f.stack(feats, -2), (h, c, E, K, n)
+        ctx = f.where(dec, (a[..., None] * E).sum(-2), f.zeros_like(h))
+        feats.append(f.cat([h, ctx]))
+        prev = ctx
+    return f.stack(feats, -2), (h, c, E, K, n) + ((prev,) if feed else ())
 
 
 def array(layer, G, X, xp):
@@ -363,7 +385,7 @@ def array(layer, G, X, xp):
     S = min(int(o["max_source"]), T) if o["attention"] != "none" else 0
     h = xp.zeros((P, B, H), X.dtype)
     state = (h, xp.zeros_like(h), xp.zeros((P, B, S, H), X.dtype), xp.zeros((P, B, S, H), X.dtype),
-             xp.zeros((P, B), np.int64))
+             xp.zeros((P, B), np.int64), xp.zeros_like(h))
     feats, _ = _unroll(ops.Ops(xp), o, w, xp.broadcast_to(X, (P,) + X.shape[1:]), state)
     return ops.readout(xp, w, feats, layer)
 
@@ -375,7 +397,7 @@ def _twin_class():
 
     class Seq2SeqTwin(BlockModule):
         """Encoder, decoder and attention; state (h, c, memory [B, S H], keys [B, S H], slots
-        written [B, 1])."""
+        written [B, 1], and with input feeding the step before's context [B, H])."""
 
         def __init__(self, lay):
             super().__init__(lay)
@@ -388,18 +410,20 @@ def _twin_class():
                 S = min(self.S, T)
                 h = x.new_zeros(B, self.H)
                 state = (h, torch.zeros_like(h), x.new_zeros(B, S, self.H),
-                         x.new_zeros(B, S, self.H), torch.zeros(B, dtype=torch.long, device=x.device))
+                         x.new_zeros(B, S, self.H), torch.zeros(B, dtype=torch.long, device=x.device),
+                         torch.zeros_like(h))
             else:
                 S = self.S
-                h, c, E, K, n = self.h0
-                state = (h, c, E.reshape(B, S, self.H), K.reshape(B, S, self.H), n[:, 0].long())
+                h, c, E, K, n = self.h0[:5]
+                state = (h, c, E.reshape(B, S, self.H), K.reshape(B, S, self.H), n[:, 0].long(),
+                         *self.h0[5:])
             w = {name: getattr(self, name) for name in self.block_names}
-            feats, (h, c, E, K, n) = _unroll(TorchOps, self.o, w, x, state)
+            feats, (h, c, E, K, n, *prev) = _unroll(TorchOps, self.o, w, x, state)
             if S < self.S:                  # the slots a short sequence never reached
                 pad = x.new_zeros(B, self.S - S, self.H)
                 E, K = torch.cat([E, pad], 1), torch.cat([K, pad], 1)
             # every part [B, width], as the other twins' states (flatten_state, RTRL)
-            self.hT = (h, c, E.reshape(B, -1), K.reshape(B, -1), n[:, None].to(h.dtype))
+            self.hT = (h, c, E.reshape(B, -1), K.reshape(B, -1), n[:, None].to(h.dtype), *prev)
             return feats
     return Seq2SeqTwin
 
@@ -415,6 +439,8 @@ FAMILY = family(
                                         "(additive) or luong (multiplicative)", choice(*ATTENTIONS)),
         "max_source": Option(64, "encoder states kept for attention; beyond, each encoder step "
                                  "overwrites the last slot", integer(1)),
+        "input_feeding": Option(False, "feed the step before's attention context to the decoder "
+                                       "cell (Luong et al. 2015); needs attention", boolean),
     },
     blocks=blocks, features=features, sizes=sizes, cfg=cfg, check=check, pack=pack,
     step=step, array=array, twin=lazy_twin(_twin_class))
