@@ -42,6 +42,7 @@ ROWS = {
     "halfcheetah-general": ("HalfCheetah-v5", 2386.0, 2.88e6, GENERAL),
     "halfcheetah-sigma05": ("HalfCheetah-v5", 2386.0, 2.88e6, ["--popsize", "16", "--sigma0", "0.5"]),
     "halfcheetah-ctrnn": ("HalfCheetah-v5", 2386.0, 2.88e6, CTRNN),
+    "halfcheetah-ctrnn-sigma05": ("HalfCheetah-v5", 2386.0, 2.88e6, CTRNN + ["--sigma0", "0.5"]),
     "idp": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, []),
     "idp-running": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, RUNNING),
     "idp-fixed": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, FIXED),
