@@ -24,8 +24,8 @@ import numpy as np
 
 
 def _raw(env_id: str, seconds: float, seed: int, out) -> None:
-    import gymnasium as gym
-    env = gym.make(env_id)
+    from evornn.problems._gym import make_env
+    env = make_env(env_id)
     env.action_space.seed(seed)
     env.reset(seed=seed)
     n, t0 = 0, time.perf_counter()
@@ -72,7 +72,7 @@ def evornn_steps(env_id: str, workers: int, generations: int) -> tuple[float, np
 
 
 def _slice(conn, env_id: str) -> None:
-    import gymnasium as gym
+    from evornn.problems._gym import make_env
     envs = []
     while True:
         msg = conn.recv()
@@ -81,7 +81,7 @@ def _slice(conn, env_id: str) -> None:
         kind, payload = msg
         if kind == "reset":
             while len(envs) < len(payload):
-                envs.append(gym.make(env_id))
+                envs.append(make_env(env_id))
             conn.send(np.array([e.reset(seed=int(s))[0] for e, s in zip(envs, payload)]))
         else:
             out = [envs[i].step(a) for i, a in payload]
@@ -91,13 +91,12 @@ def _slice(conn, env_id: str) -> None:
 def per_step_steps(env_id: str, workers: int, generations: int) -> float:
     """env steps/s with the networks stepped here and the environments in ``workers``
     processes, one round trip a time step (the design evornn does not use)."""
-    import gymnasium as gym
-
     from evornn.problem import get_problem
+    from evornn.problems._gym import make_env
     from evornn.stepper import PopulationStepper
     prob = get_problem(f"gym:{env_id}")
     net = prob.network()
-    space = gym.make(env_id).action_space
+    space = make_env(env_id).action_space
     G = np.repeat(net.genome + 0.5 * np.random.default_rng(0).standard_normal((16, net.n_params)),
                   3, axis=0)
     ctx = mp.get_context("fork")

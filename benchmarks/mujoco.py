@@ -6,9 +6,9 @@
 Each row is ``python -m evornn run gym:ENV --seed S --max-env-steps B ...`` with the row's
 options (a subprocess; B = the budget factor times OpenAI-ES's steps). A seed reaches the
 target at the first generation whose best fitness is at least the target; the best
-fitness of a generation is its best genome's mean return over the problem's episodes (3)
-from that generation's starting states, and the steps counted are ``env_steps`` of
-metrics.csv at that generation's end (every episode evaluated so far, that generation's
+fitness of a generation is its best genome's mean return over the problem's episodes (3;
+HalfCheetah-v5: 1) from that generation's starting states, and the steps counted are
+``env_steps`` of metrics.csv at that generation's end (every episode evaluated so far, that generation's
 included; champions' test episodes not counted). ``--stop-at-target`` ends each run there
 (the CLI's ``--target``): the same steps, without the rest of the budget. Printed per seed: those steps (or
 ``-`` when the budget ran out first), the run's best fitness, and the median over seeds
@@ -38,6 +38,8 @@ from pathlib import Path
 # a row without normalize= takes the problem's default for its environment
 RUNNING, FIXED = ["--problem-option", "normalize=running"], ["--problem-option", "normalize=fixed"]
 CTRNN = ["--arch", "ctrnn", "--hidden", "8"]
+# the search before HalfCheetah-v5 had its own defaults (problems/_mujoco_defaults.py)
+GENERAL = ["--problem-option", "episodes=3", "--optimizer", "xnes", "--popsize", "16", "--sigma0", "0.5"]
 ROWS = {
     "swimmer": ("Swimmer-v5", 128.0, 1.39e6, []),
     "swimmer-running": ("Swimmer-v5", 128.0, 1.39e6, RUNNING),
@@ -46,6 +48,10 @@ ROWS = {
     "swimmer-ctrnn-running": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + RUNNING),
     "swimmer-ctrnn-fixed": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + FIXED),
     "halfcheetah": ("HalfCheetah-v5", 2386.0, 2.88e6, []),
+    "halfcheetah-general": ("HalfCheetah-v5", 2386.0, 2.88e6, GENERAL),
+    "halfcheetah-sigma05": ("HalfCheetah-v5", 2386.0, 2.88e6, ["--popsize", "16", "--sigma0", "0.5"]),
+    "halfcheetah-ctrnn": ("HalfCheetah-v5", 2386.0, 2.88e6, CTRNN),
+    "halfcheetah-ctrnn-sigma05": ("HalfCheetah-v5", 2386.0, 2.88e6, CTRNN + ["--sigma0", "0.5"]),
     "idp": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, []),
     "idp-running": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, RUNNING),
     "idp-fixed": ("InvertedDoublePendulum-v5", 9104.0, 5.39e6, FIXED),

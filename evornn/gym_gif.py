@@ -54,10 +54,10 @@ def episode(env_id: str, net, genome: np.ndarray, seed: int, max_frames: int = 0
     """One episode of the genome from reset(seed): its return and, with max_frames > 0, at
     most that many rgb frames (every k-th step, k spreading them over the step limit; no
     wider than width pixels)."""
-    import gymnasium as gym
+    from .problems._gym import make_env
     if max_frames:
         headless_gl()
-    env = _render_env(env_id) if max_frames else gym.make(env_id)
+    env = _render_env(env_id) if max_frames else make_env(env_id)
     limit = env.spec.max_episode_steps or 1000
     every = max(1, math.ceil(limit / max_frames)) if max_frames else 0
     act = policy(env_id, net, genome)
@@ -81,18 +81,18 @@ def episode(env_id: str, net, genome: np.ndarray, seed: int, max_frames: int = 0
 def _render_env(env_id: str):
     """The environment rendering rgb_array; MuJoCo's walkers through their 'track' camera,
     which follows the body (the default free camera stays put and the body runs out of it)."""
-    import gymnasium as gym
+    from .problems._gym import make_env
     try:
-        env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
+        env = make_env(env_id, render_mode="rgb_array", camera_name="track")
     except Exception:                     # not a MuJoCo environment: no camera_name
-        return gym.make(env_id, render_mode="rgb_array")
+        return make_env(env_id, render_mode="rgb_array")
     try:
         env.reset(seed=0)
         env.render()
         return env
     except Exception:                     # a MuJoCo environment without a 'track' camera
         env.close()
-        return gym.make(env_id, render_mode="rgb_array")
+        return make_env(env_id, render_mode="rgb_array")
 
 
 def _shrink(frame, width: int) -> np.ndarray:

@@ -21,6 +21,8 @@ behaviour descriptors of ``--optimizer map-elites`` and ``novelty``, in [0, 1].
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from evornn.problem import Problem
@@ -59,10 +61,35 @@ def with_feet() -> list[str]:
     """The gym: problems that measure their feet's contact rates (for error messages)."""
     return [f"gym:{name}-v5" for name in sorted(FEET)]
 
+# MuJoCo 4 deprecates the compiler attribute settotalmass, which gymnasium's HalfCheetah
+# model still sets: its warning would print (and go to MUJOCO_LOG.TXT) for every
+# environment built, a population's worth a run
+KNOWN_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+def make_env(env_id: str, **kwargs):
+    """gym.make(env_id, **kwargs), MuJoCo's known deprecation warnings (KNOWN_WARNINGS) left
+    out; any other MuJoCo warning still reaches the handler in place, or stderr."""
+    import gymnasium as gym
+    if not str(gym.spec(env_id).entry_point).startswith("gymnasium.envs.mujoco"):
+        return gym.make(env_id, **kwargs)
+    import mujoco
+    caught: list[str] = []
+    before = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(caught.append)
+    try:
+        env = gym.make(env_id, **kwargs)
+    finally:
+        mujoco.set_mju_user_warning(before)
+    for msg in caught:
+        if not msg.startswith(KNOWN_WARNINGS):
+            before(msg) if before is not None else print(f"WARNING: {msg}", file=sys.stderr)
+    return env
+
 
 def _spaces(env_id: str):
     import gymnasium as gym
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, act = env.observation_space, env.action_space
     if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
         raise ValueError(f"gym:{env_id}: only flat Box observations are supported, got {obs}")
@@ -173,8 +200,8 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
     def stats():
         return running_stats(state) if normalize == "running" else fixed
 
-    def make_env():
-        return gym.make(env_id)
+    def new_env():
+        return make_env(env_id)
 
     def episodes_of(net, G, seeds, counted=None) -> tuple:
         from evornn.backends import evaluation_workers
@@ -182,12 +209,12 @@ def make_problem(env_id: str, episodes: int = 3, max_steps: int | None = None,
         act = act_for(act_space, unit_outputs(net))
         workers = min(evaluation_workers(), len(G))
         if workers == 1:
-            envs = ready_envs(held["envs"], len(G), make_env)
+            envs = ready_envs(held["envs"], len(G), new_env)
             return run_chunk(envs, net, G, seeds, mean, std, limit, act, counted)
         key = (workers, id(net), unit_outputs(net))
         if held["key"] != key:
             close()
-            held["pool"], held["key"] = Pool(workers, make_env, net, act), key
+            held["pool"], held["key"] = Pool(workers, new_env, net, act), key
         # two chunks a worker: episodes that end early (a fallen walker) still balance
         parts = np.array_split(np.arange(len(G)), min(len(G), 2 * workers))
         more = (counted,) if counted else ()

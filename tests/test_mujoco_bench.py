@@ -45,3 +45,17 @@ def test_inverted_double_pendulum_searches_with_its_own_popsize_and_sigma0():
     assert (p.popsize, p.sigma0, p.optimizer) == (64, 0.2, "xnes")
     q = get_problem("gym:Swimmer-v5")
     assert (q.popsize, q.sigma0) == (16, 0.5)
+
+
+def test_halfcheetah_searches_with_snes_popsize_32_sigma0_01_on_one_episode():
+    import pytest
+
+    from evornn.problem import get_problem
+    from evornn.problems._mujoco_defaults import with_defaults
+    pytest.importorskip("mujoco")
+    assert with_defaults("HalfCheetah-v5", {}) == {"episodes": 1}
+    assert with_defaults("HalfCheetah-v5", {"episodes": 3}) == {"episodes": 3}
+    p = get_problem("gym:HalfCheetah-v5")
+    assert (p.optimizer, p.popsize, p.sigma0) == ("snes", 32, 0.1)
+    assert p.description.endswith("over 1 episodes")
+    assert get_problem("gym:HalfCheetah-v5", {"episodes": 3}).description.endswith("over 3 episodes")
