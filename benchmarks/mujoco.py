@@ -40,13 +40,15 @@ RUNNING, FIXED = ["--problem-option", "normalize=running"], ["--problem-option",
 CTRNN = ["--arch", "ctrnn", "--hidden", "8"]
 # the search before HalfCheetah-v5 had its own defaults (problems/_mujoco_defaults.py)
 GENERAL = ["--problem-option", "episodes=3", "--optimizer", "xnes", "--popsize", "16", "--sigma0", "0.5"]
+# three episodes an evaluation: the Swimmer rows measured before Swimmer-v5's default of one
+EP3 = ["--problem-option", "episodes=3"]
 ROWS = {
     "swimmer": ("Swimmer-v5", 128.0, 1.39e6, []),
-    "swimmer-running": ("Swimmer-v5", 128.0, 1.39e6, RUNNING),
-    "swimmer-fixed": ("Swimmer-v5", 128.0, 1.39e6, FIXED),
-    "swimmer-ctrnn": ("Swimmer-v5", 128.0, 1.39e6, CTRNN),
-    "swimmer-ctrnn-running": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + RUNNING),
-    "swimmer-ctrnn-fixed": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + FIXED),
+    "swimmer-running": ("Swimmer-v5", 128.0, 1.39e6, RUNNING + EP3),
+    "swimmer-fixed": ("Swimmer-v5", 128.0, 1.39e6, FIXED + EP3),
+    "swimmer-ctrnn": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + EP3),
+    "swimmer-ctrnn-running": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + RUNNING + EP3),
+    "swimmer-ctrnn-fixed": ("Swimmer-v5", 128.0, 1.39e6, CTRNN + FIXED + EP3),
     "halfcheetah": ("HalfCheetah-v5", 2386.0, 2.88e6, []),
     "halfcheetah-general": ("HalfCheetah-v5", 2386.0, 2.88e6, GENERAL),
     "halfcheetah-sigma05": ("HalfCheetah-v5", 2386.0, 2.88e6, ["--popsize", "16", "--sigma0", "0.5"]),

@@ -28,9 +28,9 @@ def test_strict_reach_needs_the_champion_to_hold_the_target_on_fresh_episodes():
     assert len(FRESH_KEY) != 2
 
 
-def test_swimmer_defaults_to_fixed_normalization_unless_told():
+def test_swimmer_defaults_to_fixed_normalization_on_one_episode_unless_told():
     from evornn.problems._mujoco_defaults import with_defaults
-    assert with_defaults("Swimmer-v5", {}) == {"normalize": "fixed"}
+    assert with_defaults("Swimmer-v5", {}) == {"normalize": "fixed", "episodes": 1}
     assert with_defaults("Swimmer-v5", {"normalize": "running", "episodes": 2}) == {
         "normalize": "running", "episodes": 2}
     assert with_defaults("Hopper-v5", {"episodes": 2}) == {"episodes": 2}
