@@ -1,12 +1,8 @@
 """MuJoCo walkers' behaviour descriptors: each foot's contact rate with the floor, counted in
 the gym: problem's episode workers."""
-import json
-from dataclasses import asdict
 
 import numpy as np
 import pytest
-
-import evornn
 
 gym = pytest.importorskip("gymnasium")
 
@@ -112,9 +108,9 @@ def test_a_hopper_map_elites_run_keeps_resumes_and_loads_its_archive(tmp_path):
     a stop and resume, an elite loaded by its cell, and report's heat map."""
     pytest.importorskip("mujoco")
     pytest.importorskip("ribs")
-    from evornn import run
     from evornn.report import plot_archive
-    from evornn.run import CONFIG, RunConfig, new_run_dir, read_archive, start
+    from evornn.run import RunConfig, read_archive, start
+    from tests.archive_cases import assert_elite_loads, assert_resumes_to
     cfg = RunConfig(problem="gym:Hopper-v5", arch="elman", hidden=4, optimizer="map-elites",
                     popsize=6, sigma0=0.5, max_evals=24, seed=3, options={"cells": 8},
                     problem_options={"episodes": 1, "max_steps": 40})
@@ -125,14 +121,6 @@ def test_a_hopper_map_elites_run_keeps_resumes_and_loads_its_archive(tmp_path):
     assert np.all((whole["measures"] >= 0) & (whole["measures"] <= 1))
     bins = np.minimum(whole["measures"][:, 0] * 8, 7).astype(int)     # 8 cells over [0, 1]
     np.testing.assert_array_equal(whole["cells"][:, 0], bins)
-    r = new_run_dir(tmp_path / "b", cfg)
-    (r / CONFIG).write_text(json.dumps(asdict(cfg)))
-    run.run_loop(r, quiet=True, stop_after=2)
-    run.run_loop(r, quiet=True)
-    again = read_archive(r)
-    for k in whole:
-        np.testing.assert_array_equal(again[k], whole[k])
-    i = int(np.argmax(whole["fitness"]))
-    net = evornn.load(d, cell=(int(whole["cells"][i, 0]),))
-    np.testing.assert_array_equal(net.genome, whole["solution"][i])
+    assert_resumes_to(cfg, tmp_path / "b", whole, stop_after=2)
+    assert_elite_loads(d, whole, int(np.argmax(whole["fitness"])))
     assert [p.name for p in plot_archive(d)] == ["archive.png", "qd.png"]

@@ -11,6 +11,7 @@ import evornn
 from evornn import run
 from evornn.problem import evaluate_measures, get_problem
 from evornn.run import CONFIG, RunConfig, new_run_dir, problem_optimizer, read_archive, start
+from tests.archive_cases import assert_elite_loads, assert_resumes_to
 
 # a sphere whose behaviour is the first two genes squashed into (-1, 1), and one gene unbounded
 TOY = '''
@@ -109,16 +110,8 @@ def test_a_run_keeps_its_archive_resumes_to_the_same_one_and_loads_any_elite(toy
     assert summary["solved"] and summary["stop_reason"] == "budget"
     assert summary["evaluations"] == 120 and whole["dims"].tolist() == [6, 6]
     assert list(whole["descriptors"]) == ["a", "b"]           # the problem's default
-    r = new_run_dir(tmp_path / "b", cfg)
-    (r / CONFIG).write_text(json.dumps(asdict(cfg)))
-    run.run_loop(r, quiet=True, stop_after=5)
-    run.run_loop(r, quiet=True)
-    again = read_archive(r)
-    for k in whole:
-        np.testing.assert_array_equal(again[k], whole[k])
-    i = int(np.argmin(whole["fitness"]))
-    net = evornn.load(d, cell=tuple(int(c) for c in whole["cells"][i]))
-    np.testing.assert_array_equal(net.genome, whole["solution"][i])
+    assert_resumes_to(cfg, tmp_path / "b", whole, stop_after=5)
+    assert_elite_loads(d, whole, int(np.argmin(whole["fitness"])))
     np.testing.assert_array_equal(evornn.load(d, cell=0).genome, whole["solution"][0])
     empty = next(c for c in np.ndindex(6, 6) if not (whole["cells"] == c).all(axis=1).any())
     with pytest.raises(ValueError, match=re.escape(f"cell={empty} holds no elite; "
