@@ -4,7 +4,7 @@ torch NTM, and the memory tasks' results by BPTT and evolution.
     python -m benchmarks.memory speed [--repeats 3] [--population 512] [--threads N]
     python -m benchmarks.memory bptt [--seeds 1] [--max-evals 2200] [--lengths 1,20] [--lr 0.003]
     python -m benchmarks.memory evolve [--seeds 1,2,3,4,5] [--max-evals 300000] [--hidden 9]
-        [--slots 12,22] [--sigma0 0.5,0.02] [--margin 0.25] [--restarts 0]
+        [--slots 12,22] [--sigma0 0.5,0.02] [--margin 0.25] [--restarts 0] [--portfolio K,E]
 
 speed: the issue's workload, P = 512 ntm genomes (LSTM controller of 100, memory 128 x 20,
 one read and one write head, shift 3), 9 inputs, 8 sigmoid outputs, B = 16 sequences of T =
@@ -34,6 +34,10 @@ better than of the 100 before. For each seed: each stage's evaluations to solve,
 the stage-2 champion copies (100 episodes at each length 10, 20, ..., 120) on the stage-2
 memory and with the same genome on a memory of 128. The earlier protocol (docs/problems.md):
 --slots 22,22 --sigma0 0.5,0.1 --margin none --restarts 9.
+--portfolio K,E: stage 1 starts K searches (seeds from the run's seed, portfolio_seeds),
+E evaluations each, keeps the one with the best fitness so far at E (choose_start), and
+resumes only that one, so that all K x E plus its continuation fit in --max-evals; the
+kept search runs on exactly as it would have alone. Off by default.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -209,16 +214,70 @@ def problem_file(folder: str, problem: str, margin: float | None) -> str:
     return str(path)
 
 
+def stage_options(problem: str, seed: int, args, out: str, first: bool, max_evals: int) -> list[str]:
+    """A stage's `python -m evornn run` arguments."""
+    return [problem_file(out, problem, args.margin),
+            *evolved_args(args.hidden, args.slots[0 if first else 1], args.restarts),
+            "--sigma0", str(args.sigma0[0 if first else 1]), "--max-evals", str(max_evals),
+            "--seed", str(seed), "--quiet", "--out", out]
+
+
 def evolve_stage(problem: str, seed: int, args, out: str, init: Path | None) -> Path:
     """One evolution stage through the CLI; its run directory."""
     first = init is None
-    cmd = [sys.executable, "-m", "evornn", "run", problem_file(out, problem, args.margin),
-           *evolved_args(args.hidden, args.slots[0 if first else 1], args.restarts),
-           "--sigma0", str(args.sigma0[0 if first else 1]), "--max-evals", str(args.max_evals),
-           "--seed", str(seed), "--quiet", "--out", out]
+    cmd = [sys.executable, "-m", "evornn", "run",
+           *stage_options(problem, seed, args, out, first, args.max_evals)]
     subprocess.run(cmd + ([] if first else ["--init", str(init)]), check=False,
                    capture_output=True, text=True)
     return max((d for d in Path(out).iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
+
+
+def portfolio_seeds(seed: int, k: int) -> list[int]:
+    """The K starts' seeds, fixed by the run's seed (and distinct from it)."""
+    return [int(s.generate_state(1)[0] >> 1) for s in np.random.SeedSequence(seed).spawn(k)]
+
+
+def choose_start(best_so_far: list[float]) -> int:
+    """The start to keep: the best fitness so far at E (the first of equals).
+
+    Not the slope over the last part: on 20 fresh episodes a generation the slope of a few
+    thousand evaluations is mostly noise, while the plateau (-0.76) and a climb stand apart."""
+    if not best_so_far:
+        raise ValueError("--portfolio: no start to choose from (K must be at least 1)")
+    values = np.asarray(best_so_far, dtype=float)
+    values = np.where(np.isnan(values), -np.inf, values)
+    return int(np.argmax(values))
+
+
+def portfolio_stage(problem: str, seed: int, args, out: str) -> tuple[Path, int]:
+    """Stage 1 as a portfolio: K starts of E evaluations, the best resumed to the rest of
+    the budget; its run directory and the other starts' evaluations."""
+    from evornn.cli import _gather, _make_config, parser
+    from evornn.run import CONFIG, METRICS, atomic_write, new_run_dir, run_loop
+    k, e = args.portfolio
+    budget = args.max_evals - (k - 1) * e        # the kept start's own evaluations in the end
+    if k < 1 or e < 1 or budget < e:
+        raise SystemExit(f"--portfolio {k},{e}: K and E must be at least 1 and the starts' "
+                         f"{k * e:,d} evaluations within --max-evals {args.max_evals:,d}")
+    dirs, fits, spent = [], [], []
+    for s in portfolio_seeds(seed, k):
+        opts = _gather(parser().parse_args(
+            ["run", *stage_options(problem, s, args, out, True, budget)]))
+        cfg, _ = _make_config(opts)
+        d = new_run_dir(Path(out), cfg)
+        atomic_write(d / CONFIG, json.dumps(asdict(cfg), indent=2).encode())
+        run_loop(d, quiet=True, stop_after=-(-e // 64))  # popsize 64: E in whole generations
+        rows = (d / METRICS).read_text().splitlines()
+        head, last = rows[0].split(","), rows[-1].split(",")
+        fits.append(float(last[head.index("best_so_far")]))
+        spent.append(int(last[head.index("evaluations")]))
+        dirs.append(d)
+        print(f"     start seed {s}: best {fits[-1]:.4f} at {e:,d}", flush=True)
+    i = choose_start(fits)
+    print(f"     kept start {i + 1} of {k}", flush=True)
+    subprocess.run([sys.executable, "-m", "evornn", "resume", str(dirs[i]), "--quiet"],
+                   check=False, capture_output=True, text=True)
+    return dirs[i], sum(spent) - spent[i]
 
 
 def evolve(args) -> None:
@@ -226,7 +285,7 @@ def evolve(args) -> None:
     fit = "squared error" if args.margin is None else f"hinge {args.margin:g}"
     print(f"copy-10 then copy, evolved: {' '.join(evolved_args(args.hidden, args.slots[0], 0))}"
           f" ({args.slots[1]} slots in stage 2), restarts {args.restarts}, sigma0 {args.sigma0[0]:g} "
-          f"then {args.sigma0[1]:g}, fitness {fit}, "
+          f"then {args.sigma0[1]:g}, fitness {fit}, portfolio {args.portfolio or 'none'}, "
           f"--max-evals {args.max_evals} a stage; copies to: the longest length with < 1% bits "
           "wrong, memory of stage 2 / 128")
     print(f"{'seed':>4} {'copy-10':>16} {'copy 1-20':>16} {'total':>9} {'s':>6} "
@@ -235,9 +294,13 @@ def evolve(args) -> None:
         with tempfile.TemporaryDirectory() as out:
             t0, stages, init = time.perf_counter(), [], None
             for problem in STAGES:
-                d = evolve_stage(problem, seed, args, out, init)
+                extra = 0
+                if init is None and args.portfolio:
+                    d, extra = portfolio_stage(problem, seed, args, out)
+                else:
+                    d = evolve_stage(problem, seed, args, out, init)
                 s = json.loads((d / "summary.json").read_text())
-                stages.append((bool(s.get("solved")), int(s.get("evaluations", 0))))
+                stages.append((bool(s.get("solved")), int(s.get("evaluations", 0)) + extra))
                 init = d
                 if not stages[-1][0]:
                     break
@@ -289,6 +352,8 @@ def main() -> None:
                     help="the hinge's margin, or none: minus the squared error")
     ep.add_argument("--restarts", type=int, default=0,
                     help="IPOP restarts when 100 generations' median best stalls (0: none)")
+    ep.add_argument("--portfolio", type=_pair(int), default=None,
+                    help="K,E: stage 1 starts K searches of E evaluations and continues the best")
     args = ap.parse_args()
     {"speed": speed, "bptt": bptt, "evolve": evolve}[args.what](args)
 

@@ -149,3 +149,16 @@ def test_copy_generalization_tables_bits_wrong_at_every_tested_length(monkeypatc
     out = copy_task.generalization(net, net.genome)
     assert out["bits_wrong"] == {L: (1.0 if L >= 55 else 0.0) for L in range(10, 121, 10)}
     assert out["generalizes_to"] == 50 and out["bits_wrong_at_120"] == 1.0
+
+
+def test_the_portfolio_keeps_the_start_with_the_best_fitness_at_e_and_its_seeds_are_fixed():
+    from benchmarks.memory import choose_start, portfolio_seeds
+    # three on the plateau, one climbing; a start that failed every evaluation reads NaN
+    assert choose_start([-0.76, -0.77, -0.31, -0.76]) == 2
+    assert choose_start([float("nan"), -0.8, -0.79]) == 2
+    assert choose_start([-0.5, -0.5]) == 0              # the first of equals
+    with pytest.raises(ValueError, match="--portfolio"):
+        choose_start([])
+    seeds = portfolio_seeds(1, 4)
+    assert seeds == portfolio_seeds(1, 4) and len(set(seeds)) == 4 and 1 not in seeds
+    assert portfolio_seeds(1, 2) == seeds[:2] and portfolio_seeds(4, 4) != seeds
