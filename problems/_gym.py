@@ -73,7 +73,11 @@ def make_env(env_id: str, **kwargs):
     import gymnasium as gym
     if not str(gym.spec(env_id).entry_point).startswith("gymnasium.envs.mujoco"):
         return gym.make(env_id, **kwargs)
-    import mujoco
+    try:
+        import mujoco
+    except ImportError:
+        raise ValueError(f"gym:{env_id} needs MuJoCo: pip install -e '.[mujoco]' (or "
+                         "pip install 'gymnasium[mujoco]')") from None
     caught: list[str] = []
     before = mujoco.get_mju_user_warning()
     mujoco.set_mju_user_warning(caught.append)

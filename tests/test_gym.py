@@ -287,3 +287,14 @@ def test_halfcheetah_is_built_without_mujocos_settotalmass_warning(monkeypatch):
         assert seen == [known]
     finally:
         mujoco.set_mju_user_warning(None)
+
+
+def test_a_mujoco_environment_where_mujoco_is_missing_is_refused_in_one_line():
+    try:
+        import mujoco  # noqa: F401
+        pytest.skip("mujoco is installed here")
+    except ImportError:
+        pass
+    from evornn.problem import get_problem
+    with pytest.raises(ValueError, match=r"^gym:Hopper-v5 needs MuJoCo: pip install -e '\.\[mujoco\]'"):
+        get_problem("gym:Hopper-v5")
